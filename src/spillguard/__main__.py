@@ -1,0 +1,3 @@
+from spillguard.cli import main
+
+main()
