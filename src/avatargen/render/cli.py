@@ -1,5 +1,54 @@
 """`avatargen avatars ...` commands."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
 import typer
 
+from avatargen.render.draw import parse_size
+from avatargen.render.gallery import draw_gallery, load_style_model, parse_given
+
 app = typer.Typer(help="Draw sampled styles as Avataaars-type avatars (SVG + PNG).", no_args_is_help=True)
+
+
+@app.command("draw")
+def draw(
+    model: Path = typer.Argument(..., help="A saved StyleModel (from `avatargen styles fit`)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created at once; must not exist)."),
+    n: int = typer.Option(16, "-n", help="How many styles to sample and draw."),
+    given: list[str] = typer.Option(
+        [], "--given", "-g", help="Fix an attribute: attr=value (repeatable; names may hold spaces)."
+    ),
+    mapping: str | None = typer.Option(
+        None,
+        "--mapping",
+        "-m",
+        help="Mapping YAML from attribute values to avatar parts, or a built-in name (english, course_ru). "
+        "Default: the built-in mapping that covers the model.",
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed for sampling styles."),
+    size: str = typer.Option(
+        "528x560", "--size", help="PNG size WIDTHxHEIGHT or a scale of 264x280 (1x, 2x)."
+    ),
+    unique: bool = typer.Option(False, "--unique", help="Sample distinct styles."),
+    columns: int = typer.Option(4, "--columns", help="Avatars per row in grid.png."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
+) -> None:
+    """Sample styles from MODEL and draw each as PNG + SVG, with a captioned grid, styles.csv and report.html."""
+    px = parse_size(size)
+    sampler = load_style_model(model)
+    draw_gallery(
+        sampler,
+        out,
+        n=n,
+        seed=seed,
+        given=parse_given(given),
+        mapping=mapping,
+        size=px,
+        unique=unique,
+        columns=columns,
+        force=force,
+        model_name=str(model),
+    )
+    typer.echo(f"{out}/grid.png  {out}/report.html  {out}/styles.csv")
