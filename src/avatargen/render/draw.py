@@ -20,6 +20,7 @@ import resvg_py
 from PIL import Image
 
 from avatargen.render.mapping import StyleMapping, detect_mapping, load_mapping
+from avatargen.render.masks import flatten_masks
 from avatargen.render.parts import PartValue
 from sharedcore.errors import UserError
 
@@ -78,14 +79,18 @@ def parse_size(text: str) -> tuple[int, int]:
     return size
 
 
-def parts_svg(parts: Mapping[str, PartValue]) -> str:
-    """The SVG text (264x280 viewBox) of an avatar from python_avatars keyword arguments."""
-    return str(pa.Avatar(**parts).render())
+def parts_svg(parts: Mapping[str, PartValue], flatten: bool = True) -> str:
+    """The SVG text (264x280 viewBox) of an avatar from python_avatars keyword arguments.
+
+    With ``flatten`` the colour-layer masks become plain fills (same picture, about 3x faster to rasterise).
+    """
+    svg = str(pa.Avatar(**parts).render())
+    return flatten_masks(svg) if flatten else svg
 
 
-def style_svg(style: Mapping[str, Any], mapping: StyleMapping) -> str:
+def style_svg(style: Mapping[str, Any], mapping: StyleMapping, flatten: bool = True) -> str:
     """The SVG text of one style (``{attribute: value}``, extra ``probability`` ignored)."""
-    return parts_svg(mapping.parts_for(style))
+    return parts_svg(mapping.parts_for(style), flatten)
 
 
 _ROOT_SIZE = re.compile(r'(<svg\b[^>]*?)\swidth="[^"]*"\s+height="[^"]*"')

@@ -17,6 +17,7 @@ import matplotlib
 from PIL import Image, ImageDraw, ImageFont
 
 BACKGROUND = (255, 255, 255)
+TILE = (242, 242, 242)  # behind each avatar, so white clothes and silver hair stay visible
 TEXT = (34, 34, 34)
 MUTED = (110, 110, 110)
 
@@ -70,6 +71,7 @@ def make_grid(
         x = pad + (i % cols) * (cell_width + pad)
         y = pad + (i // cols) * cell_h
         tile = im.convert("RGBA").resize((cell_width, img_h), Image.Resampling.LANCZOS)
+        draw.rectangle((x, y, x + cell_width - 1, y + img_h - 1), fill=(*TILE, 255))
         canvas.alpha_composite(tile, (x, y))
         for j, line in enumerate(lines):
             draw.text((x + 4, y + img_h + pad // 2 + j * line_h), line, fill=TEXT, font=font)
