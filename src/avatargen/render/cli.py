@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
-from avatargen.render.draw import parse_size
-from avatargen.render.gallery import draw_gallery, load_style_model, parse_given
+from avatargen.render.draw import parse_size, write_style
+from avatargen.render.gallery import defaults_line, draw_gallery, load_style_model, parse_given
+from avatargen.render.mapping import BUILTIN_NAMES, load_mapping
 
 app = typer.Typer(help="Draw sampled styles as Avataaars-type avatars (SVG + PNG).", no_args_is_help=True)
 
@@ -52,3 +53,43 @@ def draw(
         model_name=str(model),
     )
     typer.echo(f"{out}/grid.png  {out}/report.html  {out}/styles.csv")
+
+
+@app.command("render")
+def render(
+    style: list[str] = typer.Argument(
+        ..., help="The style as attr=value pairs (names may hold spaces: quote them)."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file: .png or .svg."),
+    mapping: str | None = typer.Option(
+        None, "--mapping", "-m", help="Mapping YAML or built-in name (english, course_ru); default: detected."
+    ),
+    size: str = typer.Option(
+        "528x560", "--size", help="PNG size WIDTHxHEIGHT or a scale of 264x280 (1x, 2x)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing output file."),
+) -> None:
+    """Draw one style, given as attr=value pairs, without a model."""
+    path = write_style(parse_given(style), out, mapping, parse_size(size), force)
+    typer.echo(str(path))
+
+
+@app.command("mapping")
+def mapping_cmd(
+    name: str = typer.Argument(
+        "course_ru", help=f"A mapping YAML file or a built-in name ({', '.join(BUILTIN_NAMES)})."
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", help="Also check that this StyleModel's every attribute and value is mapped."
+    ),
+) -> None:
+    """Validate a mapping file and print what each attribute value is drawn as (and the defaults)."""
+    m = load_mapping(name)
+    if model is not None:
+        sampler = load_style_model(model)
+        m.check(sampler.values_)
+        typer.echo(f"{model}: every attribute value is mapped by {m.source}")
+    typer.echo(f"{m.name}: {m.description}  [{m.source}]")
+    for row in m.rows():
+        typer.echo(f"  {row['attribute']}: {row['value']} -> {row['parts']}")
+    typer.echo(defaults_line(m))

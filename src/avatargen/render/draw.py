@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from PIL import Image
 from avatargen.render.mapping import StyleMapping, detect_mapping, load_mapping
 from avatargen.render.masks import flatten_masks
 from avatargen.render.parts import PartValue
+from sharedcore.atomic import write_bytes, write_text
 from sharedcore.errors import UserError
 
 BASE_SIZE = (264, 280)
@@ -171,6 +173,24 @@ def render_styles(
     m = resolve_mapping(mapping, {k: sorted(set(v)) for k, v in values.items()})
     svgs = [style_svg(r, m) for r in records]
     return [png_to_image(p) for p in svgs_to_pngs(svgs, size, workers)]
+
+
+def write_style(
+    style: Mapping[str, Any],
+    path: str | os.PathLike[str],
+    mapping: StyleMapping | str | os.PathLike[str] | None = None,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    force: bool = False,
+) -> Path:
+    """Draw one style into ``path``: SVG text when it ends in ``.svg``, else a PNG of ``size`` (w, h)."""
+    target = Path(path)
+    if target.suffix.lower() not in (".png", ".svg"):
+        raise UserError(f"{target}: output must end in .png or .svg")
+    m = resolve_mapping(mapping, {k: [str(v)] for k, v in style.items()})
+    svg = style_svg(style, m)
+    if target.suffix.lower() == ".svg":
+        return write_text(target, svg, force=force)
+    return write_bytes(target, svg_to_png(svg, size), force=force)
 
 
 def sample_collection_styles(n: int, rng: np.random.Generator) -> pd.DataFrame:

@@ -120,6 +120,16 @@ class StyleMapping:
             out += [f"{attr}={v}" for v in vals if normalise(v) not in am.values]
         return out
 
+    def rows(self) -> list[dict[str, str]]:
+        """One row per mapped value: attribute, value, and the parts it sets (``part=value`` list)."""
+        out = []
+        for am in self.attributes.values():
+            for key, label in am.labels.items():
+                parts = am.values[key]
+                drawn = ", ".join(f"{p}={part_label(v)}" for p, v in parts.items()) or "(default)"
+                out.append({"attribute": am.name, "value": label, "parts": drawn})
+        return out
+
     def unset_parts(self) -> dict[str, str]:
         """Parts no attribute of this mapping sets, with the value they are drawn with (for captions)."""
         set_by_data = {am.part for am in self.attributes.values()}
@@ -252,13 +262,15 @@ def detect_mapping(values: Mapping[str, Sequence[str]]) -> StyleMapping:
 
     Raises a UserError naming what the closest built-in mapping lacks when none fits.
     """
-    best: tuple[int, StyleMapping, list[str]] | None = None
+    best: tuple[tuple[int, int], StyleMapping, list[str]] | None = None
     for m in builtin_mappings():
         miss = m.missing(values)
         if not miss:
             return m
-        if best is None or len(miss) < best[0]:
-            best = (len(miss), m, miss)
+        unknown_attrs = sum(normalise(a) not in m.attributes for a in values)
+        score = (unknown_attrs, len(miss))
+        if best is None or score < best[0]:
+            best = (score, m, miss)
     assert best is not None
     _, m, miss = best
     more = f" (and {len(miss) - 1} more)" if len(miss) > 1 else ""

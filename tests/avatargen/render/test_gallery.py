@@ -115,3 +115,30 @@ def test_cli_bad_size_is_one_line_exit_2(tmp_path: Path) -> None:
     )
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0 and "--size 'huge'" in res.stderr
+
+
+def test_cli_render_one_style(tmp_path: Path) -> None:
+    png, svg = tmp_path / "one.png", tmp_path / "one.svg"
+    args = ["avatars", "render", "прическа=длинные в пучок", "цвет одежды=красный"]
+    res = CliRunner().invoke(app, [*args, "-o", str(png), "--size", "1x"])
+    assert res.exit_code == 0, res.output
+    with Image.open(png) as im:
+        assert im.size == (264, 280)
+        assert im.convert("RGBA").getpixel((132, 270)) == (0xFF, 0x5C, 0x5C, 255)  # red clothes
+    assert CliRunner().invoke(app, [*args, "-o", str(svg)]).exit_code == 0
+    assert svg.read_text(encoding="utf-8").startswith("<svg")
+    res = CliRunner().invoke(app, [*args, "-o", str(png)])
+    assert isinstance(res.exception, UserError) and "--force" in str(res.exception)
+
+
+def test_cli_mapping_lists_values_and_defaults(
+    tmp_path: Path, course_model: StubStyleModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(render_cli, "load_style_model", lambda path: course_model)
+    res = CliRunner().invoke(app, ["avatars", "mapping", "course_ru", "--model", "m.json"])
+    assert res.exit_code == 0, res.output
+    assert "every attribute value is mapped" in res.output
+    assert "одежда: комбинезон -> clothing=overall" in res.output
+    assert "Not in the data, drawn as:" in res.output and "mouth smile" in res.output
+    res = CliRunner().invoke(app, ["avatars", "mapping", "english", "--model", "m.json"])
+    assert isinstance(res.exception, UserError) and "is not in this mapping" in str(res.exception)
