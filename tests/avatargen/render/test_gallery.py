@@ -142,3 +142,34 @@ def test_cli_mapping_lists_values_and_defaults(
     assert "Not in the data, drawn as:" in res.output and "mouth smile" in res.output
     res = CliRunner().invoke(app, ["avatars", "mapping", "english", "--model", "m.json"])
     assert isinstance(res.exception, UserError) and "is not in this mapping" in str(res.exception)
+
+
+def test_cli_draw_with_real_style_model(tmp_path: Path) -> None:
+    """End to end with the real StyleModel: fit on a small English table, save, draw with --given."""
+    model_mod = pytest.importorskip(
+        "avatargen.styles.model",
+        reason="StyleModel (issue 3, branch styles) is not merged into this branch yet",
+    )
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {
+            "hairstyle": rng.choice(["bun", "short_flat", "none"], 60),
+            "hair_color": rng.choice(["black", "red"], 60),
+            "clothes": rng.choice(["hoodie", "overall", "shirt_v_neck"], 60),
+            "clothes_color": rng.choice(["red", "white", "blue_02"], 60),
+        }
+    )
+    model = model_mod.StyleModel(alpha=1.0).fit(table)
+    model.save(tmp_path / "model.json")
+    out = tmp_path / "drawn"
+    args = ["avatars", "draw", str(tmp_path / "model.json"), "-n", "6", "-o", str(out), "--size", "0.5x"]
+    res = CliRunner().invoke(app, [*args, "--given", "clothes_color=red", "--seed", "2"])
+    assert res.exit_code == 0, res.output
+    drawn = pd.read_csv(out / "styles.csv", keep_default_na=False)
+    assert len(drawn) == 6 and (drawn["clothes_color"] == "red").all()
+    for _, row in drawn.iterrows():
+        style = {a: row[a] for a in table.columns}
+        assert row["probability"] == pytest.approx(model.probability(style))
+        with Image.open(out / row["png"]) as im:
+            assert im.size == (132, 140)
+            assert im.convert("RGBA").getpixel((66, 136))[:3] == (0xFF, 0x5C, 0x5C)  # red clothes
