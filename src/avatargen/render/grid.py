@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import math
-import textwrap
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -29,10 +28,19 @@ def caption_font(size: int = 13) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size)
 
 
-def _wrap(lines: Sequence[str], width_chars: int) -> list[str]:
+def _wrap(lines: Sequence[str], font: ImageFont.FreeTypeFont, width_px: float) -> list[str]:
+    """Greedy word wrap of each line to ``width_px`` as measured in ``font``."""
     out: list[str] = []
     for line in lines:
-        out += textwrap.wrap(line, width_chars) or [""]
+        current = ""
+        for word in line.split(" "):
+            trial = f"{current} {word}" if current else word
+            if current and font.getlength(trial) > width_px:
+                out.append(current)
+                current = "  " + word
+            else:
+                current = trial
+        out.append(current)
     return out
 
 
@@ -55,15 +63,14 @@ def make_grid(
     font = caption_font(font_size)
     line_h = font_size + 4
     pad = 8
-    chars = max(12, int(cell_width / (font_size * 0.55)))
-    wrapped = [_wrap(c, chars) for c in captions]
+    wrapped = [_wrap(c, font, cell_width - 8) for c in captions]
     scale = cell_width / images[0].width
     img_h = round(images[0].height * scale)
     cell_h = img_h + pad + line_h * max(len(w) for w in wrapped) + pad
     cols = max(1, min(columns, len(images)))
     rows = math.ceil(len(images) / cols)
     grid_w = cols * (cell_width + pad) + pad
-    foot = _wrap(footer, int(grid_w / (font_size * 0.55)))
+    foot = _wrap(footer, font, grid_w - 2 * pad)
     grid_h = rows * cell_h + pad + (line_h * len(foot) + pad if foot else 0)
     canvas = Image.new("RGBA", (grid_w, grid_h), (*BACKGROUND, 255))
     draw = ImageDraw.Draw(canvas)
