@@ -16,9 +16,13 @@ from avatargen.render.draw import png_to_image, resolve_mapping, style_svg, svgs
 from avatargen.render.grid import make_grid, png_bytes
 from avatargen.render.mapping import StyleMapping, normalise
 from sharedcore.atomic import atomic_dir
-from sharedcore.console import info
+from sharedcore.console import info, progress
 from sharedcore.errors import UserError
 from sharedcore.report import HtmlReport
+
+
+GRID_MAX = 64  # avatars shown in grid.png; all of them are written as files
+CHUNK = 32  # styles drawn per batch (bounded memory for large -n)
 
 
 class StyleSampler(Protocol):
@@ -122,24 +126,31 @@ def draw_gallery(
     styles = styles.reset_index(drop=True)
     attrs = [c for c in styles.columns if c not in ("probability", "log_probability")]
     records: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in styles.to_dict("records")]
-    svgs = [style_svg({a: r[a] for a in attrs}, m) for r in records]
-    pngs = svgs_to_pngs(svgs, size)
     width = len(str(len(records)))
     names = [f"avatar_{i + 1:0{width}d}" for i in range(len(records))]
-    grid = make_grid(
-        [png_to_image(p) for p in pngs],
-        [caption(i + 1, r, attrs) for i, r in enumerate(records)],
-        columns=columns,
-        footer=[defaults_line(m)],
-    )
     table = styles.copy()
     table.insert(0, "avatar", names)
     table["png"] = [f"{x}.png" for x in names]
     table["svg"] = [f"{x}.svg" for x in names]
+    tiles = []
     with atomic_dir(out, force=force) as tmp:
-        for name, svg, png in zip(names, svgs, pngs, strict=True):
-            (tmp / f"{name}.svg").write_text(svg, encoding="utf-8")
-            (tmp / f"{name}.png").write_bytes(png)
+        starts = range(0, len(records), CHUNK)
+        for start in progress(starts, desc="drawing", total=len(starts)):
+            chunk = records[start : start + CHUNK]
+            svgs = [style_svg({a: r[a] for a in attrs}, m) for r in chunk]
+            pngs = svgs_to_pngs(svgs, size)
+            for name, svg, png in zip(names[start : start + CHUNK], svgs, pngs, strict=True):
+                (tmp / f"{name}.svg").write_text(svg, encoding="utf-8")
+                (tmp / f"{name}.png").write_bytes(png)
+                if len(tiles) < GRID_MAX:
+                    tiles.append(png_to_image(png))
+        footer = [defaults_line(m)]
+        if len(records) > GRID_MAX:
+            footer.insert(
+                0, f"The grid shows the first {GRID_MAX} of {len(records)} avatars; all are in the folder."
+            )
+        captions = [caption(i + 1, r, attrs) for i, r in enumerate(records[:GRID_MAX])]
+        grid = make_grid(tiles, captions, columns=columns, footer=footer)
         (tmp / "grid.png").write_bytes(png_bytes(grid))
         table.to_csv(tmp / "styles.csv", index=False, lineterminator="\n")
         _report(m, table, attrs, model_name, n, seed, given_model, size, unique).write(tmp / "report.html")

@@ -173,3 +173,17 @@ def test_cli_draw_with_real_style_model(tmp_path: Path) -> None:
         with Image.open(out / row["png"]) as im:
             assert im.size == (132, 140)
             assert im.convert("RGBA").getpixel((66, 136))[:3] == (0xFF, 0x5C, 0x5C)  # red clothes
+
+
+def test_large_gallery_caps_the_grid(
+    tmp_path: Path, english_model: StubStyleModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from avatargen.render import gallery
+
+    monkeypatch.setattr(gallery, "GRID_MAX", 3)
+    monkeypatch.setattr(gallery, "CHUNK", 2)
+    g = draw_gallery(english_model, tmp_path / "big", n=5, size=(33, 35), columns=3)
+    assert len(list(g.folder.glob("avatar_*.png"))) == 5 and len(pd.read_csv(g.folder / "styles.csv")) == 5
+    with Image.open(g.folder / "grid.png") as im:
+        assert im.width == 3 * (264 + 8) + 8  # one row of 3 avatars
+        assert im.height < 2 * 280
