@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from avatargen.render.draw import png_to_image, resolve_mapping, style_svg, svgs_to_pngs
 from avatargen.render.grid import make_grid, png_bytes
@@ -19,7 +20,6 @@ from sharedcore.atomic import atomic_dir
 from sharedcore.console import info, progress
 from sharedcore.errors import UserError
 from sharedcore.report import HtmlReport
-
 
 GRID_MAX = 64  # avatars shown in grid.png; all of them are written as files
 CHUNK = 32  # styles drawn per batch (bounded memory for large -n)
@@ -132,7 +132,7 @@ def draw_gallery(
     table.insert(0, "avatar", names)
     table["png"] = [f"{x}.png" for x in names]
     table["svg"] = [f"{x}.svg" for x in names]
-    tiles = []
+    tiles: list[Image.Image] = []
     with atomic_dir(out, force=force) as tmp:
         starts = range(0, len(records), CHUNK)
         for start in progress(starts, desc="drawing", total=len(starts)):
