@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,15 +217,22 @@ def _load_csv(path: Path, sep: str) -> StyleData:
         raise UserError(f"{path}: no header line; the first line must name the attributes")
     names = _check_header(path, list(header))
     try:
-        df = pd.read_csv(
-            path,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            encoding="utf-8",
-            skip_blank_lines=True,
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(
+                path,
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                encoding="utf-8",
+                skip_blank_lines=True,
+                index_col=False,
+            )
+    except pd.errors.ParserWarning:
+        raise UserError(
+            f"{path}: malformed table (a row has more cells than the {len(names)} header columns); fix that row"
+        ) from None
     except pd.errors.ParserError as exc:
         raise UserError(
             f"{path}: malformed table ({' '.join(str(exc).split())}); every row needs {len(names)} cells"
@@ -424,3 +432,13 @@ def rules_from_mapping(obj: Any, source: str = "<rules>") -> Rules:
             raise UserError(f"{where}: duplicate of an earlier rule ({rule}); remove one")
         rules.append(rule)
     return Rules(depends, rules, source)
+
+
+def builtin_path(name: str) -> Path:
+    """Path of a file shipped in ``avatargen/data`` (e.g. 'example_styles.csv')."""
+    return Path(__file__).resolve().parents[1] / "data" / name
+
+
+EXAMPLE_STYLES = builtin_path("example_styles.csv")
+EXAMPLE_RULES = builtin_path("example_rules.yaml")
+COURSE_RULES = builtin_path("course_rules.yaml")
