@@ -76,12 +76,16 @@ def g_test_pvalue(mi_bits: float, n: int, k_a: int, k_b: int) -> float:
     return float(chi2.sf(2.0 * n * np.log(2.0) * mi_bits, dof))
 
 
-def chow_liu_edges(mi: np.ndarray, forced: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
+def chow_liu_edges(
+    mi: np.ndarray, forced: Sequence[tuple[int, int]] = (), directed: dict[int, int] | None = None
+) -> list[tuple[int, int]]:
     """Undirected edges (i < j) of the maximum mutual-information spanning tree (Chow-Liu).
 
     Computed as scipy's minimum spanning tree on -MI; ``forced`` edges (declared dependencies and
     hard rules) are always included. Pairs with zero MI are not linked, so the result can be a forest.
     """
+    if directed:
+        return _constrained_chow_liu(mi, forced, directed)
     w = -np.asarray(mi, dtype=np.float64).copy()
     np.fill_diagonal(w, 0.0)
     w[w > -1e-12] = 0.0  # exactly independent pairs: no edge
@@ -95,6 +99,23 @@ def chow_liu_edges(mi: np.ndarray, forced: Sequence[tuple[int, int]] = ()) -> li
     if not forced_set <= set(edges):
         raise ValueError("forced edges contain a cycle")  # caller checks cycles first
     return edges
+
+
+def _constrained_chow_liu(
+    mi: np.ndarray, forced: Sequence[tuple[int, int]], directed: dict[int, int]
+) -> list[tuple[int, int]]:
+    k = mi.shape[0]
+    edges = sorted({(min(a, b), max(a, b)) for a, b in forced})
+    cand = sorted(
+        ((float(mi[i, j]), i, j) for i in range(k) for j in range(i + 1, k) if mi[i, j] > 1e-12),
+        key=lambda t: (-t[0], t[1], t[2]),
+    )
+    for _, i, j in cand:
+        if (i, j) in edges or find_cycle([*edges, (i, j)], k) is not None:
+            continue
+        if orient_forest([*edges, (i, j)], k, directed) is not None:
+            edges.append((i, j))
+    return sorted(edges)
 
 
 def find_cycle(edges: Sequence[tuple[int, int]], k: int) -> tuple[int, int] | None:

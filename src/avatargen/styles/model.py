@@ -108,7 +108,7 @@ class StyleModel:
             )
         mi = mutual_information_matrix(d.codes, cards) if d.codes is not None else None
         if self.structure == "chow-liu" and mi is not None:
-            edges = chow_liu_edges(mi, forced)
+            edges = chow_liu_edges(mi, forced, directed)
             if self.edge_pvalue is not None:
                 n = d.n_rows
                 fset = set(forced)
