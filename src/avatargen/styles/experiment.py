@@ -269,7 +269,7 @@ def run_experiment(
         rep.table(_df_rows(adf))
         md.append(
             "## Smoothing alpha\n\n![alpha](alpha.png)\n\n"
-            + render_markdown([Table("alpha sweep", list([str(c) for c in adf.columns], _df_rows(adf))], 3)
+            + render_markdown([Table("alpha sweep", [str(c) for c in adf.columns], _df_rows(adf))], 3)
         )
         if cv is not None:
             best_row = cv.iloc[int(np.argmax(cv["held-out bits/style"].to_numpy()))]
