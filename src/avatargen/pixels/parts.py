@@ -164,7 +164,8 @@ class PartBasedModel:
         # body: b's body over a's long hair
         body = ~head
         hair_back = np.where((body & (ra == HAIR))[..., None], A, 0).astype(np.uint8)
-        body_layer = np.where((body & (rb != HAIR))[..., None], B, 0).astype(np.uint8)
+        keep_b = body & (tmpl | (rb == SKIN) | (rb == CLOTHES)) & (rb != HAIR)
+        body_layer = np.where(keep_b[..., None], B, 0).astype(np.uint8)
         out[body] = over(body_layer, hair_back)[body]
         return out
 
@@ -226,6 +227,7 @@ class PartBasedModel:
             "has": self.has_,
             "body_ok": self.body_ok_,
             "template": lay.template,
+            "face_core": lay.face_core,
         }
         return write_model_file(path, self.method, params, arrays, force)
 
@@ -237,7 +239,9 @@ class PartBasedModel:
             alpha=params["alpha"], max_identical=params["max_identical"], max_tries=params["max_tries"]
         )
         top, split, face_top, beard_top = (int(v) for v in params["rows"])
-        model.layout_ = Layout(arr["template"].astype(bool), top, split, face_top, beard_top)
+        model.layout_ = Layout(
+            arr["template"].astype(bool), top, split, face_top, beard_top, arr["face_core"].astype(bool)
+        )
         model.images_ = arr["images"]
         model.role_ = arr["role"]
         model.shade_ = arr["shade"]
