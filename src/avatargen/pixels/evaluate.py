@@ -135,7 +135,9 @@ def _plot_figures(rows: list[dict[str, Any]], ref: dict[str, float], path: Path)
 
 def _table_markdown(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     def fmt(v: Any) -> str:
-        return f"{v:.3g}" if isinstance(v, float) else str(v)
+        if isinstance(v, float):
+            return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
+        return str(v)
 
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in columns) + " |" for r in rows]

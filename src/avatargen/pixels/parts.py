@@ -124,14 +124,16 @@ class PartBasedModel:
         return out
 
     def recolour(self, i: int, colours: dict[int, np.ndarray]) -> np.ndarray:
-        """Training image ``i`` with its skin/hair/clothes pixels set to ``shade * colours[role]``."""
+        """Training image ``i`` recoloured: a pixel of role r and shade k moves by ``k * (new - old base)``,
+        so a shade of the old base becomes the same shade of the new one (exact when new == old)."""
         img = self.images_[i].copy()
         role = self.role_[i]
         shade = self.shade_[i].astype(np.float32)
-        for r in _ROLES:
+        for j, r in enumerate(_ROLES):
             m = role == r
-            if m.any():
-                rgb = shade[m][:, None] * colours[r].astype(np.float32)[None]
+            if m.any() and self.has_[i, j]:
+                delta = colours[r].astype(np.float32) - self.bases_[i, j].astype(np.float32)
+                rgb = img[..., :3][m].astype(np.float32) + shade[m][:, None] * delta[None]
                 img[..., :3][m] = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
         return img
 

@@ -39,6 +39,13 @@ def _pick(rng: np.random.Generator, enum: type, names: list[str] | None = None) 
     return members[int(rng.integers(0, len(members)))]
 
 
+def render(avatar: pa.Avatar, size: tuple[int, int] = (264, 280)) -> np.ndarray:
+    """One python_avatars avatar rasterised by resvg -> RGBA uint8 (H, W, 4)."""
+    png = resvg_py.svg_to_bytes(svg_string=str(avatar.render()), width=size[0], height=size[1])
+    with Image.open(io.BytesIO(bytes(png))) as im:
+        return np.asarray(im.convert("RGBA"))
+
+
 def draw_avatars(n: int, seed: int, size: tuple[int, int] = (264, 280)) -> np.ndarray:
     """``n`` random classic Avataaars avatars as RGBA uint8 (n, H, W, 4), transparent background."""
     rng = np.random.default_rng(seed)
@@ -59,9 +66,7 @@ def draw_avatars(n: int, seed: int, size: tuple[int, int] = (264, 280)) -> np.nd
             mouth=_pick(rng, pa.MouthType, ["DEFAULT", "SMILE", "TWINKLE", "SERIOUS", "EATING"]),
             eyebrows=_pick(rng, pa.EyebrowType, ["DEFAULT", "DEFAULT_NATURAL", "RAISED_EXCITED", "UP_DOWN"]),
         )
-        png = resvg_py.svg_to_bytes(svg_string=str(avatar.render()), width=size[0], height=size[1])
-        with Image.open(io.BytesIO(bytes(png))) as im:
-            out.append(np.asarray(im.convert("RGBA")))
+        out.append(render(avatar, size))
     return np.stack(out)
 
 
