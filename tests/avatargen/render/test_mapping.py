@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,25 @@ def test_course_mapping_covers_course_data(shared_dir: Path) -> None:
     m.check(values)
     # every value of the data, plus "нет" (no hair colour), which the course rules file adds
     assert sum(len(v) for v in values.values()) + 1 == sum(len(am.values) for am in m.attributes.values())
+
+
+def test_english_mapping_covers_the_builtin_example_table() -> None:
+    import pandas as pd
+
+    csv = Path(str(resources.files("avatargen") / "data" / "example_styles.csv"))
+    table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    values = {c: sorted(set(table[c])) for c in table.columns}
+    assert detect_mapping(values).name == "english"
+    load_mapping("english").check(values)
+
+
+@pytest.mark.realdata
+def test_course_model_with_rules_is_fully_mapped(shared_dir: Path) -> None:
+    from avatargen.styles.model import StyleModel
+
+    rules = Path(str(resources.files("avatargen") / "data" / "course_rules.yaml"))
+    model = StyleModel(alpha=0.0, rules=str(rules)).fit(shared_dir / "data/styles/course_counts.json")
+    m = detect_mapping(model.values_)
+    assert m.name == "course_ru"
+    m.check(model.values_)
+    assert "нет" in model.values_["цвет волос"]  # the value the rules add, drawn with the default colour
