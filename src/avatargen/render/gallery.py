@@ -135,7 +135,8 @@ def draw_gallery(
     tiles: list[Image.Image] = []
     with atomic_dir(out, force=force) as tmp:
         starts = range(0, len(records), CHUNK)
-        for start in progress(starts, desc="drawing", total=len(starts)):
+        batches = progress(starts, desc="drawing", total=len(starts)) if len(starts) > 1 else starts
+        for start in batches:
             chunk = records[start : start + CHUNK]
             svgs = [style_svg({a: r[a] for a in attrs}, m) for r in chunk]
             pngs = svgs_to_pngs(svgs, size)
