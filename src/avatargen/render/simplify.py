@@ -14,6 +14,8 @@ resvg renders every mask and filter into extra canvas-sized layers, which is mos
    k (optionally ``feMerge`` with the source graphic). The shadow is the element's own alpha, shifted
    and scaled: a copy painted black in a group with ``opacity`` k, translated by the offset, drawn
    under the element (or instead of it, without the merge).
+3. Masks left that are one opaque ``<use>`` of an unpainted shape are clip paths: ``<clipPath>``
+   draws the same pixels (resvg skips the luminance pass).
 
 Tests draw every built-in part both ways and compare the pixels.
 """
@@ -238,9 +240,37 @@ def _flatten_shadows(tree: _Tree) -> bool:
     return changed
 
 
+# ------------------------------------------------------------------------------ masks -> clip paths
+
+
+def _masks_to_clips(tree: _Tree) -> bool:
+    users: dict[str, list[ET.Element]] = {}
+    for el in tree.root.iter():
+        m = _URL.match(el.get("mask", ""))
+        if m is not None:
+            users.setdefault(m.group(1), []).append(el)
+    changed = False
+    for mask_id, els in users.items():
+        mask = tree.ids.get(mask_id)
+        if mask is None or _tag(mask) != "mask" or _plain_mask_target(tree, mask) is None:
+            continue
+        if any("clip-path" in el.attrib for el in els):
+            continue
+        clip = ET.Element(f"{{{SVG_NS}}}clipPath", {"id": mask_id})
+        clip.extend(list(mask))
+        tree.replace(mask, [clip])
+        tree.ids[mask_id] = clip
+        for el in els:
+            del el.attrib["mask"]
+            el.set("clip-path", f"url(#{mask_id})")
+        changed = True
+    return changed
+
+
 def simplify_svg(svg: str) -> str:
     """``svg`` with colour-layer masks and drop-shadow filters rewritten as plain drawing (module doc)."""
     tree = _Tree(svg)
     changed = _flatten_masks(tree)
     changed = _flatten_shadows(tree) or changed
+    changed = _masks_to_clips(tree) or changed
     return ET.tostring(tree.root, encoding="unicode") if changed else svg
