@@ -85,7 +85,7 @@ def parts_svg(parts: Mapping[str, PartValue], simplify: bool = True) -> str:
     """The SVG text (264x280 viewBox) of an avatar from python_avatars keyword arguments.
 
     With ``simplify`` colour masks and drop shadows are redrawn without offscreen layers: the same
-    picture, rasterised about 3x faster (``avatargen.render.simplify``).
+    picture, rasterised about 2.5x faster (``avatargen.render.simplify``).
     """
     svg = str(pa.Avatar(**parts).render())
     return simplify_svg(svg) if simplify else svg
