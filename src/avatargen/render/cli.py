@@ -76,14 +76,20 @@ def render(
 
 @app.command("mapping")
 def mapping_cmd(
-    name: str = typer.Argument(
-        "course_ru", help=f"A mapping YAML file or a built-in name ({', '.join(BUILTIN_NAMES)})."
+    name: str | None = typer.Argument(
+        None,
+        help=f"A mapping YAML file or a built-in name ({', '.join(BUILTIN_NAMES)}); none: list the built-ins.",
     ),
     model: Path | None = typer.Option(
         None, "--model", help="Also check that this StyleModel's every attribute and value is mapped."
     ),
 ) -> None:
     """Validate a mapping file and print what each attribute value is drawn as (and the defaults)."""
+    if name is None:
+        for builtin in BUILTIN_NAMES:
+            m = load_mapping(builtin)
+            typer.echo(f"{builtin}: {m.description} ({', '.join(a.name for a in m.attributes.values())})")
+        return
     m = load_mapping(name)
     if model is not None:
         sampler = load_style_model(model)

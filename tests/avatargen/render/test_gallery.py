@@ -187,3 +187,9 @@ def test_large_gallery_caps_the_grid(
     with Image.open(g.folder / "grid.png") as im:
         assert im.width == 3 * (264 + 8) + 8  # one row of 3 avatars
         assert im.height < 2 * 280
+
+
+def test_cli_mapping_without_name_lists_builtins() -> None:
+    res = CliRunner().invoke(app, ["avatars", "mapping"])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("english: ") and "\ncourse_ru: " in res.output and "прическа" in res.output
