@@ -204,10 +204,16 @@ def sample_collection_styles(n: int, rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def draw_collection(n: int, seed: int = 0, size: tuple[int, int] = DEFAULT_SIZE) -> list[Image.Image]:
-    """A training collection of ``n`` RGBA avatars of ``size``: classic Avataaars styles drawn uniformly.
+def draw_collection(
+    n: int, seed: int = 0, size: tuple[int, int] = DEFAULT_SIZE, model: Any = None
+) -> list[Image.Image]:
+    """A training collection of ``n`` RGBA avatars of ``size`` (w, h).
 
-    The same ``n``, ``seed`` and ``size`` give the same images.
+    Styles are the classic Avataaars values drawn uniformly, or, with ``model`` (anything with
+    ``sample(n, rng)``, e.g. a StyleModel), sampled from it and drawn with the built-in mapping that fits.
+    The same arguments give the same images.
     """
-    styles = sample_collection_styles(n, np.random.default_rng(seed))
-    return render_styles(styles, "english", size)
+    rng = np.random.default_rng(seed)
+    if model is None:
+        return render_styles(sample_collection_styles(n, rng), "english", size)
+    return render_styles(model.sample(n, rng), None, size)

@@ -66,6 +66,15 @@ def test_draw_collection_is_seeded() -> None:
     assert not all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, c, strict=True))
 
 
+def test_draw_collection_from_a_model() -> None:
+    from .conftest import StubStyleModel
+
+    model = StubStyleModel({"hairstyle": {"bun": 1.0}, "clothes_color": {"red": 0.5, "white": 0.5}})
+    a = draw_collection(4, seed=1, size=(132, 140), model=model)
+    b = render_styles(model.sample(4, np.random.default_rng(1)), "english", (132, 140))
+    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, b, strict=True))
+
+
 def test_collection_styles_cover_values_uniformly() -> None:
     df = sample_collection_styles(4000, np.random.default_rng(0))
     freq = df["skin"].value_counts(normalize=True)
