@@ -24,6 +24,7 @@ import os
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def normalise(name: object) -> str:
     return " ".join(unicodedata.normalize("NFC", str(name)).split()).casefold()
 
 
-@dataclass
+@dataclass(frozen=True)
 class AttributeMap:
     """How one data attribute sets parts: ``values[normalised value] -> {part: resolved value}``."""
 
@@ -52,7 +53,7 @@ class AttributeMap:
     labels: dict[str, str] = field(default_factory=dict)  # normalised value -> value as written
 
 
-@dataclass
+@dataclass(frozen=True)
 class StyleMapping:
     """A validated mapping file. ``defaults`` holds every part (file defaults over built-in ones)."""
 
@@ -88,10 +89,7 @@ class StyleMapping:
             am = self.attribute(str(key))
             chosen = am.values.get(normalise(value))
             if chosen is None:
-                raise UserError(
-                    f"{self.source}: attribute '{am.name}': value '{value}' is not mapped to any "
-                    f"{am.part}; add it under attributes -> {am.name} -> values in the mapping file"
-                )
+                raise self._unmapped(am, value)
             parts.update(chosen)
             explicit.update(chosen)
         if "facial_hair_color" not in explicit and "facial_hair_color" not in self.file_defaults:
@@ -104,10 +102,13 @@ class StyleMapping:
             am = self.attribute(attr)
             for v in vals:
                 if normalise(v) not in am.values:
-                    raise UserError(
-                        f"{self.source}: attribute '{am.name}': value '{v}' is not mapped to any "
-                        f"{am.part}; add it under attributes -> {am.name} -> values in the mapping file"
-                    )
+                    raise self._unmapped(am, v)
+
+    def _unmapped(self, am: AttributeMap, value: object) -> UserError:
+        return UserError(
+            f"{self.source}: attribute '{am.name}': value '{value}' is not mapped to any "
+            f"{am.part}; add it under attributes -> {am.name} -> values in the mapping file"
+        )
 
     def missing(self, values: Mapping[str, Iterable[str]]) -> list[str]:
         """What of ``values`` this mapping lacks, as ``attr`` or ``attr=value`` strings (empty: covers all)."""
@@ -232,9 +233,19 @@ def builtin_path(name: str) -> Path:
 
 
 def load_mapping(spec: str | os.PathLike[str]) -> StyleMapping:
-    """Load a mapping: a built-in name (``english``, ``course_ru``) or a YAML file path."""
+    """Load a mapping: a built-in name (``english``, ``course_ru``; parsed once) or a YAML file path."""
     text_spec = str(spec)
-    path = builtin_path(text_spec) if text_spec in BUILTIN_NAMES else Path(text_spec)
+    if text_spec in BUILTIN_NAMES:
+        return _load_builtin(text_spec)
+    return _load_file(Path(text_spec))
+
+
+@cache
+def _load_builtin(name: str) -> StyleMapping:
+    return _load_file(builtin_path(name))
+
+
+def _load_file(path: Path) -> StyleMapping:
     if not path.is_file():
         raise UserError(
             f"{path}: no such mapping file; give a YAML file or one of the built-in mappings: "
