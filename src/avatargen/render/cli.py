@@ -16,7 +16,12 @@ app = typer.Typer(help="Draw sampled styles as Avataaars-type avatars (SVG + PNG
 @app.command("draw")
 def draw(
     model: Path = typer.Argument(..., help="A saved StyleModel (from `avatargen styles fit`)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created at once; must not exist)."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        "-o",
+        help="Output folder, written at once (a non-empty one is only replaced with --force).",
+    ),
     n: int = typer.Option(16, "-n", help="How many styles to sample and draw."),
     given: list[str] = typer.Option(
         [], "--given", "-g", help="Fix an attribute: attr=value (repeatable; names may hold spaces)."
