@@ -15,7 +15,7 @@ from sharedcore.errors import UserError
 
 COLOUR_SPACES = ("rgb", "ycbcr", "hsv")
 ILLUMINATION = ("none", "per_image")
-AUGMENTATIONS = ("none", "lighting")
+AUGMENTATIONS = ("none", "lighting", "lighting+shift")
 THRESHOLD_RULES = ("fpr", "balanced")
 
 
@@ -33,7 +33,8 @@ class TrainConfig:
     colour: str = "rgb"  # one of COLOUR_SPACES
     illumination: str = "none"  # one of ILLUMINATION: per-image brightness/contrast normalisation
     augment: str = "none"  # one of AUGMENTATIONS
-    augment_strength: float = 0.2  # relative brightness/contrast/gamma jitter of "lighting"
+    augment_strength: float = 0.2  # relative brightness/contrast/saturation/gamma jitter of "lighting"
+    augment_shift: int = 2  # pixels of random translation of "lighting+shift"
     epochs: int = 40
     batch_size: int = 128
     lr: float = 3e-3

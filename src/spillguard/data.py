@@ -149,7 +149,7 @@ def training_sources(root: str | os.PathLike[str]) -> Sources:
     raise UserError(f"{r}: no training images found; {LAYOUT_HELP}")
 
 
-def test_sources(root: str | os.PathLike[str]) -> Sources:
+def labelled_sources(root: str | os.PathLike[str]) -> Sources:
     """Labelled test images: course ``test/`` (or the test folder itself), folders, or a manifest."""
     r = Path(root)
     if r.is_file() and r.suffix.lower() == ".csv":
@@ -180,9 +180,7 @@ def _decode(path: Path, size: tuple[int, int]) -> np.ndarray | str:
             warnings.simplefilter("ignore")
             im: Image.Image = Image.open(io.BytesIO(data))
             if im.format == "JPEG":
-                im.draft(
-                    "RGB", (w, h)
-                )  # DCT-domain downscale when the image is >= 2x the target
+                im.draft("RGB", (w, h))  # DCT-domain downscale when the image is >= 2x the target
             im.load()
             if im.mode != "RGB":
                 im = convert_mode(im, "RGB")

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.metrics import roc_auc_score
 
 from spillguard import __version__
 from spillguard.checkpoint import load_checkpoint, save_checkpoint
@@ -20,13 +21,18 @@ from spillguard.metrics import evaluate_scores
 from spillguard.models import build_model
 from spillguard.preprocess import Preprocessor, to_unit
 from spillguard.scoring import SCORES, choose_thresholds, error_map
+from spillguard.shift import perturb
 from spillguard.train import fit_model, reconstruct
 
 
-def limit_threads() -> None:
-    """Use at most 2 CPU threads (the machines this runs on are shared); SPILLGUARD_THREADS overrides."""
+def limit_threads(default: int = 2) -> None:
+    """Cap torch's CPU threads: ``default`` (at most the core count) unless SPILLGUARD_THREADS is set.
+
+    Training defaults to 1 thread: on a shared 2-core machine two threads oversubscribe the cores and
+    ran 4x slower in our measurements (benchmarks/bench_spill.py); scoring uses up to 2.
+    """
     env = os.environ.get("SPILLGUARD_THREADS", "")
-    n = int(env) if env.isdigit() and int(env) > 0 else min(2, os.cpu_count() or 1)
+    n = int(env) if env.isdigit() and int(env) > 0 else min(default, os.cpu_count() or 1)
     torch.set_num_threads(n)
 
 
@@ -62,7 +68,7 @@ class SpillDetector:
         a calibration part (chooses thresholds) and a check part (reports validation metrics).
         """
         cfg = self.config.validate()
-        limit_threads()
+        limit_threads(1)
         rng = np.random.default_rng(cfg.seed)
         torch.manual_seed(cfg.seed)
         gen = torch.Generator().manual_seed(cfg.seed)
@@ -103,6 +109,17 @@ class SpillDetector:
             labels, np.r_[s_val[chk_n], s_spill[chk_s]], self.thresholds_, cfg.seed
         )
         self.validation_scores_ = {"normal": s_val, "spill": s_spill}
+        if spills is not None and len(
+            spills
+        ):  # robustness to simulated camera/lighting shift (see spillguard.shift)
+            shifted = [
+                self.score(perturb(a, np.random.default_rng(cfg.seed))) for a in (normals[val_idx], spills)
+            ]
+            self.validation_["shifted_roc_auc"] = float(
+                roc_auc_score(
+                    np.r_[np.zeros(len(shifted[0])), np.ones(len(shifted[1]))], np.r_[shifted[0], shifted[1]]
+                )
+            )
         self.validation_images_ = {
             "normal": normals[val_idx],
             "spill": spills if spills is not None else normals[:0],

@@ -161,6 +161,12 @@ def _section(rep: HtmlReport, name: str, m: dict[str, Any], figs: list[Path], ba
         f"{m['n']} images ({m['n_normal']} normal, {m['n_spill']} spill). ROC AUC {_ci(m, 'roc_auc')}, "
         f"PR AUC {_ci(m, 'pr_auc')} (95% bootstrap CIs; rates with Wilson 95% CIs)."
     )
+    if "shifted_roc_auc" in m:
+        rep.paragraph(
+            f"Under simulated camera/lighting shift (spillguard.shift applied to validation normals and known "
+            f"spills) the ROC AUC is {m['shifted_roc_auc']:.3f}: a rough guide to how the ranking holds up on "
+            "differently lit or framed pits."
+        )
     extra = {k: v for k, v in m.items() if k.startswith("tnr_at_tpr")}
     if extra:
         rep.paragraph(

@@ -25,9 +25,9 @@ from spillguard.data import (
     Skip,
     check_skips,
     expand_inputs,
+    labelled_sources,
     load_images,
     load_sources,
-    test_sources,
     training_sources,
 )
 from spillguard.detector import SpillDetector
@@ -171,7 +171,7 @@ def evaluate_run(
     run_dir = Path(run)
     det = SpillDetector.load(run_dir)
     cfg = det.config
-    ds: ImageSet = load_sources(test_sources(test), (cfg.height, cfg.width), strict, what=str(test))
+    ds: ImageSet = load_sources(labelled_sources(test), (cfg.height, cfg.width), strict, what=str(test))
     report_skips(ds.skipped)
     t0 = time.perf_counter()
     scores = det.score(ds.images)

@@ -20,7 +20,7 @@ from sharedcore.console import progress
 from spillguard.config import TrainConfig
 from spillguard.losses import get_loss
 from spillguard.metrics import auc_rank
-from spillguard.preprocess import Preprocessor, augment_lighting
+from spillguard.preprocess import Preprocessor, augment_lighting, augment_shift
 from spillguard.scoring import SCORES, error_map
 
 
@@ -64,14 +64,16 @@ def fit_model(
         perm = torch.randperm(len(train_x), generator=generator)
         for i in range(0, len(train_x), cfg.batch_size):
             xb = train_x[perm[i : i + cfg.batch_size]]
-            if cfg.augment == "lighting":
+            if cfg.augment.startswith("lighting"):
                 xb = augment_lighting(xb, cfg.augment_strength, generator)
+            if cfg.augment.endswith("+shift"):
+                xb = augment_shift(xb, cfg.augment_shift, generator)
             xb = prep(xb.to(device))
             loss = loss_fn(model(xb), xb) + model.regularisation().to(device)  # type: ignore[operator]
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += float(loss) * len(xb)
+            total += loss.item() * len(xb)
         log: dict[str, Any] = {
             "epoch": epoch + 1,
             "lr": opt.param_groups[0]["lr"],
