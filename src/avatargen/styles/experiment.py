@@ -308,7 +308,7 @@ def run_experiment(
 
         rep.heading("Diversity and uniqueness vs sample size")
         plain = diversity_curve(m, sizes, rng)
-        cap = min(max(sizes), max(m.n_styles() - len(m.training_codes_), 0))
+        cap = min(max(sizes), max(m.n_styles() - len(m.training_keys_), 0))
         uniq = diversity_curve(m, [s for s in sizes if s <= cap], rng, unique=True)
         _plot_diversity(plain, uniq, tmp / "diversity.png")
         rep.image("diversity.png", "distinct and novel fractions, empirical vs model entropy")

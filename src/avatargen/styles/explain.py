@@ -46,7 +46,7 @@ def summary_table(m: StyleModel) -> Table:
         {"item": "value combinations", "value": m.n_possible_styles},
         {
             "item": "distinct training styles",
-            "value": len(m.training_codes_) if m.data_kind_ == "rows" else "n/a",
+            "value": len(m.training_keys_) if m.data_kind_ == "rows" else "n/a",
         },
     ]
     return Table("Model", ["item", "value"], rows)

@@ -26,11 +26,11 @@ from avatargen.styles.estimate import (
     find_cycle,
     g_test_pvalue,
     mutual_information_matrix,
-    pair_counts,
+    pairwise_counts,
     smoothed,
 )
 from avatargen.styles.network import TreeNetwork, enumerate_support
-from avatargen.styles.sample import ancestral_codes, distinct_codes, style_keys
+from avatargen.styles.sample import ancestral_codes, distinct_codes, keys_to_codes, style_keys, unique_keys
 from sharedcore.atomic import write_text
 from sharedcore.errors import UserError
 
@@ -106,7 +106,8 @@ class StyleModel:
                 f"{rules.source}: declared dependencies and rules link '{attrs[cyc[0]]}' and '{attrs[cyc[1]]}' "
                 "into a cycle; the model is a tree, remove one link"
             )
-        mi = mutual_information_matrix(d.codes, cards) if d.codes is not None else None
+        pairs = pairwise_counts(d.codes, cards) if d.codes is not None else {}
+        mi = mutual_information_matrix(d.codes, cards, pairs) if d.codes is not None else None
         if self.structure == "chow-liu" and mi is not None:
             edges = chow_liu_edges(mi, forced, directed)
             if self.edge_pvalue is not None:
@@ -139,7 +140,7 @@ class StyleModel:
                 if p < 0:
                     t = d.counts[attrs[v]][None, :]
                 else:
-                    t = pair_counts(d.codes[:, p], d.codes[:, v], cards[p], cards[v])
+                    t = pairs[(p, v)] if p < v else pairs[(v, p)].T
             else:
                 t = _counts_only_table(d, rules, attrs, p, v, cards)
             tables.append(np.asarray(t, dtype=np.int64))
@@ -161,10 +162,8 @@ class StyleModel:
         self.source_ = d.source
         self.rules_ = rules
         self.notes_ = notes
-        self.training_codes_ = (
-            np.unique(d.codes, axis=0).astype(np.int64)
-            if d.codes is not None
-            else np.zeros((0, k), dtype=np.int64)
+        self.training_keys_ = unique_keys(
+            d.codes if d.codes is not None else np.zeros((0, k), dtype=np.int64), cards
         )
         return self
 
@@ -205,14 +204,18 @@ class StyleModel:
             cols.append(np.asarray(cat.codes, dtype=np.int64))
         return np.stack(cols, axis=1)
 
-    def decode(self, codes: np.ndarray) -> pd.DataFrame:
-        """A table of value names (categorical columns) from an (n, k) code array."""
-        return pd.DataFrame(
-            {
-                a: pd.Categorical.from_codes(codes[:, i], categories=pd.Index(self.values_[a], dtype=object))
-                for i, a in enumerate(self.attributes_)
-            }
-        )
+    def decode(self, codes: np.ndarray, probability: np.ndarray | None = None) -> pd.DataFrame:
+        """A table of value names (categorical columns) from valid (n, k) codes, plus an optional
+        ``probability`` column."""
+        cols: dict[str, Any] = {
+            a: pd.Categorical.from_codes(
+                codes[:, i], categories=pd.Index(self.values_[a], dtype=object), validate=False
+            )
+            for i, a in enumerate(self.attributes_)
+        }
+        if probability is not None:
+            cols["probability"] = probability
+        return pd.DataFrame(cols, copy=False)
 
     def _evidence(self, given: dict[str, str] | None, where: str = "--given") -> dict[int, int]:
         ev = self.encode(given or {}, where)
@@ -318,9 +321,7 @@ class StyleModel:
     # ----------------------------------------------------------------------------------- sampling
 
     def _frame(self, codes: np.ndarray) -> pd.DataFrame:
-        df = self.decode(codes)
-        df["probability"] = self.network_.probability(codes.astype(np.int64))
-        return df
+        return self.decode(codes, self.network_.probability(codes))
 
     def sample(
         self,
@@ -379,8 +380,13 @@ class StyleModel:
         return self._frame(codes)
 
     def training_keys(self) -> np.ndarray:
-        """Keys (see ``sample.style_keys``) of the distinct training styles."""
-        return style_keys(self.training_codes_, self.network_.cards)
+        """Sorted keys (see ``sample.style_keys``) of the distinct training styles."""
+        return self.training_keys_
+
+    @property
+    def training_codes_(self) -> np.ndarray:
+        """The distinct training styles as (m, k) int64 codes (none for counts-only data)."""
+        return keys_to_codes(self.training_keys_, self.network_.cards)
 
     # -------------------------------------------------------------------------------- save/load
 
@@ -458,7 +464,8 @@ class StyleModel:
             m.notes_ = [Note(str(n["level"]), str(n["text"])) for n in obj.get("notes", [])]
             ts = obj["training_styles"]
             raw = base64.b64decode(ts["int32_base64"])
-            m.training_codes_ = np.frombuffer(raw, dtype=np.int32).reshape(ts["shape"]).astype(np.int64)
+            tcodes = np.frombuffer(raw, dtype=np.int32).reshape(ts["shape"]).astype(np.int64)
+            m.training_keys_ = unique_keys(tcodes, m.network_.cards)
         except UserError:
             raise
         except (KeyError, TypeError, ValueError, IndexError) as exc:

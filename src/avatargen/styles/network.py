@@ -49,17 +49,35 @@ class TreeNetwork:
         p = int(self.parents[v])
         return codes[:, p] if p >= 0 else np.zeros(codes.shape[0], dtype=np.int64)
 
+    def factor(self, codes: np.ndarray, v: int) -> np.ndarray:
+        """P(x_v | x_parent(v)) for every row of (n, k) codes; (n,)."""
+        cpt = self.cpts[v]
+        p = int(self.parents[v])
+        idx = codes[:, v].astype(np.intp)
+        if p >= 0:
+            idx += codes[:, p].astype(np.intp) * cpt.shape[1]
+        return cpt.ravel()[idx]
+
     def factors(self, codes: np.ndarray) -> np.ndarray:
         """P(x_v | x_parent(v)) for every row and attribute; shape (n, k)."""
-        return np.stack(
-            [self.cpts[v][self.parent_codes(codes, v), codes[:, v]] for v in range(len(self.cpts))], axis=1
-        )
+        return np.stack([self.factor(codes, v) for v in range(len(self.cpts))], axis=1)
 
     def probability(self, codes: np.ndarray) -> np.ndarray:
         """Exact probability of each full style (chain rule); codes (n, k) -> (n,)."""
-        out = np.ones(codes.shape[0])
+        n = codes.shape[0]
+        out = np.ones(n)
+        idx = np.empty(n, dtype=np.intp)
+        f = np.empty(n)
         for v in range(len(self.cpts)):
-            out *= self.cpts[v][self.parent_codes(codes, v), codes[:, v]]
+            cpt = self.cpts[v]
+            p = int(self.parents[v])
+            if p >= 0:
+                np.multiply(codes[:, p], cpt.shape[1], out=idx, casting="unsafe")
+                np.add(idx, codes[:, v], out=idx, casting="unsafe")
+            else:
+                np.copyto(idx, codes[:, v], casting="unsafe")
+            np.take(cpt.ravel(), idx, out=f)
+            np.multiply(out, f, out=out)
         return out
 
     def log2_probability(self, codes: np.ndarray) -> np.ndarray:

@@ -8,45 +8,100 @@ import numpy as np
 from avatargen.styles.network import TreeNetwork
 
 
-def _row_cumsums(cpt: np.ndarray) -> np.ndarray:
-    """Row-wise cumulative sums scaled so every row ends at exactly 1.0, then offset by row index
-    (row r spans (r, r+1]), so one ``searchsorted`` samples every row's categorical at once."""
-    cum = np.cumsum(cpt, axis=1)
-    cum = cum / cum[:, -1:]
-    return (cum + np.arange(cpt.shape[0])[:, None]).ravel()
+def alias_tables(cpt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker/Vose alias tables of every row of a (rows, K) table: (keep probability, alias), both
+    flattened to (rows * K,). Values of probability 0 keep probability 0 and alias a positive value,
+    so they are never drawn."""
+    rows, k = cpt.shape
+    keep = np.zeros((rows, k))
+    alias = np.tile(np.arange(k), (rows, 1))
+    for r in range(rows):
+        p = cpt[r] / cpt[r].sum() * k
+        small = [j for j in range(k) if p[j] < 1.0]
+        large = [j for j in range(k) if p[j] >= 1.0]
+        while small and large:
+            s, g = small.pop(), large.pop()
+            keep[r, s], alias[r, s] = p[s], g
+            p[g] -= 1.0 - p[s]
+            (small if p[g] < 1.0 else large).append(g)
+        for j in small + large:  # what is left is 1 up to rounding
+            keep[r, j] = 1.0
+        zero = cpt[r] <= 0
+        if zero.any():  # guard against rounding: a zero value must always defer to its alias
+            keep[r, zero] = 0.0
+            alias[r, zero & (alias[r] == np.arange(k))] = int(np.argmax(cpt[r]))
+    return keep.ravel(), alias.ravel()
 
 
 def ancestral_codes(net: TreeNetwork, n: int, rng: np.random.Generator) -> np.ndarray:
     """Draw n styles as an (n, k) int array: each attribute from P(x_v | x_parent) given its parent.
 
-    Values of probability 0 are never drawn. Cost O(n k log K) with no Python loop over rows.
+    Alias method: one uniform per attribute and row gives a column j (its integer part times K)
+    and a coin (its fraction); O(n k), no Python loop over rows. Values of probability 0 are never
+    drawn.
     """
     k = len(net.cpts)
-    dtype = np.int16 if max(net.cards, default=1) < 2**15 else np.int64
-    codes = np.empty((n, k), dtype=dtype)
-    u = rng.random((k, n))
+    codes = np.empty((n, k), dtype=np.intp, order="F")
+    # work buffers reused for every attribute: no per-step allocation (page faults dominate otherwise)
+    uk = np.empty(n)
+    kept = np.empty(n)
+    j = np.empty(n, dtype=np.intp)
+    idx = np.empty(n, dtype=np.intp)
+    alt = np.empty(n, dtype=np.intp)
+    coin = np.empty(n, dtype=bool)
     for v in net.order:
         cpt = net.cpts[v]
         kv = cpt.shape[1]
-        flat = _row_cumsums(cpt)
+        keep, alias = alias_tables(cpt)
+        rng.random(out=uk)
+        np.multiply(uk, kv, out=uk)
+        np.copyto(j, uk, casting="unsafe")  # floor (non-negative)
+        np.minimum(j, kv - 1, out=j)
+        np.subtract(uk, j, out=uk)  # the fraction: a uniform coin
         p = int(net.parents[v])
         if p < 0:
-            x = np.searchsorted(flat, u[v], side="right")
+            np.copyto(idx, j)
         else:
-            pc = codes[:, p]
-            x = np.searchsorted(flat, u[v] + pc, side="right") - pc.astype(np.int64) * kv
-        np.minimum(x, kv - 1, out=x)
-        codes[:, v] = x
+            np.multiply(codes[:, p], kv, out=idx)
+            np.add(idx, j, out=idx)
+        np.take(keep, idx, out=kept)
+        np.greater_equal(uk, kept, out=coin)  # True: take the alias
+        np.take(alias, idx, out=alt)
+        np.subtract(alt, j, out=alt)
+        np.multiply(alt, coin, out=alt)
+        np.add(j, alt, out=codes[:, v])
     return codes
 
 
 def style_keys(codes: np.ndarray, cards: list[int]) -> np.ndarray:
     """One sortable key per style: an int64 mixed-radix number when it fits, else raw bytes."""
     if float(np.prod(np.asarray(cards, dtype=np.float64))) < 2.0**62:
-        strides = np.cumprod([1, *cards[:0:-1]])[::-1].astype(np.int64)
-        return codes.astype(np.int64) @ strides
-    c = np.ascontiguousarray(codes.astype(np.int32))
-    return c.view(np.dtype((np.void, 4 * c.shape[1]))).ravel()
+        key = np.zeros(len(codes), dtype=np.int64)
+        for i, card in enumerate(cards):
+            key *= card
+            key += codes[:, i]
+        return key
+    c32 = np.ascontiguousarray(codes.astype(np.int32))
+    return c32.view(np.dtype((np.void, 4 * c32.shape[1]))).ravel()
+
+
+def unique_keys(codes: np.ndarray, cards: list[int]) -> np.ndarray:
+    """Sorted distinct style keys of an (n, k) code matrix (see ``style_keys``)."""
+    keys = np.sort(style_keys(codes, cards))
+    if len(keys) == 0:
+        return keys
+    return keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+
+
+def keys_to_codes(keys: np.ndarray, cards: list[int]) -> np.ndarray:
+    """Invert ``style_keys``: (m,) keys -> (m, k) int64 codes."""
+    if keys.dtype != np.int64:
+        return np.ascontiguousarray(keys).view(np.int32).reshape(len(keys), len(cards)).astype(np.int64)
+    out = np.empty((len(keys), len(cards)), dtype=np.int64)
+    rest = keys.copy()
+    for i in range(len(cards) - 1, -1, -1):
+        rest, out[:, i] = np.divmod(rest, cards[i])
+    return out
 
 
 def distinct_codes(

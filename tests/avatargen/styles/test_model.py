@@ -156,3 +156,16 @@ def test_declared_two_parents_or_cycle_is_user_error() -> None:
         StyleModel(rules={"depends_on": {"a": ["b", "c"]}}).fit(df)
     with pytest.raises(UserError, match="two parents"):
         StyleModel(rules={"depends_on": {"a": "b", "c": "b", "b": "c"}}).fit(df)
+
+
+def test_many_attributes_use_byte_keys(tmp_path: Path) -> None:
+    # 20 attributes x 10 values: 1e20 combinations do not fit an int64 key
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({f"a{i}": [f"v{x}" for x in rng.integers(0, 10, 300)] for i in range(20)})
+    m = StyleModel(alpha=0.5).fit(df)
+    assert m.training_keys_.dtype != np.int64 and len(m.training_keys_) == 300
+    assert np.array_equal(np.sort(m.encode_frame(df), axis=0), np.sort(m.training_codes_, axis=0))
+    got = m.sample(50, np.random.default_rng(1), unique=True)
+    assert not got.drop(columns="probability").astype(str).duplicated().any()
+    back = StyleModel.load(m.save(tmp_path / "m.json"))
+    assert np.array_equal(back.training_codes_, m.training_codes_)
