@@ -51,9 +51,12 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--attributes", type=int, default=12)
     ap.add_argument("--samples", type=int, default=1_000_000)
-    ap.add_argument("--pgmpy-samples", type=int, default=100_000, help="pgmpy is timed on this many styles")
+    ap.add_argument("--pgmpy-samples", type=int, default=1_000_000, help="pgmpy is timed on this many styles")
     ap.add_argument(
-        "--pgmpy-fit-rows", type=int, default=1_000_000, help="pgmpy fit is timed on this many rows"
+        "--pgmpy-fit-rows",
+        type=int,
+        default=200_000,
+        help="pgmpy fit is timed on this many rows, then scaled",
     )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()

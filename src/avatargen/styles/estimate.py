@@ -26,19 +26,23 @@ def pair_counts(parent: np.ndarray, child: np.ndarray, k_parent: int, k_child: i
 def pairwise_counts(codes: np.ndarray, cards: Sequence[int]) -> dict[tuple[int, int], np.ndarray]:
     """Joint count tables of every column pair (i < j) of an (n, k) code matrix.
 
-    One reused index buffer, so no per-pair allocation: O(n k^2) integer work in numpy.
+    Works through blocks of rows with one reused index buffer (cache-resident, no per-pair
+    allocation): O(n k^2) integer work in numpy.
     """
     n, k = codes.shape
-    cols = [np.ascontiguousarray(codes[:, i], dtype=np.intp) for i in range(k)]
-    buf = np.empty(n, dtype=np.intp)
-    out: dict[tuple[int, int], np.ndarray] = {}
-    for i in range(k):
-        for j in range(i + 1, k):
-            np.multiply(cols[i], cards[j], out=buf)
-            np.add(buf, cols[j], out=buf)
-            t = np.bincount(buf, minlength=cards[i] * cards[j])
-            out[(i, j)] = t.reshape(cards[i], cards[j]).astype(np.int64)
-    return out
+    chunk = 1 << 16
+    buf = np.empty(min(n, chunk), dtype=np.intp)
+    acc = {(i, j): np.zeros(cards[i] * cards[j], dtype=np.int64) for i in range(k) for j in range(i + 1, k)}
+    for s in range(0, n, chunk):
+        e = min(n, s + chunk)
+        cols = [np.ascontiguousarray(codes[s:e, i], dtype=np.intp) for i in range(k)]
+        b = buf[: e - s]
+        for i in range(k):
+            for j in range(i + 1, k):
+                np.multiply(cols[i], cards[j], out=b)
+                np.add(b, cols[j], out=b)
+                acc[(i, j)] += np.bincount(b, minlength=cards[i] * cards[j])
+    return {key: t.reshape(cards[key[0]], cards[key[1]]) for key, t in acc.items()}
 
 
 def smoothed(counts: np.ndarray, alpha: float, mask: np.ndarray | None = None) -> np.ndarray:

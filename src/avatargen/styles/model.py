@@ -26,6 +26,7 @@ from avatargen.styles.estimate import (
     find_cycle,
     g_test_pvalue,
     mutual_information_matrix,
+    pair_counts,
     pairwise_counts,
     smoothed,
 )
@@ -38,6 +39,7 @@ FORMAT_VERSION = 1
 MODEL_KIND = "avatargen.styles.StyleModel"
 STRUCTURES = ("chow-liu", "independent", "declared")
 ENUMERATE_LIMIT = 300_000
+MI_REPORT_LIMIT = 20_000_000  # rows x attribute pairs counted for the MI report of a given structure
 
 
 @dataclass
@@ -106,8 +108,14 @@ class StyleModel:
                 f"{rules.source}: declared dependencies and rules link '{attrs[cyc[0]]}' and '{attrs[cyc[1]]}' "
                 "into a cycle; the model is a tree, remove one link"
             )
-        pairs = pairwise_counts(d.codes, cards) if d.codes is not None else {}
-        mi = mutual_information_matrix(d.codes, cards, pairs) if d.codes is not None else None
+        # all pairwise tables: needed by Chow-Liu; otherwise only for the report, and skipped when large
+        all_pairs = d.codes is not None and (
+            self.structure == "chow-liu" or d.n_rows * k * (k - 1) // 2 <= MI_REPORT_LIMIT
+        )
+        pairs = pairwise_counts(d.codes, cards) if all_pairs and d.codes is not None else {}
+        mi = mutual_information_matrix(d.codes, cards, pairs) if all_pairs and d.codes is not None else None
+        if d.codes is not None and mi is None:
+            notes.append(Note("note", "mutual information not computed (large table, structure given)"))
         if self.structure == "chow-liu" and mi is not None:
             edges = chow_liu_edges(mi, forced, directed)
             if self.edge_pvalue is not None:
@@ -140,13 +148,29 @@ class StyleModel:
                 if p < 0:
                     t = d.counts[attrs[v]][None, :]
                 else:
-                    t = pairs[(p, v)] if p < v else pairs[(v, p)].T
+                    key = (min(p, v), max(p, v))
+                    if key not in pairs:
+                        pairs[key] = pair_counts(
+                            d.codes[:, key[0]], d.codes[:, key[1]], cards[key[0]], cards[key[1]]
+                        )
+                    t = pairs[key] if p < v else pairs[key].T
             else:
                 t = _counts_only_table(d, rules, attrs, p, v, cards)
             tables.append(np.asarray(t, dtype=np.int64))
             cpts.append(smoothed(t, float(self.alpha), masks[v]))
         if d.kind == "counts":
             notes = _counts_consistency(d, rules) + notes
+            ruled = {frozenset((r.if_attr, r.then_attr)) for r in rules.rules}
+            for v in range(k):
+                p = int(parents[v])
+                if p >= 0 and frozenset((attrs[p], attrs[v])) not in ruled:
+                    notes.append(
+                        Note(
+                            "note",
+                            f"declared edge {attrs[p]} -> {attrs[v]}: counts-only data has no joint information, "
+                            f"so P({attrs[v]} | {attrs[p]}) = P({attrs[v]}) for every {attrs[p]}",
+                        )
+                    )
         else:
             notes.append(Note("ok", f"{d.n_rows} rows, every row has a value for each of the {k} attributes"))
 

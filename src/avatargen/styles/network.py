@@ -66,18 +66,22 @@ class TreeNetwork:
         """Exact probability of each full style (chain rule); codes (n, k) -> (n,)."""
         n = codes.shape[0]
         out = np.ones(n)
-        idx = np.empty(n, dtype=np.intp)
-        f = np.empty(n)
-        for v in range(len(self.cpts)):
-            cpt = self.cpts[v]
-            p = int(self.parents[v])
-            if p >= 0:
-                np.multiply(codes[:, p], cpt.shape[1], out=idx, casting="unsafe")
-                np.add(idx, codes[:, v], out=idx, casting="unsafe")
-            else:
-                np.copyto(idx, codes[:, v], casting="unsafe")
-            np.take(cpt.ravel(), idx, out=f)
-            np.multiply(out, f, out=out)
+        chunk = 1 << 15  # blocks of rows: the buffers stay in the CPU cache
+        idx = np.empty(min(n, chunk), dtype=np.intp)
+        f = np.empty(min(n, chunk))
+        flat = [c.ravel() for c in self.cpts]
+        for s in range(0, n, chunk):
+            e = min(n, s + chunk)
+            idx_, f_, out_ = idx[: e - s], f[: e - s], out[s:e]
+            for v in range(len(self.cpts)):
+                p = int(self.parents[v])
+                if p >= 0:
+                    np.multiply(codes[s:e, p], self.cpts[v].shape[1], out=idx_, casting="unsafe")
+                    np.add(idx_, codes[s:e, v], out=idx_, casting="unsafe")
+                else:
+                    np.copyto(idx_, codes[s:e, v], casting="unsafe")
+                np.take(flat[v], idx_, out=f_)
+                np.multiply(out_, f_, out=out_)
         return out
 
     def log2_probability(self, codes: np.ndarray) -> np.ndarray:

@@ -140,3 +140,13 @@ def test_bad_input_one_line_exit_2_nothing_written(
     assert len(err.strip().splitlines()) == 1 and err.startswith("avatargen: error: ")
     assert message in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_sample_most_probable_is_sorted(model: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(
+        ["styles", "sample", str(model), "-n", "5", "--most-probable", "--format", "json"],
+        capsys,
+        monkeypatch,
+    )
+    probs = [r["probability"] for r in json.loads(out)]
+    assert code == 0 and len(probs) == 5 and probs == sorted(probs, reverse=True)

@@ -169,3 +169,11 @@ def test_many_attributes_use_byte_keys(tmp_path: Path) -> None:
     assert not got.drop(columns="probability").astype(str).duplicated().any()
     back = StyleModel.load(m.save(tmp_path / "m.json"))
     assert np.array_equal(back.training_codes_, m.training_codes_)
+
+
+def test_counts_only_declared_edge_is_noted_as_independent() -> None:
+    counts = {"attributes": {"x": {"a": 3, "b": 1}, "y": {"u": 2, "v": 2}}}
+    m = StyleModel(alpha=0.0, structure="declared", rules={"depends_on": {"y": "x"}}).fit(counts)
+    assert m.parents_ == {"x": None, "y": "x"}
+    assert any("no joint information" in n.text for n in m.notes_)
+    assert m.probability({"x": "a", "y": "u"}) == pytest.approx(0.75 * 0.5)
