@@ -31,7 +31,14 @@ from avatargen.styles.estimate import (
     smoothed,
 )
 from avatargen.styles.network import TreeNetwork, enumerate_support
-from avatargen.styles.sample import ancestral_codes, distinct_codes, keys_to_codes, style_keys, unique_keys
+from avatargen.styles.sample import (
+    ancestral_codes,
+    distinct_codes,
+    is_member,
+    keys_to_codes,
+    style_keys,
+    unique_keys,
+)
 from sharedcore.atomic import write_text
 from sharedcore.errors import UserError
 
@@ -222,11 +229,19 @@ class StyleModel:
             raise UserError(
                 f"table: column '{missing[0]}' is missing; the model needs {', '.join(self.attributes_)}"
             )
-        cols = []
-        for a in self.attributes_:
-            cat = pd.Categorical(df[a].astype(str).str.strip(), categories=self.values_[a])
-            cols.append(np.asarray(cat.codes, dtype=np.int64))
-        return np.stack(cols, axis=1)
+        out = np.empty((len(df), len(self.attributes_)), dtype=np.int64, order="F")
+        for i, a in enumerate(self.attributes_):
+            col = df[a]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                codes = np.asarray(col.cat.codes, dtype=np.int64)
+                uniques = [str(c) for c in col.cat.categories]
+            else:
+                codes, uniq = pd.factorize(col, use_na_sentinel=True)
+                uniques = [str(u) for u in uniq]
+            index = {v: j for j, v in enumerate(self.values_[a])}
+            remap = np.asarray([index.get(u.strip(), -1) for u in uniques] + [-1], dtype=np.int64)
+            out[:, i] = remap[codes]  # code -1 (missing) picks the trailing -1
+        return out
 
     def decode(self, codes: np.ndarray, probability: np.ndarray | None = None) -> pd.DataFrame:
         """A table of value names (categorical columns) from valid (n, k) codes, plus an optional
@@ -367,36 +382,38 @@ class StyleModel:
         net = self.network_.condition(ev)
         if not unique:
             return self._frame(ancestral_codes(net, n, rng))
-        excl = self.training_codes_ if (exclude_training is None or exclude_training) else None
-        if excl is not None and len(excl) and ev:
-            keep = np.all([excl[:, i] == x for i, x in ev.items()], axis=0)
-            excl = excl[keep]
-        if excl is not None and len(excl):
-            excl = excl[net.probability(excl) > 0]
-        n_excl = 0 if excl is None else len(excl)
-        available = net.support_size() - n_excl
+        cards = net.cards
+        excl = style_keys(np.zeros((0, len(cards)), dtype=np.int64), cards)
+        if (exclude_training is None or exclude_training) and len(self.training_keys_):
+            if ev:  # only training styles that agree with the evidence are reachable
+                tc = self.training_codes_
+                tc = tc[np.all([tc[:, i] == x for i, x in ev.items()], axis=0)]
+                excl = unique_keys(tc[net.probability(tc) > 0], cards)
+            else:  # every training row has positive probability under the fitted model
+                excl = self.training_keys_
+        support = net.support_size()
+        available = support - len(excl)
         if n > available:
-            what = "new (not in the training rows) " if n_excl else ""
+            what = "new (not in the training rows) " if len(excl) else ""
             raise UserError(
                 f"-n {n}: only {available} distinct {what}styles have positive probability"
                 + (" with this --given" if ev else "")
                 + "; ask for fewer or drop --unique"
             )
-        if net.support_size() <= ENUMERATE_LIMIT:
+        if support <= ENUMERATE_LIMIT:
             codes, prob = enumerate_support(net)
-            if excl is not None and len(excl):
-                keep = ~np.isin(style_keys(codes, net.cards), style_keys(excl, net.cards))
-                codes, prob = codes[keep], prob[keep]
+            keep = ~is_member(style_keys(codes, cards), excl)
+            codes, prob = codes[keep], prob[keep]
             # Gumbel-top-k: the order of successive draws without replacement, exactly
             g = np.log(prob) + rng.gumbel(size=len(prob))
             pick = np.argsort(-g, kind="stable")[:n]
             return self._frame(codes[pick])
-        codes = distinct_codes(net, n, rng, exclude=excl)
+        codes = distinct_codes(net, n, rng, exclude_keys=excl)
         if len(codes) < n:
             raise UserError(
                 f"-n {n}: found only {len(codes)} distinct styles after many draws; ask for fewer"
             )
-        return self._frame(codes.astype(np.int64))
+        return self._frame(codes)
 
     def most_probable(self, k: int, given: dict[str, str] | None = None) -> pd.DataFrame:
         """The k most probable styles (consistent with ``given``), best first, with probabilities."""
@@ -417,7 +434,15 @@ class StyleModel:
     def to_json(self) -> dict[str, Any]:
         """The fitted model as a JSON-ready mapping (with ``format_version``)."""
         self._check_fitted()
-        tc = np.ascontiguousarray(self.training_codes_.astype(np.int32))
+        keys = self.training_keys_
+        if keys.dtype == np.int64:  # compact: one little-endian int64 mixed-radix key per style
+            training = {
+                "count": len(keys),
+                "int64_keys_base64": base64.b64encode(keys.astype("<i8").tobytes()).decode(),
+            }
+        else:
+            tc = np.ascontiguousarray(self.training_codes_.astype("<i4"))
+            training = {"shape": list(tc.shape), "int32_base64": base64.b64encode(tc.tobytes()).decode()}
         return {
             "format_version": FORMAT_VERSION,
             "kind": MODEL_KIND,
@@ -436,10 +461,7 @@ class StyleModel:
             else self.mutual_information_.tolist(),
             "rules": self.rules_.to_json(),
             "notes": [{"level": n.level, "text": n.text} for n in self.notes_],
-            "training_styles": {
-                "shape": list(tc.shape),
-                "int32_base64": base64.b64encode(tc.tobytes()).decode(),
-            },
+            "training_styles": training,
         }
 
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
@@ -487,9 +509,15 @@ class StyleModel:
             m.rules = m.rules_
             m.notes_ = [Note(str(n["level"]), str(n["text"])) for n in obj.get("notes", [])]
             ts = obj["training_styles"]
-            raw = base64.b64decode(ts["int32_base64"])
-            tcodes = np.frombuffer(raw, dtype=np.int32).reshape(ts["shape"]).astype(np.int64)
-            m.training_keys_ = unique_keys(tcodes, m.network_.cards)
+            if "int64_keys_base64" in ts:
+                keys = np.frombuffer(base64.b64decode(ts["int64_keys_base64"]), dtype="<i8").astype(np.int64)
+                if len(keys) != int(ts["count"]):
+                    raise ValueError("training_styles: wrong number of keys")
+                m.training_keys_ = np.sort(keys)
+            else:
+                raw = base64.b64decode(ts["int32_base64"])
+                tcodes = np.frombuffer(raw, dtype="<i4").reshape(ts["shape"]).astype(np.int64)
+                m.training_keys_ = unique_keys(tcodes, m.network_.cards)
         except UserError:
             raise
         except (KeyError, TypeError, ValueError, IndexError) as exc:

@@ -111,47 +111,50 @@ def keys_to_codes(keys: np.ndarray, cards: list[int]) -> np.ndarray:
     return out
 
 
+def is_member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """For each key, whether it is in ``sorted_keys`` (sorted, distinct); (n,) bool."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    if keys.dtype == np.int64 and sorted_keys.dtype == np.int64:
+        pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+        return np.asarray(sorted_keys[pos] == keys)
+    return np.isin(keys, sorted_keys)
+
+
 def distinct_codes(
     net: TreeNetwork,
     n: int,
     rng: np.random.Generator,
-    exclude: np.ndarray | None = None,
+    exclude_keys: np.ndarray | None = None,
     max_rounds: int = 50,
 ) -> np.ndarray:
-    """Draw styles one after another, skipping repeats and rows of ``exclude`` (codes (m, k)).
+    """Draw styles one after another, skipping repeats and styles whose keys are in
+    ``exclude_keys`` (sorted, distinct; see ``style_keys``).
 
     This equals sampling without replacement in proportion to probability. Draws in growing
     batches; returns fewer than n rows only if the distinct styles run out (the caller checks).
     """
     cards = net.cards
-    banned = np.unique(style_keys(exclude, cards)) if exclude is not None and len(exclude) else None
+    k = len(cards)
+    seen = exclude_keys if exclude_keys is not None else style_keys(np.zeros((0, k), dtype=np.int64), cards)
     kept: list[np.ndarray] = []
-    kept_keys = np.zeros(0, dtype=np.int64) if banned is None or banned.dtype == np.int64 else None
     have = 0
     batch = max(2 * n, 1024)
     for _ in range(max_rounds):
         codes = ancestral_codes(net, batch, rng)
         keys = style_keys(codes, cards)
         _, first = np.unique(keys, return_index=True)
-        first.sort()
+        first.sort()  # first occurrences, in the order they were drawn
         codes, keys = codes[first], keys[first]
-        fresh = np.ones(len(keys), dtype=bool)
-        if banned is not None:
-            fresh &= ~np.isin(keys, banned)
-        if kept_keys is not None and kept_keys.size:
-            fresh &= ~np.isin(keys, kept_keys)
-        elif kept_keys is None and kept:
-            prev = np.concatenate([style_keys(c, cards) for c in kept])
-            fresh &= ~np.isin(keys, prev)
+        fresh = ~is_member(keys, seen)
         codes, keys = codes[fresh], keys[fresh]
         take = min(n - have, len(codes))
         kept.append(codes[:take])
-        if kept_keys is not None:
-            kept_keys = np.concatenate([kept_keys, keys[:take]])
+        seen = np.sort(np.concatenate([seen, keys[:take]]))
         have += take
         if have >= n:
             break
         batch = min(batch * 2, 1 << 22)
     if not kept:
-        return np.zeros((0, len(cards)), dtype=np.int64)
+        return np.zeros((0, k), dtype=np.int64)
     return np.concatenate(kept)[:n]

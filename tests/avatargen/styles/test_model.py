@@ -165,8 +165,9 @@ def test_many_attributes_use_byte_keys(tmp_path: Path) -> None:
     m = StyleModel(alpha=0.5).fit(df)
     assert m.training_keys_.dtype != np.int64 and len(m.training_keys_) == 300
     assert np.array_equal(np.sort(m.encode_frame(df), axis=0), np.sort(m.training_codes_, axis=0))
-    got = m.sample(50, np.random.default_rng(1), unique=True)
-    assert not got.drop(columns="probability").astype(str).duplicated().any()
+    for exclude in (True, False):
+        got = m.sample(50, np.random.default_rng(1), unique=True, exclude_training=exclude)
+        assert not got.drop(columns="probability").astype(str).duplicated().any()
     back = StyleModel.load(m.save(tmp_path / "m.json"))
     assert np.array_equal(back.training_codes_, m.training_codes_)
 
@@ -177,3 +178,18 @@ def test_counts_only_declared_edge_is_noted_as_independent() -> None:
     assert m.parents_ == {"x": None, "y": "x"}
     assert any("no joint information" in n.text for n in m.notes_)
     assert m.probability({"x": "a", "y": "u"}) == pytest.approx(0.75 * 0.5)
+
+
+def test_damaged_model_files_are_user_errors(example: StyleModel, tmp_path: Path) -> None:
+    p = tmp_path / "m.json"
+    p.write_text("{}", encoding="utf-8")
+    with pytest.raises(UserError, match="not a style model file"):
+        StyleModel.load(p)
+    obj = example.to_json()
+    obj["cpts"][0] = [[0.5, 0.1]]
+    p.write_text(json.dumps(obj), encoding="utf-8")
+    with pytest.raises(UserError, match=r"m\.json: damaged model file"):
+        StyleModel.load(p)
+    p.write_text('{"kind": ', encoding="utf-8")
+    with pytest.raises(UserError, match="malformed JSON"):
+        StyleModel.load(p)

@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import chisquare
 
 from avatargen.styles.network import TreeNetwork, enumerate_support
-from avatargen.styles.sample import ancestral_codes, distinct_codes
+from avatargen.styles.sample import ancestral_codes, distinct_codes, unique_keys
 
 from .conftest import CARDS
 
@@ -103,7 +103,7 @@ def test_zero_probability_values_are_never_drawn() -> None:
 
 def test_distinct_codes_are_distinct_and_avoid_excluded(net: TreeNetwork) -> None:
     excl = ancestral_codes(net, 20, np.random.default_rng(5)).astype(np.int64)
-    got = distinct_codes(net, 100, np.random.default_rng(6), exclude=excl)
+    got = distinct_codes(net, 100, np.random.default_rng(6), exclude_keys=unique_keys(excl, net.cards))
     assert len(got) == 100
     assert len({tuple(r) for r in got.tolist()}) == 100
     assert not ({tuple(r) for r in got.tolist()} & {tuple(r) for r in excl.tolist()})
