@@ -381,7 +381,10 @@ class StyleModel:
         ev = self._evidence(given)
         net = self.network_.condition(ev)
         if not unique:
-            return self._frame(ancestral_codes(net, n, rng))
+            if ev:  # drawn from the posterior; the probability column is the prior P(style)
+                return self._frame(ancestral_codes(net, n, rng))
+            prob = np.empty(n)
+            return self.decode(ancestral_codes(net, n, rng, probability=prob), prob)
         cards = net.cards
         excl = style_keys(np.zeros((0, len(cards)), dtype=np.int64), cards)
         if (exclude_training is None or exclude_training) and len(self.training_keys_):

@@ -76,8 +76,10 @@ class TreeNetwork:
             for v in range(len(self.cpts)):
                 p = int(self.parents[v])
                 if p >= 0:
-                    np.multiply(codes[s:e, p], self.cpts[v].shape[1], out=idx_, casting="unsafe")
-                    np.add(idx_, codes[s:e, v], out=idx_, casting="unsafe")
+                    np.multiply(
+                        codes[s:e, p], self.cpts[v].shape[1], out=idx_, dtype=np.intp, casting="unsafe"
+                    )
+                    np.add(idx_, codes[s:e, v], out=idx_, dtype=np.intp, casting="unsafe")
                 else:
                     np.copyto(idx_, codes[s:e, v], casting="unsafe")
                 np.take(flat[v], idx_, out=f_)

@@ -36,16 +36,30 @@ def alias_tables(cpt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 CHUNK = 1 << 15  # rows per block: the work buffers stay in the CPU cache
 
 
-def ancestral_codes(net: TreeNetwork, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Draw n styles as an (n, k) int array: each attribute from P(x_v | x_parent) given its parent.
+def code_dtype(cards: list[int]) -> type[np.signedinteger]:
+    """The smallest signed integer type that holds every value index."""
+    top = max(cards, default=1)
+    return np.int8 if top <= 127 else np.int16 if top <= 32767 else np.int32
+
+
+def ancestral_codes(
+    net: TreeNetwork, n: int, rng: np.random.Generator, probability: np.ndarray | None = None
+) -> np.ndarray:
+    """Draw n styles as an (n, k) array of value indices (small int type, column-major): each
+    attribute from P(x_v | x_parent) given its parent's value.
 
     Alias method: one uniform per attribute and row gives a column j (its integer part times K)
     and a coin (its fraction); O(n k), no Python loop over rows (blocks of CHUNK rows keep the work
-    buffers in cache). Values of probability 0 are never drawn.
+    buffers in cache). Values of probability 0 are never drawn. If ``probability`` (shape (n,)) is
+    given, it is filled with each style's probability under ``net`` on the way.
     """
     k = len(net.cpts)
-    codes = np.empty((n, k), dtype=np.intp, order="F")
-    tables = [alias_tables(c) for c in net.cpts]
+    codes = np.empty((n, k), dtype=code_dtype(net.cards), order="F")
+    tables = []
+    for c in net.cpts:
+        keep, alias = alias_tables(c)
+        delta = alias - np.tile(np.arange(c.shape[1]), c.shape[0])  # alias minus own column
+        tables.append((keep, delta, c.ravel()))
     m = min(n, CHUNK)
     uk = np.empty(m)
     kept = np.empty(m)
@@ -53,13 +67,15 @@ def ancestral_codes(net: TreeNetwork, n: int, rng: np.random.Generator) -> np.nd
     idx = np.empty(m, dtype=np.intp)
     alt = np.empty(m, dtype=np.intp)
     coin = np.empty(m, dtype=bool)
+    if probability is not None:
+        probability[:] = 1.0
     for s in range(0, n, CHUNK):
         e = min(n, s + CHUNK)
         b = e - s
         u_, kept_, j_, idx_, alt_, coin_ = uk[:b], kept[:b], j[:b], idx[:b], alt[:b], coin[:b]
         for v in net.order:
             kv = net.cpts[v].shape[1]
-            keep, alias = tables[v]
+            keep, delta, flat = tables[v]
             rng.random(out=u_)
             np.multiply(u_, kv, out=u_)
             np.copyto(j_, u_, casting="unsafe")  # floor (non-negative)
@@ -69,14 +85,17 @@ def ancestral_codes(net: TreeNetwork, n: int, rng: np.random.Generator) -> np.nd
             if p < 0:
                 np.copyto(idx_, j_)
             else:
-                np.multiply(codes[s:e, p], kv, out=idx_)
+                np.multiply(codes[s:e, p], kv, out=idx_, dtype=np.intp)
                 np.add(idx_, j_, out=idx_)
             np.take(keep, idx_, out=kept_)
             np.greater_equal(u_, kept_, out=coin_)  # True: take the alias
-            np.take(alias, idx_, out=alt_)
-            np.subtract(alt_, j_, out=alt_)
+            np.take(delta, idx_, out=alt_)
             np.multiply(alt_, coin_, out=alt_)
-            np.add(j_, alt_, out=codes[s:e, v])
+            np.add(j_, alt_, out=codes[s:e, v], casting="unsafe")
+            if probability is not None:
+                np.add(idx_, alt_, out=idx_)  # now parent * K + drawn value
+                np.take(flat, idx_, out=kept_)
+                np.multiply(probability[s:e], kept_, out=probability[s:e])
     return codes
 
 

@@ -113,3 +113,24 @@ def test_same_seed_same_sample(net: TreeNetwork) -> None:
     a = ancestral_codes(net, 1000, np.random.default_rng(9))
     b = ancestral_codes(net, 1000, np.random.default_rng(9))
     assert np.array_equal(a, b)
+
+
+def test_probabilities_filled_while_sampling_and_wide_tables() -> None:
+    # parent x child index up to 39 * 200 + 199 overflows the int8/int16 code types: must not wrap
+    rng = np.random.default_rng(4)
+    parents = np.array([-1, 0, 1])
+    cards = [40, 200, 3]
+    cpts = [
+        rng.dirichlet(np.ones(c), size=1 if parents[v] < 0 else cards[parents[v]])
+        for v, c in enumerate(cards)
+    ]
+    wide = TreeNetwork(parents, cpts)
+    prob = np.empty(50_000)
+    codes = ancestral_codes(wide, 50_000, np.random.default_rng(5), probability=prob)
+    assert codes.dtype == np.int16
+    assert np.allclose(prob, wide.probability(codes))
+    assert np.allclose(prob, wide.probability(codes.astype(np.int64)))
+    # the child's frequencies given the most common parent value follow its table
+    top = np.bincount(codes[:, 0], minlength=40).argmax()
+    rows = codes[codes[:, 0] == top, 1]
+    assert chisquare(np.bincount(rows, minlength=200), cpts[1][top] * len(rows)).pvalue > 0.001
