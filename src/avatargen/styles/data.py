@@ -131,7 +131,7 @@ def _json_pairs_no_duplicates(path: Path) -> Callable[[list[tuple[str, Any]]], d
 def read_json(path: Path) -> Any:
     """Parse a JSON file; syntax errors and duplicate keys become a UserError with line/column."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
@@ -209,7 +209,7 @@ def _check_header(path: Path, columns: list[object]) -> list[str]:
 
 def _load_csv(path: Path, sep: str) -> StyleData:
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
             header = next(csv.reader(fh, delimiter=sep), None)
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
@@ -225,7 +225,7 @@ def _load_csv(path: Path, sep: str) -> StyleData:
                 dtype=str,
                 keep_default_na=False,
                 na_filter=False,
-                encoding="utf-8",
+                encoding="utf-8-sig",
                 skip_blank_lines=True,
                 index_col=False,
             )
@@ -341,7 +341,7 @@ def load_rules(path: str | os.PathLike[str]) -> Rules:
     if not p.is_file():
         raise UserError(f"{p}: no such rules file; check the path")
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UserError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     if p.suffix.lower() == ".json":

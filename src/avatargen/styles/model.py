@@ -420,7 +420,12 @@ class StyleModel:
 
     def most_probable(self, k: int, given: dict[str, str] | None = None) -> pd.DataFrame:
         """The k most probable styles (consistent with ``given``), best first, with probabilities."""
-        codes, _ = self.network_.most_probable(k, self._evidence(given))
+        ev = self._evidence(given)
+        if k > 100 and self.network_.support_size(ev) <= ENUMERATE_LIMIT:  # many: sort them all
+            codes, _prob = enumerate_support(self.network_.condition(ev))
+            order = np.argsort(-self.network_.probability(codes), kind="stable")[:k]
+            return self._frame(codes[order])
+        codes, _ = self.network_.most_probable(k, ev)
         return self._frame(codes)
 
     def training_keys(self) -> np.ndarray:

@@ -193,3 +193,12 @@ def test_damaged_model_files_are_user_errors(example: StyleModel, tmp_path: Path
     p.write_text('{"kind": ', encoding="utf-8")
     with pytest.raises(UserError, match="malformed JSON"):
         StyleModel.load(p)
+
+
+def test_zero_styles_and_many_most_probable(example: StyleModel) -> None:
+    assert len(example.sample(0, np.random.default_rng(0))) == 0
+    top = example.most_probable(500, given={"hairstyle": "bob", "clothes": "hoodie", "eyes": "happy"})
+    p = top["probability"].to_numpy()
+    assert len(top) == 500 and (np.diff(p) <= 0).all()
+    few = example.most_probable(20, given={"hairstyle": "bob", "clothes": "hoodie", "eyes": "happy"})
+    assert np.allclose(few["probability"], p[:20])

@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import chisquare
 
 from avatargen.styles.network import TreeNetwork, enumerate_support
@@ -134,3 +136,32 @@ def test_probabilities_filled_while_sampling_and_wide_tables() -> None:
     top = np.bincount(codes[:, 0], minlength=40).argmax()
     rows = codes[codes[:, 0] == top, 1]
     assert chisquare(np.bincount(rows, minlength=200), cpts[1][top] * len(rows)).pvalue > 0.001
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000))
+def test_random_forests_exact_inference(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 5))
+    cards = [int(c) for c in rng.integers(1, 4, k)]
+    parents = np.array([-1] + [int(rng.integers(-1, v)) for v in range(1, k)])
+    cpts = [
+        rng.dirichlet(np.full(c, 0.3), size=1 if parents[v] < 0 else cards[parents[v]])
+        for v, c in enumerate(cards)
+    ]
+    cpts = [np.where(c < 0.05, 0.0, c) for c in cpts]  # some exact zeros
+    cpts = [c / c.sum(axis=1, keepdims=True) for c in cpts]
+    net = TreeNetwork(parents, cpts)
+    s = np.array(list(itertools.product(*[range(c) for c in cards])))
+    p = net.probability(s)
+    assert p.sum() == pytest.approx(1.0)
+    assert net.support_size() == int((p > 0).sum())
+    assert net.entropy() == pytest.approx(float(-(p[p > 0] * np.log2(p[p > 0])).sum()), abs=1e-9)
+    _codes, probs = net.most_probable(3)
+    assert np.allclose(probs, np.sort(p)[::-1][: len(probs)])
+    ev = {k - 1: int(s[np.argmax(p), k - 1])}
+    post = net.condition(ev).probability(s)
+    hit = s[:, k - 1] == ev[k - 1]
+    assert np.allclose(post, np.where(hit, p, 0) / p[hit].sum())
+    draws = ancestral_codes(net, 2000, np.random.default_rng(seed))
+    assert (net.probability(draws) > 0).all()
