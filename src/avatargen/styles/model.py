@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from avatargen.styles.estimate import (
     find_cycle,
     g_test_pvalue,
     mutual_information_matrix,
+    orient_forest,
     pair_counts,
     pairwise_counts,
     smoothed,
@@ -67,6 +69,21 @@ class StyleModel:
     edge_pvalue: with chow-liu, drop learned edges whose G-test of independence has p above this.
     """
 
+    # learned state (set by fit / load)
+    attributes_: list[str]
+    values_: dict[str, list[str]]
+    parents_: dict[str, str | None]
+    network_: TreeNetwork
+    tables_: list[np.ndarray]
+    counts_: dict[str, np.ndarray]
+    mutual_information_: np.ndarray | None
+    n_rows_: int
+    data_kind_: str
+    source_: str
+    rules_: Rules
+    notes_: list[Note]
+    training_keys_: np.ndarray
+
     def __init__(
         self,
         alpha: float = 1.0,
@@ -87,100 +104,26 @@ class StyleModel:
         ``data``: StyleData, a pandas DataFrame (one column per attribute), a counts mapping
         ``{"attributes": {attr: {value: count}}}`` or a path to a data file. Returns self.
         """
-        if not (isinstance(self.alpha, int | float) and self.alpha >= 0 and np.isfinite(self.alpha)):
+        if not (isinstance(self.alpha, numbers.Real) and 0 <= self.alpha < np.inf):
             raise UserError(f"alpha {self.alpha!r} is invalid; give a number >= 0 (0 = pure MLE)")
         if self.structure not in STRUCTURES:
             raise UserError(f"structure '{self.structure}' is unknown; choose one of {', '.join(STRUCTURES)}")
-        d = as_style_data(data)
         rules = _as_rules(self.rules)
-        d = _apply_rule_values(d, rules)
-        attrs = d.attributes
-        idx = {a: i for i, a in enumerate(attrs)}
-        k = len(attrs)
-        cards = [len(d.values[a]) for a in attrs]
-        notes: list[Note] = []
+        d = _apply_rule_values(as_style_data(data), rules)
         if d.codes is not None:
             _check_rows_against_rules(d, rules)
-
-        # structure -----------------------------------------------------------------------
-        directed = {idx[c]: idx[p] for c, p in rules.depends_on.items()}
-        rule_pairs = [(idx[r.if_attr], idx[r.then_attr]) for r in rules.rules]
-        forced = sorted({(min(a, b), max(a, b)) for a, b in [*directed.items(), *rule_pairs]})
-        if self.structure == "independent":
-            forced = sorted({(min(a, b), max(a, b)) for a, b in rule_pairs})
-            directed = {}
-        cyc = find_cycle(forced, k)
-        if cyc is not None:
-            raise UserError(
-                f"{rules.source}: declared dependencies and rules link '{attrs[cyc[0]]}' and '{attrs[cyc[1]]}' "
-                "into a cycle; the model is a tree, remove one link"
-            )
-        # all pairwise tables: needed by Chow-Liu; otherwise only for the report, and skipped when large
-        all_pairs = d.codes is not None and (
-            self.structure == "chow-liu" or d.n_rows * k * (k - 1) // 2 <= MI_REPORT_LIMIT
-        )
-        pairs = pairwise_counts(d.codes, cards) if all_pairs and d.codes is not None else {}
-        mi = mutual_information_matrix(d.codes, cards, pairs) if all_pairs and d.codes is not None else None
-        if d.codes is not None and mi is None:
-            notes.append(Note("note", "mutual information not computed (large table, structure given)"))
-        if self.structure == "chow-liu" and mi is not None:
-            edges = chow_liu_edges(mi, forced, directed)
-            if self.edge_pvalue is not None:
-                n = d.n_rows
-                fset = set(forced)
-                edges = [
-                    e
-                    for e in edges
-                    if e in fset or g_test_pvalue(mi[e], n, cards[e[0]], cards[e[1]]) <= self.edge_pvalue
-                ]
-        else:
-            edges = forced
-            if self.structure == "chow-liu":
-                notes.append(
-                    Note(
-                        "note",
-                        "counts-only data carries no joint information, so no tree can be learned: "
-                        "attributes are independent except where the rules link them",
-                    )
-                )
-        parents = _orient(edges, k, directed, attrs, rules)
-
-        # tables ------------------------------------------------------------------------------
+        k = len(d.attributes)
+        cards = [len(d.values[a]) for a in d.attributes]
+        parents, pairs, mi, notes = self._structure(d, rules, cards)
+        tables = _count_tables(d, rules, parents, pairs, cards)
         masks = _rule_masks(parents, rules, d)
-        cpts: list[np.ndarray] = []
-        tables: list[np.ndarray] = []
-        for v in range(k):
-            p = int(parents[v])
-            if d.codes is not None:
-                if p < 0:
-                    t = d.counts[attrs[v]][None, :]
-                else:
-                    key = (min(p, v), max(p, v))
-                    if key not in pairs:
-                        pairs[key] = pair_counts(
-                            d.codes[:, key[0]], d.codes[:, key[1]], cards[key[0]], cards[key[1]]
-                        )
-                    t = pairs[key] if p < v else pairs[key].T
-            else:
-                t = _counts_only_table(d, rules, attrs, p, v, cards)
-            tables.append(np.asarray(t, dtype=np.int64))
-            cpts.append(smoothed(t, float(self.alpha), masks[v]))
+        cpts = [smoothed(t, float(self.alpha), masks[v]) for v, t in enumerate(tables)]
         if d.kind == "counts":
-            notes = _counts_consistency(d, rules) + notes
-            ruled = {frozenset((r.if_attr, r.then_attr)) for r in rules.rules}
-            for v in range(k):
-                p = int(parents[v])
-                if p >= 0 and frozenset((attrs[p], attrs[v])) not in ruled:
-                    notes.append(
-                        Note(
-                            "note",
-                            f"declared edge {attrs[p]} -> {attrs[v]}: counts-only data has no joint information, "
-                            f"so P({attrs[v]} | {attrs[p]}) = P({attrs[v]}) for every {attrs[p]}",
-                        )
-                    )
+            notes = _counts_consistency(d, rules) + notes + _independence_notes(d, rules, parents)
         else:
             notes.append(Note("ok", f"{d.n_rows} rows, every row has a value for each of the {k} attributes"))
 
+        attrs = d.attributes
         self.attributes_ = list(attrs)
         self.values_ = {a: list(d.values[a]) for a in attrs}
         self.parents_ = {attrs[v]: (attrs[int(parents[v])] if parents[v] >= 0 else None) for v in range(k)}
@@ -197,6 +140,63 @@ class StyleModel:
             d.codes if d.codes is not None else np.zeros((0, k), dtype=np.int64), cards
         )
         return self
+
+    def _structure(
+        self, d: StyleData, rules: Rules, cards: list[int]
+    ) -> tuple[np.ndarray, dict[tuple[int, int], np.ndarray], np.ndarray | None, list[Note]]:
+        """Parent pointers of the tree, the pairwise count tables computed on the way, the mutual
+        information matrix (rows data) and notes for the report."""
+        attrs = d.attributes
+        idx = {a: i for i, a in enumerate(attrs)}
+        k = len(attrs)
+        notes: list[Note] = []
+        directed = {idx[c]: idx[p] for c, p in rules.depends_on.items()}
+        rule_pairs = [(idx[r.if_attr], idx[r.then_attr]) for r in rules.rules]
+        if self.structure == "independent":  # only the links that hard rules need
+            directed = {}
+        forced = sorted({(min(a, b), max(a, b)) for a, b in [*directed.items(), *rule_pairs]})
+        cyc = find_cycle(forced, k)
+        if cyc is not None:
+            raise UserError(
+                f"{rules.source}: declared dependencies and rules link '{attrs[cyc[0]]}' and '{attrs[cyc[1]]}' "
+                "into a cycle; the model is a tree, remove one link"
+            )
+        # all pairwise tables: needed by Chow-Liu; otherwise only for the report, skipped when large
+        pairs: dict[tuple[int, int], np.ndarray] = {}
+        mi = None
+        if d.codes is not None:
+            if self.structure == "chow-liu" or d.n_rows * k * (k - 1) // 2 <= MI_REPORT_LIMIT:
+                pairs = pairwise_counts(d.codes, cards)
+                mi = mutual_information_matrix(d.codes, cards, pairs)
+            else:
+                notes.append(Note("note", "mutual information not computed (large table, structure given)"))
+        edges = forced
+        if self.structure == "chow-liu" and mi is not None:
+            edges = chow_liu_edges(mi, forced, directed)
+            if self.edge_pvalue is not None:
+                keep = set(forced)
+                edges = [
+                    e
+                    for e in edges
+                    if e in keep
+                    or g_test_pvalue(mi[e], d.n_rows, cards[e[0]], cards[e[1]]) <= self.edge_pvalue
+                ]
+        elif self.structure == "chow-liu":
+            notes.append(
+                Note(
+                    "note",
+                    "counts-only data carries no joint information, so no tree can be learned: "
+                    "attributes are independent except where the rules link them",
+                )
+            )
+        parents = orient_forest(edges, k, directed)
+        if parents is None:
+            named = ", ".join(f"{attrs[c]} <- {attrs[p]}" for c, p in directed.items())
+            raise UserError(
+                f"{rules.source}: the declared dependencies cannot be oriented as a tree (some attribute "
+                f"would get two parents: {named}); declare at most one parent per attribute"
+            )
+        return parents, pairs, mi, notes
 
     # --------------------------------------------------------------------------------- encoding
 
@@ -603,19 +603,47 @@ def _check_rows_against_rules(d: StyleData, rules: Rules) -> None:
             )
 
 
-def _orient(
-    edges: list[tuple[int, int]], k: int, directed: dict[int, int], attrs: list[str], rules: Rules
-) -> np.ndarray:
-    from avatargen.styles.estimate import orient_forest
+def _count_tables(
+    d: StyleData,
+    rules: Rules,
+    parents: np.ndarray,
+    pairs: dict[tuple[int, int], np.ndarray],
+    cards: list[int],
+) -> list[np.ndarray]:
+    """Count table of every attribute: (1, K) for a root, (K_parent, K) joint counts for a child
+    (per-row data), or pseudo-joint counts built from the marginals (counts-only data)."""
+    tables = []
+    for v, a in enumerate(d.attributes):
+        p = int(parents[v])
+        if d.codes is None:
+            t = _counts_only_table(d, rules, d.attributes, p, v, cards)
+        elif p < 0:
+            t = d.counts[a][None, :]
+        else:
+            key = (min(p, v), max(p, v))
+            if key not in pairs:
+                pairs[key] = pair_counts(d.codes[:, key[0]], d.codes[:, key[1]], cards[key[0]], cards[key[1]])
+            t = pairs[key] if p < v else pairs[key].T
+        tables.append(np.asarray(t, dtype=np.int64))
+    return tables
 
-    parents = orient_forest(edges, k, directed)
-    if parents is None:
-        named = ", ".join(f"{attrs[c]} <- {attrs[p]}" for c, p in directed.items())
-        raise UserError(
-            f"{rules.source}: the declared dependencies cannot be oriented as a tree (some attribute would "
-            f"get two parents: {named}); declare at most one parent per attribute and no chains that meet"
-        )
-    return parents
+
+def _independence_notes(d: StyleData, rules: Rules, parents: np.ndarray) -> list[Note]:
+    """Counts-only data: say that declared edges without a rule carry no dependence."""
+    ruled = {frozenset((r.if_attr, r.then_attr)) for r in rules.rules}
+    notes = []
+    for v, a in enumerate(d.attributes):
+        p = int(parents[v])
+        if p >= 0 and frozenset((d.attributes[p], a)) not in ruled:
+            pa = d.attributes[p]
+            notes.append(
+                Note(
+                    "note",
+                    f"declared edge {pa} -> {a}: counts-only data has no joint information, "
+                    f"so P({a} | {pa}) = P({a}) for every {pa}",
+                )
+            )
+    return notes
 
 
 def _rule_masks(parents: np.ndarray, rules: Rules, d: StyleData) -> list[np.ndarray | None]:
