@@ -202,3 +202,17 @@ def test_zero_styles_and_many_most_probable(example: StyleModel) -> None:
     assert len(top) == 500 and (np.diff(p) <= 0).all()
     few = example.most_probable(20, given={"hairstyle": "bob", "clothes": "hoodie", "eyes": "happy"})
     assert np.allclose(few["probability"], p[:20])
+
+
+def test_rules_naming_unknown_attributes_or_contradicting_are_user_errors() -> None:
+    df = pd.DataFrame({"a": ["x", "y"], "b": ["u", "v"]})
+    with pytest.raises(UserError, match="depends_on names attribute 'c'"):
+        StyleModel(rules={"depends_on": {"c": "a"}}).fit(df)
+    with pytest.raises(UserError, match=r"rule 1 \(c=x => b=u\): attribute 'c' is not in"):
+        StyleModel(rules={"rules": [{"if": {"c": "x"}, "then": {"b": "u"}}]}).fit(df)
+    clash = {"rules": [{"if": {"a": "x"}, "then": {"b": "u"}}, {"if": {"a": "x"}, "then": {"b": "v"}}]}
+    with pytest.raises(UserError, match="breaks rule 2"):
+        StyleModel(rules=clash).fit(df)
+    counts = {"attributes": {"a": {"x": 1, "y": 1}, "b": {"u": 1, "v": 1}}}
+    with pytest.raises(UserError, match="contradict each other"):
+        StyleModel(rules=clash).fit(counts)
