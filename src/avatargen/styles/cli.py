@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import typer
 
 from avatargen.styles.data import load_styles
@@ -52,11 +53,8 @@ def fit_model(
     )
 
 
-def styles_table(df: object, fmt: str) -> str:
+def styles_table(df: pd.DataFrame, fmt: str) -> str:
     """Render sampled styles (a DataFrame with a probability column) as table, JSON or CSV text."""
-    import pandas as pd
-
-    assert isinstance(df, pd.DataFrame)
     if fmt == "json":
         return json.dumps(df.to_dict(orient="records"), ensure_ascii=False, indent=1) + "\n"
     if fmt == "csv":
