@@ -7,18 +7,17 @@ import base64
 import json
 import numbers
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from avatargen.styles.consistency import Note, counts_consistency, counts_only_table, independence_notes
 from avatargen.styles.data import (
     Rules,
     StyleData,
     as_style_data,
-    load_rules,
     read_json,
     rules_from_mapping,
 )
@@ -33,6 +32,7 @@ from avatargen.styles.estimate import (
     smoothed,
 )
 from avatargen.styles.network import TreeNetwork, enumerate_support
+from avatargen.styles.rules import apply_rule_values, as_rules, check_rows_against_rules, rule_masks
 from avatargen.styles.sample import (
     ancestral_codes,
     distinct_codes,
@@ -49,14 +49,6 @@ MODEL_KIND = "avatargen.styles.StyleModel"
 STRUCTURES = ("chow-liu", "independent", "declared")
 ENUMERATE_LIMIT = 300_000
 MI_REPORT_LIMIT = 20_000_000  # rows x attribute pairs counted for the MI report of a given structure
-
-
-@dataclass
-class Note:
-    """One line of the consistency report: ``level`` is 'ok', 'note' or 'inconsistent'."""
-
-    level: str
-    text: str
 
 
 class StyleModel:
@@ -108,18 +100,18 @@ class StyleModel:
             raise UserError(f"alpha {self.alpha!r} is invalid; give a number >= 0 (0 = pure MLE)")
         if self.structure not in STRUCTURES:
             raise UserError(f"structure '{self.structure}' is unknown; choose one of {', '.join(STRUCTURES)}")
-        rules = _as_rules(self.rules)
-        d = _apply_rule_values(as_style_data(data), rules)
+        rules = as_rules(self.rules)
+        d = apply_rule_values(as_style_data(data), rules)
         if d.codes is not None:
-            _check_rows_against_rules(d, rules)
+            check_rows_against_rules(d, rules)
         k = len(d.attributes)
         cards = [len(d.values[a]) for a in d.attributes]
         parents, pairs, mi, notes = self._structure(d, rules, cards)
         tables = _count_tables(d, rules, parents, pairs, cards)
-        masks = _rule_masks(parents, rules, d)
+        masks = rule_masks(parents, rules, d)
         cpts = [smoothed(t, float(self.alpha), masks[v]) for v, t in enumerate(tables)]
         if d.kind == "counts":
-            notes = _counts_consistency(d, rules) + notes + _independence_notes(d, rules, parents)
+            notes = counts_consistency(d, rules) + notes + independence_notes(d, rules, parents)
         else:
             notes.append(Note("ok", f"{d.n_rows} rows, every row has a value for each of the {k} attributes"))
 
@@ -546,63 +538,6 @@ class StyleModel:
 # ------------------------------------------------------------------------------------- internals
 
 
-def _as_rules(rules: Rules | str | os.PathLike[str] | dict[str, Any] | None) -> Rules:
-    if rules is None:
-        return Rules()
-    if isinstance(rules, Rules):
-        return rules
-    if isinstance(rules, dict):
-        return rules_from_mapping(rules)
-    return load_rules(rules)
-
-
-def _apply_rule_values(d: StyleData, rules: Rules) -> StyleData:
-    """Check rule/dependency names against the data; a rule's 'then' value that counts-only data
-    lacks (e.g. hair colour 'none') is added with count 0."""
-    attrs = set(d.attributes)
-    for child, parent in rules.depends_on.items():
-        for a in (child, parent):
-            if a not in attrs:
-                raise UserError(
-                    f"{rules.source}: depends_on names attribute '{a}', which {d.source} does not have; "
-                    f"known: {', '.join(d.attributes)}"
-                )
-    values = {a: list(v) for a, v in d.values.items()}
-    counts = dict(d.counts)
-    for i, r in enumerate(rules.rules, start=1):
-        for key, a, v in (("if", r.if_attr, r.if_value), ("then", r.then_attr, r.then_value)):
-            if a not in attrs:
-                raise UserError(
-                    f"{rules.source}: rule {i} ({r}): attribute '{a}' is not in {d.source}; known: {', '.join(d.attributes)}"
-                )
-            if v not in values[a]:
-                if key == "then" and d.kind == "counts":
-                    values[a].append(v)
-                    counts[a] = np.append(counts[a], 0)
-                else:
-                    raise UserError(
-                        f"{rules.source}: rule {i} ({r}): value '{v}' of '{a}' does not occur in {d.source}; "
-                        f"known: {', '.join(values[a])}"
-                    )
-    return StyleData(d.source, d.attributes, values, counts, d.codes, d.kind, d.description)
-
-
-def _check_rows_against_rules(d: StyleData, rules: Rules) -> None:
-    assert d.codes is not None
-    for i, r in enumerate(rules.rules, start=1):
-        a, b = d.attributes.index(r.if_attr), d.attributes.index(r.then_attr)
-        xa, xb = d.values[r.if_attr].index(r.if_value), d.values[r.then_attr].index(r.then_value)
-        bad = np.flatnonzero((d.codes[:, a] == xa) & (d.codes[:, b] != xb))
-        if bad.size:
-            row = int(bad[0])
-            found = d.values[r.then_attr][int(d.codes[row, b])]
-            line = f" (line {row + 2})" if d.source.endswith((".csv", ".tsv")) else ""
-            raise UserError(
-                f"{d.source}: row {row + 1}{line}, column '{r.then_attr}': value '{found}' breaks rule {i} "
-                f"of {rules.source} ({r}); fix the row or the rule ({bad.size} rows break it)"
-            )
-
-
 def _count_tables(
     d: StyleData,
     rules: Rules,
@@ -616,7 +551,7 @@ def _count_tables(
     for v, a in enumerate(d.attributes):
         p = int(parents[v])
         if d.codes is None:
-            t = _counts_only_table(d, rules, d.attributes, p, v, cards)
+            t = counts_only_table(d, rules, d.attributes, p, v, cards)
         elif p < 0:
             t = d.counts[a][None, :]
         else:
@@ -626,135 +561,3 @@ def _count_tables(
             t = pairs[key] if p < v else pairs[key].T
         tables.append(np.asarray(t, dtype=np.int64))
     return tables
-
-
-def _independence_notes(d: StyleData, rules: Rules, parents: np.ndarray) -> list[Note]:
-    """Counts-only data: say that declared edges without a rule carry no dependence."""
-    ruled = {frozenset((r.if_attr, r.then_attr)) for r in rules.rules}
-    notes = []
-    for v, a in enumerate(d.attributes):
-        p = int(parents[v])
-        if p >= 0 and frozenset((d.attributes[p], a)) not in ruled:
-            pa = d.attributes[p]
-            notes.append(
-                Note(
-                    "note",
-                    f"declared edge {pa} -> {a}: counts-only data has no joint information, "
-                    f"so P({a} | {pa}) = P({a}) for every {pa}",
-                )
-            )
-    return notes
-
-
-def _rule_masks(parents: np.ndarray, rules: Rules, d: StyleData) -> list[np.ndarray | None]:
-    """Allowed cells of each conditional table under the hard rules (None = all allowed).
-
-    A rule X=x => Y=y on the edge parent -> child forbids the cells with X=x and Y != y.
-    """
-    attrs = d.attributes
-    cards = [len(d.values[a]) for a in attrs]
-    masks: list[np.ndarray | None] = [None] * len(attrs)
-    for r in rules.rules:
-        a, b = attrs.index(r.if_attr), attrs.index(r.then_attr)
-        child, parent = (b, a) if parents[b] == a else (a, b)
-        m = masks[child]
-        if m is None:
-            m = np.ones((cards[parent], cards[child]), dtype=bool)
-        xa = d.values[r.if_attr].index(r.if_value)
-        xb = d.values[r.then_attr].index(r.then_value)
-        if child == b:  # table rows are X: row X=x allows only child value y
-            keep = m[xa, xb]
-            m[xa, :] = False
-            m[xa, xb] = keep
-        else:  # table rows are Y: child value x is allowed only in row Y=y
-            keep = m[xb, xa]
-            m[:, xa] = False
-            m[xb, xa] = keep
-        if not m.any(axis=1).all():
-            bad = int(np.flatnonzero(~m.any(axis=1))[0])
-            raise UserError(
-                f"{rules.source}: the rules leave '{attrs[child]}' no allowed value when "
-                f"'{attrs[parent]}' = '{d.values[attrs[parent]][bad]}'; the rules contradict each other"
-            )
-        masks[child] = m
-    return masks
-
-
-def _counts_only_table(
-    d: StyleData, rules: Rules, attrs: list[str], p: int, v: int, cards: list[int]
-) -> np.ndarray:
-    """Pseudo-joint counts for counts-only data: each parent row holds the child's marginal counts;
-    a rule 'parent=a => child=b' removes the count(parent=a) people it accounts for from the other rows."""
-    base = d.counts[attrs[v]].astype(np.int64)
-    if p < 0:
-        return base[None, :]
-    t = np.tile(base, (cards[p], 1))
-    for r in rules.rules:
-        if r.if_attr == attrs[p] and r.then_attr == attrs[v]:
-            a = d.values[attrs[p]].index(r.if_value)
-            b = d.values[attrs[v]].index(r.then_value)
-            m = int(d.counts[attrs[p]][a])
-            others = np.arange(cards[p]) != a
-            t[others, b] = np.maximum(t[others, b] - m, 0)
-            t[a] = base
-            t[a, b] = max(int(base[b]), m)
-    return t
-
-
-def _counts_consistency(d: StyleData, rules: Rules) -> list[Note]:
-    """Check counts-only data with the law of total probability; say how problems are resolved."""
-    notes: list[Note] = []
-    totals = {a: int(d.counts[a].sum()) for a in d.attributes}
-    if len(set(totals.values())) > 1:
-        desc = ", ".join(f"'{a}' {t}" for a, t in totals.items())
-        notes.append(
-            Note(
-                "inconsistent",
-                f"attribute totals differ ({desc}): the tables describe different numbers of people; "
-                "each table is normalised on its own",
-            )
-        )
-    else:
-        notes.append(Note("ok", f"every attribute's counts add up to {next(iter(totals.values()))} people"))
-    added = {(r.then_attr, r.then_value) for r in rules.rules}
-    for a in d.attributes:
-        zero = [v for v, c in zip(d.values[a], d.counts[a], strict=True) if c == 0 and (a, v) not in added]
-        if zero:
-            notes.append(
-                Note(
-                    "note",
-                    f"'{a}': zero count for {', '.join(repr(z) for z in zero)}; gets probability only through alpha",
-                )
-            )
-    for r in rules.rules:
-        na = int(d.counts[r.if_attr][d.values[r.if_attr].index(r.if_value)])
-        nb = int(d.counts[r.then_attr][d.values[r.then_attr].index(r.then_value)])
-        n_b = totals[r.then_attr]
-        if nb < na:
-            notes.append(
-                Note(
-                    "inconsistent",
-                    f"rule {r}: {na} of {totals[r.if_attr]} people have {r.if_attr}='{r.if_value}', so at least {na} "
-                    f"must have {r.then_attr}='{r.then_value}', yet the {r.then_attr} counts give {nb} and add up "
-                    f"to {n_b}. Resolved: the {r.then_attr} counts are read as the distribution among people with "
-                    f"{r.if_attr} != '{r.if_value}'; by total probability P({r.then_attr}='{r.then_value}') = "
-                    f"P({r.if_attr}='{r.if_value}') = {na}/{totals[r.if_attr]} (with alpha = 0)",
-                )
-            )
-        else:
-            notes.append(
-                Note(
-                    "ok",
-                    f"rule {r}: consistent ({nb} people with {r.then_attr}='{r.then_value}' >= {na} with "
-                    f"{r.if_attr}='{r.if_value}')",
-                )
-            )
-    if not rules.rules:
-        notes.append(
-            Note(
-                "note",
-                "no rules given: cross-attribute consistency (e.g. hair colour of people without hair) "
-                "cannot be checked; pass --rules to declare it",
-            )
-        )
-    return notes
