@@ -44,11 +44,6 @@ class TreeNetwork:
         """Number of values of each attribute."""
         return [int(c.shape[1]) for c in self.cpts]
 
-    def parent_codes(self, codes: np.ndarray, v: int) -> np.ndarray:
-        """Codes of v's parent for each row (zeros for a root); shape (n,)."""
-        p = int(self.parents[v])
-        return codes[:, p] if p >= 0 else np.zeros(codes.shape[0], dtype=np.int64)
-
     def factor(self, codes: np.ndarray, v: int) -> np.ndarray:
         """P(x_v | x_parent(v)) for every row of (n, k) codes; (n,)."""
         cpt = self.cpts[v]
@@ -167,10 +162,9 @@ class TreeNetwork:
         Exact best-first (A*) search in topological order with the max-product completion as an
         exact heuristic. Returns (codes (m, n_attr), probabilities (m,)) with m <= k.
         """
-        net = self
         _, best_below = self._upward(evidence, semiring="max")
         ev = self._evidence_vectors(evidence)
-        order = net.order
+        order = self.order
         n_attr = len(order)
         # frontier factor of an unassigned node v with assigned parent: best_below[v][x_parent]
         roots_bound = 1.0
@@ -194,11 +188,10 @@ class TreeNetwork:
             p = int(self.parents[v])
             xp = 0 if p < 0 else assigned[order.index(p)]
             bound = -neg_bound
-            frontier = best_below[v][xp]
-            below = np.ones(self.cards[v])
+            frontier = best_below[v][xp]  # the bound's factor for v, now replaced by exact terms
+            below = np.ones(self.cards[v])  # best completion of v's subtrees, per value of v
             for c in self.children[v]:
                 below = below * best_below[c]
-            # best_below[c] is indexed by x_v: the max completion of c's subtree given x_v
             for x in np.flatnonzero(self.cpts[v][xp] * ev[v] > 0):
                 f = float(self.cpts[v][xp, x])
                 new_bound = bound / frontier * f * float(below[x]) if frontier > 0 else 0.0
