@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 
 from spillguard import __version__
 from spillguard.checkpoint import load_checkpoint, save_checkpoint
@@ -20,8 +19,8 @@ from spillguard.config import TrainConfig
 from spillguard.metrics import evaluate_scores
 from spillguard.models import build_model
 from spillguard.preprocess import Preprocessor, to_unit
+from spillguard.robustness import robustness_aucs
 from spillguard.scoring import SCORES, choose_thresholds, error_map
-from spillguard.shift import perturb
 from spillguard.train import fit_model, reconstruct
 
 
@@ -109,17 +108,8 @@ class SpillDetector:
             labels, np.r_[s_val[chk_n], s_spill[chk_s]], self.thresholds_, cfg.seed
         )
         self.validation_scores_ = {"normal": s_val, "spill": s_spill}
-        if spills is not None and len(
-            spills
-        ):  # robustness to simulated camera/lighting shift (see spillguard.shift)
-            shifted = [
-                self.score(perturb(a, np.random.default_rng(cfg.seed))) for a in (normals[val_idx], spills)
-            ]
-            self.validation_["shifted_roc_auc"] = float(
-                roc_auc_score(
-                    np.r_[np.zeros(len(shifted[0])), np.ones(len(shifted[1]))], np.r_[shifted[0], shifted[1]]
-                )
-            )
+        # robustness without test labels: spill looks and simulated shift (see spillguard.robustness)
+        self.validation_["robustness"] = robustness_aucs(self, normals[val_idx], spills, cfg.seed)
         self.validation_images_ = {
             "normal": normals[val_idx],
             "spill": spills if spills is not None else normals[:0],
