@@ -33,7 +33,7 @@ class TrainConfig:
     colour: str = "rgb"  # one of COLOUR_SPACES
     illumination: str = "none"  # one of ILLUMINATION: per-image brightness/contrast normalisation
     augment: str = "lighting+shift"  # one of AUGMENTATIONS
-    augment_strength: float = 0.2  # relative brightness/contrast/saturation/gamma jitter of "lighting"
+    augment_strength: float = 0.1  # relative brightness/contrast/saturation/gamma jitter of "lighting"
     augment_shift: int = 2  # pixels of random translation of "shift" and "lighting+shift"
     epochs: int = 30
     batch_size: int = 128

@@ -34,10 +34,11 @@ def score_mse(err: torch.Tensor, smooth: int = 16) -> torch.Tensor:
 
 
 def score_local(err: torch.Tensor, smooth: int = 16) -> torch.Tensor:
-    """Maximum of the box-smoothed error map per image: (N, H, W) -> (N,)."""
+    """Maximum of the box-smoothed (mean over ``smooth`` x ``smooth``) error map: (N, H, W) -> (N,)."""
     k = max(1, min(smooth, err.shape[1], err.shape[2]))
-    pooled = F.avg_pool2d(err[:, None], kernel_size=k, stride=1)
-    return pooled.flatten(1).max(dim=1).values
+    s = F.pad(err.double().cumsum(1).cumsum(2), (1, 0, 1, 0))  # integral image, (N, H+1, W+1)
+    box = s[:, k:, k:] - s[:, :-k, k:] - s[:, k:, :-k] + s[:, :-k, :-k]
+    return (box.flatten(1).max(dim=1).values / (k * k)).float()
 
 
 def score_combined(err: torch.Tensor, smooth: int = 16) -> torch.Tensor:
