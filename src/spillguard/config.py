@@ -15,7 +15,7 @@ from sharedcore.errors import UserError
 
 COLOUR_SPACES = ("rgb", "ycbcr", "hsv")
 ILLUMINATION = ("none", "per_image")
-AUGMENTATIONS = ("none", "lighting", "lighting+shift")
+AUGMENTATIONS = ("none", "shift", "lighting", "lighting+shift")
 THRESHOLD_RULES = ("fpr", "balanced")
 
 
@@ -27,15 +27,15 @@ class TrainConfig:
     model_params: dict[str, Any] = field(default_factory=dict)  # passed to the model's __init__
     loss: str = "mse"  # a name in spillguard.losses.LOSSES
     score: str = "local"  # a name in spillguard.scoring.SCORES
-    smooth: int = 5  # window (pixels) of the local score's box filter
+    smooth: int = 16  # window (pixels) of the local score's box filter
     height: int = 32  # input size after resizing, pixels
     width: int = 48
     colour: str = "rgb"  # one of COLOUR_SPACES
     illumination: str = "none"  # one of ILLUMINATION: per-image brightness/contrast normalisation
-    augment: str = "none"  # one of AUGMENTATIONS
-    augment_strength: float = 0.2  # relative brightness/contrast/saturation/gamma jitter of "lighting"
-    augment_shift: int = 2  # pixels of random translation of "lighting+shift"
-    epochs: int = 40
+    augment: str = "lighting+shift"  # one of AUGMENTATIONS
+    augment_strength: float = 0.1  # relative brightness/contrast/saturation/gamma jitter of "lighting"
+    augment_shift: int = 2  # pixels of random translation of "shift" and "lighting+shift"
+    epochs: int = 30
     batch_size: int = 128
     lr: float = 3e-3
     weight_decay: float = 1e-5
