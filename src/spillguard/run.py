@@ -96,7 +96,8 @@ def train_run(
     """Load ``data``, train, and write the run folder ``out``; returns its path."""
     cfg = config.validate()
     t0 = time.perf_counter()
-    ds = load_sources(training_sources(data), (cfg.height, cfg.width), strict, what=str(data))
+    sources = training_sources(data)
+    ds = load_sources(sources, (cfg.height, cfg.width), strict, what=str(data))
     report_skips(ds.skipped)
     normals, spills = ds.images[ds.labels == 0], ds.images[ds.labels == 1]
     if len(normals) == 0:
@@ -121,7 +122,7 @@ def train_run(
             "config": cfg.to_dict(),
             "data": {
                 "root": str(data),
-                "layout": training_sources(data).layout,
+                "layout": sources.layout,
                 "n_normal": len(normals),
                 "n_spill": len(spills),
                 "skipped": _skips_json(ds.skipped),
