@@ -36,7 +36,6 @@ from avatargen.pixels.segment import (
     CLOTHES,
     FACIAL_HAIR,
     HAIR,
-    OTHER,
     SKIN,
     Layout,
     decompose,
@@ -103,8 +102,9 @@ class PartBasedModel:
     def __init__(
         self,
         alpha: float = 0.0,
-        keep_hair_colour: float = 0.5,
+        keep_hair_colour: float = 0.75,
         max_identical: float | None = 0.7,
+        min_distance: float | None = 30.0,
         max_tries: int = 30,
     ) -> None:
         if alpha < 0:
@@ -114,6 +114,7 @@ class PartBasedModel:
         self.alpha = float(alpha)
         self.keep_hair_colour = float(keep_hair_colour)
         self.max_identical = max_identical
+        self.min_distance = min_distance
         self.max_tries = int(max_tries)
 
     # ---------------------------------------------------------------- estimation
@@ -155,6 +156,7 @@ class PartBasedModel:
         self._estimate_colours()
         n, h, w = self.role_.shape
         self._packed = pack(self.images_)
+        self._small = self.images_[:, ::2, ::2].astype(np.float32)
         self._palettes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._index = np.empty((n, h, w), np.int32)
         shade16 = np.ascontiguousarray(self.shade_, np.float16).view(np.uint16)
@@ -171,7 +173,6 @@ class PartBasedModel:
             self._palettes.append((rgba, role, shade))
             self._index[i] = inv.reshape(h, w)
         lay = self.layout_
-        rows = np.arange(h)[:, None]
         self._band = slice(lay.face_top, lay.split)
         self._body = slice(lay.split, h)
         self._face_band = self.face_[self._band]
@@ -196,18 +197,25 @@ class PartBasedModel:
         return p / p.sum() if p.sum() > 0 else p.astype(float)
 
     # ---------------------------------------------------------------- sampling
-    def _draw_sources(self, rng: np.random.Generator) -> tuple[int, int, int]:
-        """Head ``a``, face ``f`` and body ``b`` sources, uniform (the MLE), with f != a and b != a
-        where the collection has other images (f == b is allowed)."""
+    def _draw_sources(self, rng: np.random.Generator, head: int) -> tuple[int, int]:
+        """Face ``f`` and body ``b`` sources for head ``head``, uniform (the MLE) over the other
+        images (f == b is allowed); the head's own when the collection has no other."""
         n = len(self.images_)
-        a = int(rng.integers(0, n))
-        others = np.flatnonzero(np.arange(n) != a)
-        f = int(others[rng.integers(0, len(others))]) if len(others) else a
-        pool = np.flatnonzero(self.body_ok_ & (np.arange(n) != a))
+        others = np.flatnonzero(np.arange(n) != head)
+        f = int(others[rng.integers(0, len(others))]) if len(others) else head
+        pool = np.flatnonzero(self.body_ok_ & (np.arange(n) != head))
         if len(pool) == 0:
             pool = np.flatnonzero(self.body_ok_)
         b = int(pool[rng.integers(0, len(pool))])
-        return a, f, b
+        return f, b
+
+    def _draw_heads(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` head sources: uniform (the MLE), stratified over a batch (consecutive random
+        permutations of the images), so a batch shows the collection's heads as evenly as it can."""
+        k = len(self.images_)
+        return (
+            np.concatenate([rng.permutation(k) for _ in range(-(-n // k))])[:n] if n > 0 else np.zeros(0, int)
+        )
 
     def _draw_colours(self, rng: np.random.Generator, head: int) -> dict[int, np.ndarray]:
         out = {}
@@ -277,10 +285,16 @@ class PartBasedModel:
         """Share of pixels of ``img`` (H, W, 4) identical to each training image -> (N,)."""
         return (self._packed == pack(img)[None]).mean(axis=(1, 2))
 
+    def distances(self, img: np.ndarray) -> np.ndarray:
+        """Mean per-pixel RGBA distance of ``img`` (H, W, 4) to each training image, measured on
+        every second row and column -> (N,)."""
+        d = self._small - img[::2, ::2].astype(np.float32)[None]
+        return np.sqrt((d * d).sum(axis=-1)).mean(axis=(1, 2))
+
     def _too_close(self, img: np.ndarray) -> bool:
-        if self.max_identical is None:
-            return False
-        return bool(self.identical_shares(img).max() > self.max_identical)
+        if self.max_identical is not None and self.identical_shares(img).max() > self.max_identical:
+            return True
+        return self.min_distance is not None and bool(self.distances(img).min() < self.min_distance)
 
     def sample_with_parts(
         self, n: int, rng: np.random.Generator
@@ -289,11 +303,14 @@ class PartBasedModel:
         h, w = self.layout_.shape
         out = np.empty((n, h, w, 4), np.uint8)
         records: list[dict[str, object]] = []
+        heads = self._draw_heads(n, rng)
         for k in range(n):
-            tries = 0
+            tries, a = 0, int(heads[k])
             while tries < self.max_tries:
                 tries += 1
-                a, f, b = self._draw_sources(rng)
+                if tries > self.max_tries // 3:  # this head gives only near-copies: another head
+                    a = int(rng.integers(0, len(self.images_)))
+                f, b = self._draw_sources(rng, a)
                 colours = self._draw_colours(rng, a)
                 img = self.compose(a, f, b, colours)
                 if not self._too_close(img):
@@ -330,6 +347,7 @@ class PartBasedModel:
             "alpha": self.alpha,
             "keep_hair_colour": self.keep_hair_colour,
             "max_identical": self.max_identical,
+            "min_distance": self.min_distance,
             "max_tries": self.max_tries,
             "rows": [lay.top, lay.split, lay.face_top, lay.beard_top],
         }
@@ -354,6 +372,7 @@ class PartBasedModel:
             alpha=params["alpha"],
             keep_hair_colour=params["keep_hair_colour"],
             max_identical=params["max_identical"],
+            min_distance=params["min_distance"],
             max_tries=params["max_tries"],
         )
         top, split, face_top, beard_top = (int(v) for v in params["rows"])

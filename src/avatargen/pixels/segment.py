@@ -231,7 +231,9 @@ def _detach_from_scalp(role: np.ndarray, hair_zone: np.ndarray, upper_face: np.n
     role[loose] = OTHER
 
 
-def face_silhouette(roles: np.ndarray, alpha: np.ndarray, layout: Layout, min_share: float = 0.5) -> np.ndarray:
+def face_silhouette(
+    roles: np.ndarray, alpha: np.ndarray, layout: Layout, min_share: float = 0.5
+) -> np.ndarray:
     """Consensus face (head skin with ears and neck, above the split) of the decomposed images.
 
     ``roles``, ``alpha``: (N, H, W) role codes and alpha channels. A pixel belongs when it is skin in
@@ -239,7 +241,7 @@ def face_silhouette(roles: np.ndarray, alpha: np.ndarray, layout: Layout, min_sh
     the face, they say nothing about its outline) and in at least 15% of all images; holes are
     filled; the largest connected piece is kept. Returns a bool mask (H, W).
     """
-    n, h, w = roles.shape
+    n, h, _ = roles.shape
     rows = np.arange(h)[:, None]
     skin = (roles == SKIN).sum(axis=0)
     clear = (alpha == 0).sum(axis=0)
@@ -252,7 +254,9 @@ def face_silhouette(roles: np.ndarray, alpha: np.ndarray, layout: Layout, min_sh
     return np.asarray(labels == 1 + int(np.argmax(sizes)))
 
 
-def _facial_hair_colour(img: np.ndarray, layout: Layout, skin: np.ndarray, min_share: float) -> np.ndarray | None:
+def _facial_hair_colour(
+    img: np.ndarray, layout: Layout, skin: np.ndarray, min_share: float
+) -> np.ndarray | None:
     """Dominant colour of the lower face core that is no shade of the skin (mouth interiors are dark
     skin shades), if it covers at least ``min_share`` of the lower face core; else None."""
     rows = np.arange(layout.shape[0])[:, None]
@@ -264,7 +268,7 @@ def _facial_hair_colour(img: np.ndarray, layout: Layout, skin: np.ndarray, min_s
     colours, counts = np.unique(px, axis=0, return_counts=True)
     c = colours.astype(np.float32)
     k, res = _shade_fit(c, skin)
-    skin_shade = (k >= 0.1) & (k <= 1.2) & (res <= np.maximum(6.0, 0.04 * np.linalg.norm(c, axis=1)))
+    skin_shade = (k >= 0.25) & (k <= 1.2) & (res <= np.maximum(3.0, 0.03 * np.linalg.norm(c, axis=1)))
     counts = np.where(skin_shade, 0, counts)
     j = int(np.argmax(counts))
     if counts[j] < min_share * int(low.sum()):
