@@ -209,22 +209,56 @@ class PartBasedModel:
         b = int(pool[rng.integers(0, len(pool))])
         return f, b
 
-    def _draw_heads(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` head sources: uniform (the MLE), stratified over a batch (consecutive random
-        permutations of the images), so a batch shows the collection's heads as evenly as it can."""
+    def _batch_plan(
+        self, n: int, rng: np.random.Generator
+    ) -> list[tuple[int, int, int, dict[int, np.ndarray]]]:
+        """First-try parts of a batch of ``n``: each categorical (head, face, body, each colour) is
+        drawn stratified, as consecutive random permutations of its training instances, so each
+        draw has the MLE probability (count / N) and a batch shows the collection as evenly as it
+        can; a face or body that would repeat the head is redrawn from the other images."""
         k = len(self.images_)
-        return (
-            np.concatenate([rng.permutation(k) for _ in range(-(-n // k))])[:n] if n > 0 else np.zeros(0, int)
-        )
+
+        def stratified(pool: np.ndarray) -> np.ndarray:
+            if len(pool) == 0:
+                return np.full(n, -1)
+            return np.concatenate([rng.permutation(pool) for _ in range(-(-n // len(pool)))])[:n]
+
+        idx = np.arange(k)
+        heads, faces = stratified(idx), stratified(idx)
+        bodies = stratified(np.flatnonzero(self.body_ok_))
+        colour_src = {r: stratified(np.flatnonzero(self.has_[:, j])) for j, r in enumerate(_ROLES)}
+        plan = []
+        for t in range(n):
+            a = int(heads[t])
+            f, b = int(faces[t]), int(bodies[t])
+            if f == a or b == a:
+                f2, b2 = self._draw_sources(rng, a)
+                f, b = (f2 if f == a else f), (b2 if b == a else b)
+            if self.alpha > 0:
+                colours = self._draw_colours(rng, a)
+            else:
+                colours = {
+                    r: self.bases_[int(src[t]), j].copy() if src[t] >= 0 else np.zeros(3, np.uint8)
+                    for (j, r), src in zip(enumerate(_ROLES), colour_src.values(), strict=True)
+                }
+                self._keep_own_hair_colour(rng, a, colours)
+            plan.append((a, f, b, colours))
+        return plan
+
+    def _keep_own_hair_colour(
+        self, rng: np.random.Generator, head: int, colours: dict[int, np.ndarray]
+    ) -> None:
+        """With probability ``keep_hair_colour`` the hair keeps the colour it was drawn in (in place)."""
+        if self.has_[head, 1] and rng.random() < self.keep_hair_colour:
+            colours[HAIR] = self.bases_[head, 1].copy()
 
     def _draw_colours(self, rng: np.random.Generator, head: int) -> dict[int, np.ndarray]:
         out = {}
-        for j, r in enumerate(_ROLES):
+        for r in _ROLES:
             colours, _ = self.colours_[r]
             p = self.colour_probabilities(r)
             out[r] = colours[rng.choice(len(colours), p=p)] if len(colours) else np.zeros(3, np.uint8)
-            if r == HAIR and self.has_[head, j] and rng.random() < self.keep_hair_colour:
-                out[r] = self.bases_[head, j].copy()
+        self._keep_own_hair_colour(rng, head, out)
         return out
 
     def _recoloured(self, i: int, colours: dict[int, np.ndarray], rows: slice) -> np.ndarray:
@@ -276,7 +310,7 @@ class PartBasedModel:
         ra_body = self.role_[a, body]
         rb = self.role_[b, body]
         hair_back = np.where(ra_body == HAIR, out[body], np.uint32(0))
-        keep_b = (self._tmpl_body | (rb == SKIN) | (rb == CLOTHES)) & (rb != HAIR)
+        keep_b = (self._tmpl_body | (rb == CLOTHES)) & (rb != HAIR)
         bb = np.where(keep_b, self._recoloured(b, colours, body), np.uint32(0))
         out[body] = over_packed(bb, hair_back)
         return out[..., None].view(np.uint8)
@@ -303,15 +337,17 @@ class PartBasedModel:
         h, w = self.layout_.shape
         out = np.empty((n, h, w, 4), np.uint8)
         records: list[dict[str, object]] = []
-        heads = self._draw_heads(n, rng)
+        plan = self._batch_plan(n, rng)
         for k in range(n):
-            tries, a = 0, int(heads[k])
+            tries = 0
+            a, f, b, colours = plan[k]
             while tries < self.max_tries:
                 tries += 1
-                if tries > self.max_tries // 3:  # this head gives only near-copies: another head
-                    a = int(rng.integers(0, len(self.images_)))
-                f, b = self._draw_sources(rng, a)
-                colours = self._draw_colours(rng, a)
+                if tries > 1:  # a near-copy: redraw the parts and colours (the head first kept)
+                    if tries > self.max_tries // 3:  # this head gives only near-copies: another
+                        a = int(rng.integers(0, len(self.images_)))
+                    f, b = self._draw_sources(rng, a)
+                    colours = self._draw_colours(rng, a)
                 img = self.compose(a, f, b, colours)
                 if not self._too_close(img):
                     break

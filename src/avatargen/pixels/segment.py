@@ -258,7 +258,8 @@ def _facial_hair_colour(
     img: np.ndarray, layout: Layout, skin: np.ndarray, min_share: float
 ) -> np.ndarray | None:
     """Dominant colour of the lower face core that is no shade of the skin (mouth interiors are dark
-    skin shades), if it covers at least ``min_share`` of the lower face core; else None."""
+    skin shades), if it covers at least ``min_share`` of the lower face core and spans its width;
+    else None."""
     rows = np.arange(layout.shape[0])[:, None]
     low = layout.face_core & (rows >= layout.beard_top)
     px = img[low]
@@ -273,6 +274,11 @@ def _facial_hair_colour(
     j = int(np.argmax(counts))
     if counts[j] < min_share * int(low.sum()):
         return None
+    # facial hair spans the face core's width (a mouth, tongue or teeth does not)
+    where = low & (img[..., :3] == colours[j]).all(axis=-1) & (img[..., 3] == 255)
+    xs, core_xs = np.flatnonzero(where.any(axis=0)), np.flatnonzero(low.any(axis=0))
+    if xs[-1] - xs[0] < 0.9 * (core_xs[-1] - core_xs[0]):
+        return None
     return colours[j].astype(np.uint8)
 
 
@@ -280,22 +286,30 @@ def mark_facial_hair(
     dec: Decomposition, img: np.ndarray, layout: Layout, face: np.ndarray, min_share: float = 0.08
 ) -> None:
     """Give the facial hair of one decomposed image its own role (in place): shades of its base colour
-    (the lower face's dominant non-skin colour) on the face below the face-band top, whether or not
-    they matched the hair colour. Sets ``dec.bases[FACIAL_HAIR]`` (None without facial hair)."""
+    (the lower face's dominant non-skin colour) on the lower face, in pieces touching the face
+    core, whether or not they matched the hair colour. Sets ``dec.bases[FACIAL_HAIR]`` (None without facial hair)."""
     skin = dec.bases[SKIN]
     base = None if skin is None else _facial_hair_colour(img, layout, skin, min_share)
     dec.bases[FACIAL_HAIR] = base
     if base is None:
         return
     rows = np.arange(layout.shape[0])[:, None]
-    zone = ndimage.binary_dilation(face, iterations=4) & (rows >= layout.face_top) & (rows < layout.split)
+    top = layout.beard_top - (layout.split - layout.top) // 30
+    zone = ndimage.binary_dilation(face, iterations=4) & (rows >= top) & (rows < layout.split)
     zone &= (dec.role == OTHER) | (dec.role == HAIR)
     px = img[zone]
     k, res = _shade_fit(px[:, :3].astype(np.float32), base)
     ok = _is_shade(k, res, px[:, :3].astype(np.float32), FACIAL_HAIR) & (px[:, 3] > 0)
-    idx = np.flatnonzero(zone.ravel())[ok]
-    dec.role.ravel()[idx] = FACIAL_HAIR
-    dec.shade.ravel()[idx] = k[ok]
+    shade = np.zeros(zone.shape, np.float32)
+    found = np.zeros(zone.shape, bool)
+    found[zone] = ok
+    shade[zone] = k
+    # only the pieces touching the lower face core (hair strands beside the face are no beard)
+    labels, _ = ndimage.label(found, structure=np.ones((3, 3), bool))
+    keep = np.unique(labels[found & layout.face_core])
+    found &= np.isin(labels, keep[keep > 0])
+    dec.role[found] = FACIAL_HAIR
+    dec.shade[found] = shade[found]
 
 
 @dataclass

@@ -112,16 +112,23 @@ def test_tiny_collections_still_sample(drawn_avatars: np.ndarray) -> None:
 
 
 @pytest.mark.realdata
-@pytest.mark.slow
 def test_course_images_meet_the_targets_over_seeds(shared_dir: Path) -> None:
     course = load_collection(shared_dir / "data" / "avatars" / "course")
     assert course.images.shape == (11, 560, 528, 4)
     model = PartBasedModel().fit(course.images)
-    failed = []
-    for seed in range(6):
+    seeds = range(6)
+    passed = dict.fromkeys(metrics.TARGETS, 0)
+    pairwise = []
+    for seed in seeds:
         samples = model.sample(5, np.random.default_rng(seed))
         fig = metrics.summarise(samples, course.images)
-        met = metrics.targets_met(fig)
-        failed += [(seed, k, round(fig[k], 3)) for k, ok in met.items() if not ok]
+        for k, ok in metrics.targets_met(fig).items():
+            passed[k] += ok
+        pairwise.append(fig["pairwise_distance"])
         assert fig["n_nearest"] >= 3  # not a variation of one or two training images
-    assert not failed, failed
+    # coherence and novelty hold for every seed; the 5-sample mean pairwise distance is noisy
+    # (the training images' own 5-subsets miss 60-100 in 5% of cases): at most one miss, and
+    # the mean over the seeds well inside the band
+    assert all(passed[k] == len(seeds) for k in passed if k != "pairwise_distance"), passed
+    assert passed["pairwise_distance"] >= len(seeds) - 1, pairwise
+    assert 65 <= float(np.mean(pairwise)) <= 95, pairwise
