@@ -144,6 +144,24 @@ def _table_markdown(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def target_reliability(
+    train: np.ndarray, seeds: Sequence[int], n_samples: int = 5, alpha: float = 0.0
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """The coherent model's targets over several seeds: fit ``parts`` once, draw ``n_samples`` with
+    ``default_rng(seed)`` for each seed -> (one figure row per seed with a ``met`` flag per target,
+    the share of seeds meeting each target and ``all``)."""
+    model = make_model("parts", alpha).fit(train)
+    rows: list[dict[str, Any]] = []
+    for seed in progress(seeds, desc="seeds"):
+        fig = metrics.summarise(model.sample(n_samples, np.random.default_rng(seed)), train)
+        met = metrics.targets_met(fig)
+        rows.append({"seed": seed, **{k: fig[k] for k in metrics.TARGETS}, "all_met": all(met.values())})
+        rows[-1].update({f"{k}_met": v for k, v in met.items()})
+    rates = {k: float(np.mean([r[f"{k}_met"] for r in rows])) for k in metrics.TARGETS}
+    rates["all"] = float(np.mean([r["all_met"] for r in rows]))
+    return rows, rates
+
+
 def run_evaluation(
     images: Collection | np.ndarray | Sequence[Any],
     out_dir: str | os.PathLike[str],
@@ -153,12 +171,14 @@ def run_evaluation(
     alpha: float = 0.0,
     loo_alpha: float = 0.1,
     force: bool = False,
+    reliability_seeds: int = 0,
 ) -> Path:
     """Evaluate every method on ``images`` and write the run folder ``out_dir``; return the HTML report path.
 
     ``images``: a Collection, a (N, H, W, 4) uint8 array or a list of Pillow images. The folder holds
     ``<method>/sample_XX.png``, ``<method>_grid.png``, ``montage.png``, ``figures.png``,
-    ``figures.csv``/``figures.json``/``figures.md`` and ``report.html``.
+    ``figures.csv``/``figures.json``/``figures.md`` and ``report.html``; with ``reliability_seeds``
+    > 0 also ``reliability.md`` (the coherent model's targets for seeds 0..K-1, ``n_samples`` each).
     """
     col = as_collection(images)
     rows, samples = evaluate_methods(col, seed, n_samples, methods, alpha, loo_alpha)
@@ -205,6 +225,18 @@ def run_evaluation(
             met = metrics.targets_met(r)
             report.paragraph(f"{r['method']}: targets met {sum(met.values())}/{len(met)} ({met})", "note")
         report.image("figures.png", "Figures per method against the training images and the targets")
+        if reliability_seeds > 0:
+            rel_rows, rates = target_reliability(col.images, range(reliability_seeds), n_samples, alpha)
+            rel_cols = ["seed", *metrics.TARGETS, "all_met"]
+            rate_row = {"seed": "share met", **rates, "all_met": rates["all"]}
+            rel_md = _table_markdown([*rel_rows, rate_row], rel_cols)
+            (tmp / "reliability.md").write_text(rel_md)
+            report.heading("Reliability of the coherent model's targets over seeds")
+            report.paragraph(
+                f"parts, seeds 0..{reliability_seeds - 1}, {n_samples} samples each (default_rng(seed)); "
+                f"share of seeds meeting each target: " + ", ".join(f"{k} {v:.0%}" for k, v in rates.items()),
+                "note",
+            )
         report.heading("Samples")
         report.image(
             "montage.png", "Training images (top) and samples of each method; d = distance to nearest"

@@ -10,6 +10,7 @@ from avatargen.pixels.collection import load_collection
 from avatargen.pixels.joint import pack
 from avatargen.pixels.parts import PartBasedModel, over, over_packed
 from avatargen.pixels.segment import CLOTHES, FACIAL_HAIR, HAIR, SKIN
+from tests.avatargen.pixels.conftest import draw_avatars
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +133,17 @@ def test_course_images_meet_the_targets_over_seeds(shared_dir: Path) -> None:
     assert all(passed[k] == len(seeds) for k in passed if k != "pairwise_distance"), passed
     assert passed["pairwise_distance"] >= len(seeds) - 1, pairwise
     assert 65 <= float(np.mean(pairwise)) <= 95, pairwise
+
+
+@pytest.mark.slow
+def test_renderer_drawn_collection_at_course_size_gives_coherent_novel_samples() -> None:
+    # what the demo does on a fresh machine: fit on avatars drawn by the renderer at 528x560
+    drawn = draw_avatars(16, seed=11, size=(528, 560))
+    model = PartBasedModel().fit(drawn)
+    for seed in range(3):
+        samples, records = model.sample_with_parts(5, np.random.default_rng(seed))
+        fig = metrics.summarise(samples, drawn)
+        assert fig["same_as_left"] >= 0.95 and fig["png_bits_per_pixel"] <= 1.2, fig
+        assert fig["nearest_identical_share"] <= 0.7 and 40 <= fig["nearest_distance"] <= 90, fig
+        assert fig["pairwise_distance"] >= 60, fig
+        assert all(r["tries"] < model.max_tries for r in records)
