@@ -107,7 +107,7 @@ class PartBasedModel:
         alpha: float = 0.0,
         keep_hair_colour: float = 0.75,
         max_identical: float | None = 0.7,
-        min_distance: float | None = 30.0,
+        min_distance: float | None = 35.0,
         max_tries: int = 30,
     ) -> None:
         if alpha < 0:
@@ -158,8 +158,9 @@ class PartBasedModel:
         (colour, role, shade) with index maps, the consensus skin shade and the part masks."""
         self._estimate_colours()
         n, h, w = self.role_.shape
+        self.hair_area_ = (self.role_ == HAIR).sum(axis=(1, 2))
         self._packed = pack(self.images_)
-        self._small = self.images_[:, ::4, ::4].astype(np.float32)
+        self._small = self.images_[:, ::8, ::8].astype(np.float32)
         self._palettes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._index = np.empty((n, h, w), np.int32)
         shade16 = np.ascontiguousarray(self.shade_, np.float16).view(np.uint16)
@@ -227,7 +228,7 @@ class PartBasedModel:
             return np.concatenate([rng.permutation(pool) for _ in range(-(-n // len(pool)))])[:n]
 
         idx = np.arange(k)
-        heads, faces = stratified(idx), stratified(idx)
+        heads, faces = self._systematic_heads(n, rng), stratified(idx)
         bodies = stratified(np.flatnonzero(self.body_ok_))
         colour_src = {r: stratified(np.flatnonzero(self.has_[:, j])) for j, r in enumerate(_ROLES)}
         plan = []
@@ -247,6 +248,20 @@ class PartBasedModel:
                 self._keep_own_hair_colour(rng, a, colours)
             plan.append((a, f, b, colours))
         return plan
+
+    def _systematic_heads(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` heads by systematic sampling over the images ordered by hair area: every image has
+        the same chance n/N to be in a batch of n <= N (the uniform MLE), and a batch spreads over
+        the hair sizes (never the two biggest hairs together); whole rounds of N are permutations."""
+        k = len(self.images_)
+        order = np.argsort(self.hair_area_, kind="stable")
+        full, rem = divmod(n, k)
+        parts = [rng.permutation(k) for _ in range(full)]
+        if rem:
+            pos = np.floor(rng.random() * k / rem + np.arange(rem) * k / rem).astype(int)
+            parts.append(order[np.minimum(pos, k - 1)])
+        heads = np.concatenate(parts) if parts else np.zeros(0, int)
+        return heads[rng.permutation(len(heads))]
 
     def _keep_own_hair_colour(
         self, rng: np.random.Generator, head: int, colours: dict[int, np.ndarray]
@@ -283,62 +298,88 @@ class PartBasedModel:
 
     def compose(self, a: int, f: int, b: int, colours: dict[int, np.ndarray]) -> np.ndarray:
         """Head and hair of image ``a``, face features of ``f``, body of ``b``, in ``colours`` -> (H, W, 4)."""
-        out = self._recoloured(a, colours, slice(None))
-        band, body = self._band, self._body
+        return self._compose_packed(a, f, b, colours)[..., None].view(np.uint8)
+
+    def _compose_packed(
+        self, a: int, f: int, b: int, colours: dict[int, np.ndarray], step: int = 1
+    ) -> np.ndarray:
+        """:meth:`compose` as packed uint32 (H', W), on every ``step``-th row (a cheap preview)."""
+        lay = self.layout_
+        out = self._recoloured(a, colours, slice(None, None, step))
+        ft, sp = lay.face_top, lay.split
+        b_off, y_off = (-ft) % step, (-sp) % step
+        band = slice(ft + b_off, sp, step)  # image rows of the face band
+        bsl = slice(b_off, None, step)  # the same rows in band-relative arrays
+        out_band = out[-(-ft // step) : -(-sp // step)]
         # face: on the face silhouette (where a's front hair is not) f's face, skin with its
         # shading and features; where f's own hair covered it, a's skin, or plain skin in the
         # consensus shading over a's features
-        ha, hf = self._hair_band[a], self._hair_band[f]
-        acc_a, acc_f = self._acc_band[a], self._acc_band[f]
-        out_band = out[band]
+        ha, hf = self._hair_band[a, bsl], self._hair_band[f, bsl]
+        acc_a, acc_f = self._acc_band[a, bsl], self._acc_band[f, bsl]
+        face_band = self._face_band[bsl]
         fb = self._recoloured(f, colours, band)
-        face = self._face_band & ~ha
+        face = face_band & ~ha
         if face.any():
             skin = np.append(colours[SKIN], 0).astype(np.float32)
             levels = np.clip(np.rint(self._plate_levels[:, None] * skin[None]), 0, 255).astype(np.uint8)
             levels[:, 3] = 255
-            plate = pack(levels)[self._plate_index]
+            plate = pack(levels)[self._plate_index[bsl]]
             a_skin = (self.role_[a, band] == SKIN) | (self.images_[a, band, :, 3] < 255)
             under = np.where(a_skin, out_band, plate)
             f_face = np.where(hf & ~acc_f, under, fb)
             out_band[face] = over_packed(f_face[face], out_band[face])
         # glasses: a's removed (outside the face: hair where they lay on hair, else clear), f's on top
-        gone = acc_a & ~self._face_band
+        gone = acc_a & ~face_band
         if gone.any():
             hair_px = np.append(colours[HAIR], 255).astype(np.uint8)
-            out_band[gone] = np.where(self._acc_hair[a][gone], pack(hair_px), np.uint32(0))
+            out_band[gone] = np.where(self._acc_hair[a, bsl][gone], pack(hair_px), np.uint32(0))
         if acc_f.any():
             out_band[acc_f] = over_packed(fb[acc_f], out_band[acc_f])
         # body: b's body and clothes over a's long hair
+        body = slice(sp + y_off, None, step)
+        out_body = out[-(-sp // step) :]
         ra_body = self.role_[a, body]
         rb = self.role_[b, body]
-        hair_back = np.where(ra_body == HAIR, out[body], np.uint32(0))
-        keep_b = (self._tmpl_body | (rb == CLOTHES)) & (rb != HAIR)
+        hair_back = np.where(ra_body == HAIR, out_body, np.uint32(0))
+        keep_b = (self._tmpl_body[y_off::step] | (rb == CLOTHES)) & (rb != HAIR)
         bb = np.where(keep_b, self._recoloured(b, colours, body), np.uint32(0))
-        out[body] = over_packed(bb, hair_back)
-        return out[..., None].view(np.uint8)
+        out_body[...] = over_packed(bb, hair_back)
+        return out
 
-    def identical_shares(self, img: np.ndarray) -> np.ndarray:
-        """Share of pixels of ``img`` (H, W, 4) identical to each training image -> (N,)."""
-        return (self._packed == pack(img)[None]).mean(axis=(1, 2))
+    def identical_shares(self, img: np.ndarray, step: int = 1) -> np.ndarray:
+        """Share of pixels of ``img`` (H, W, 4) identical to each training image -> (N,); with
+        ``step`` > 1 estimated on every step-th row."""
+        same = self._packed[:, ::step] == pack(img)[None, ::step]
+        return np.count_nonzero(same.reshape(len(same), -1), axis=1) / same[0].size
 
     def distances(self, img: np.ndarray) -> np.ndarray:
         """Mean per-pixel RGBA distance of ``img`` (H, W, 4) to each training image, estimated on
-        every fourth row and column -> (N,)."""
-        d = self._small - img[::4, ::4].astype(np.float32)[None]
+        every eighth row and column -> (N,)."""
+        d = self._small - img[::8, ::8].astype(np.float32)[None]
         return np.sqrt((d * d).sum(axis=-1)).mean(axis=(1, 2))
 
-    def _too_close(self, img: np.ndarray) -> bool:
-        """A near-copy: more than ``max_identical`` of its pixels identical to a training image
-        (estimated on every second row first, exact near the bound), or nearer than ``min_distance``."""
+    def _too_close(self, preview: np.ndarray, full: np.ndarray | None = None) -> bool | None:
+        """A near-copy: more than ``max_identical`` of its pixels identical to a training image, or
+        nearer than ``min_distance`` (estimated on every eighth row and column). ``preview``: packed
+        composite of every fourth row. Returns None when only ``full`` (the packed composite)
+        can decide (the estimate lies near the bound)."""
+        verdict: bool | None = False
         if self.max_identical is not None:
-            packed = pack(img)
-            est = (self._packed[:, ::2] == packed[None, ::2]).mean(axis=(1, 2)).max()
-            if est > self.max_identical + 0.02:
+            same = self._packed[:, ::4] == preview[None]
+            est = np.count_nonzero(same.reshape(len(same), -1), axis=1).max() / same[0].size
+            if est > self.max_identical + 0.03:
                 return True
-            if est > self.max_identical - 0.02 and self.identical_shares(img).max() > self.max_identical:
+            if est > self.max_identical - 0.03:
+                if full is None:
+                    verdict = None
+                elif self.identical_shares(full[..., None].view(np.uint8)).max() > self.max_identical:
+                    return True
+        if self.min_distance is not None:
+            small = preview[::2, ::8][..., None].view(np.uint8).astype(np.float32)
+            d = self._small - small[None]
+            if np.sqrt((d * d).sum(axis=-1)).mean(axis=(1, 2)).min() < self.min_distance:
                 return True
-        return self.min_distance is not None and bool(self.distances(img).min() < self.min_distance)
+        return verdict
 
     def sample_with_parts(
         self, n: int, rng: np.random.Generator
@@ -358,9 +399,17 @@ class PartBasedModel:
                         a = int(rng.integers(0, len(self.images_)))
                     f, b = self._draw_sources(rng, a)
                     colours = self._draw_colours(rng, a)
-                img = self.compose(a, f, b, colours)
-                if not self._too_close(img):
-                    break
+                preview = self._compose_packed(a, f, b, colours, step=4)
+                close = self._too_close(preview)
+                if close:
+                    continue
+                full = self._compose_packed(a, f, b, colours)
+                if close is None and self._too_close(preview, full):
+                    continue
+                break
+            else:
+                full = self._compose_packed(a, f, b, colours)
+            img = full[..., None].view(np.uint8)
             out[k] = img
             records.append(
                 {
