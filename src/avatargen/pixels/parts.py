@@ -263,6 +263,17 @@ class PartBasedModel:
         heads = np.concatenate(parts) if parts else np.zeros(0, int)
         return heads[rng.permutation(len(heads))]
 
+    def _neighbour_head(
+        self, planned: int, rank: np.ndarray, used: set[int], rng: np.random.Generator
+    ) -> int:
+        """A head in place of ``planned``: one not yet used in the batch (any, when all are), nearest
+        in hair-area rank, at random among the equally near -- the batch keeps its spread."""
+        k = len(self.images_)
+        free = np.array([i for i in range(k) if i not in used and i != planned] or range(k))
+        gap = np.abs(rank[free] - rank[planned])
+        near = free[gap == gap.min()]
+        return int(near[rng.integers(0, len(near))])
+
     def _keep_own_hair_colour(
         self, rng: np.random.Generator, head: int, colours: dict[int, np.ndarray]
     ) -> None:
@@ -389,14 +400,19 @@ class PartBasedModel:
         out = np.empty((n, h, w, 4), np.uint8)
         records: list[dict[str, object]] = []
         plan = self._batch_plan(n, rng)
+        rank = np.argsort(np.argsort(self.hair_area_, kind="stable"), kind="stable")
+        used: set[int] = set()
         for k in range(n):
             tries = 0
             a, f, b, colours = plan[k]
+            planned = a
             while tries < self.max_tries:
                 tries += 1
                 if tries > 1:  # a near-copy: redraw the parts and colours (the head first kept)
-                    if tries > self.max_tries // 3:  # this head gives only near-copies: another
+                    if tries > 2 * self.max_tries // 3:  # still near-copies: any head
                         a = int(rng.integers(0, len(self.images_)))
+                    elif tries > self.max_tries // 3:  # this head gives only near-copies: a head
+                        a = self._neighbour_head(planned, rank, used, rng)  # of a similar hair size
                     f, b = self._draw_sources(rng, a)
                     colours = self._draw_colours(rng, a)
                 preview = self._compose_packed(a, f, b, colours, step=4)
@@ -410,6 +426,7 @@ class PartBasedModel:
             else:
                 full = self._compose_packed(a, f, b, colours)
             img = full[..., None].view(np.uint8)
+            used.add(a)
             out[k] = img
             records.append(
                 {
