@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 
 from avatargen.pixels import metrics
-from avatargen.pixels.evaluate import target_reliability
+from avatargen.pixels.collection import from_images
+from avatargen.pixels.evaluate import evaluate_methods, target_reliability
 
 
 def test_target_reliability_reports_each_seed_and_the_shares(drawn_avatars: np.ndarray) -> None:
@@ -32,3 +33,9 @@ def test_subset_pairwise_is_the_mean_over_each_subset() -> None:
     assert np.isclose(means[0], np.mean([d[i, j] for i in range(4) for j in range(i + 1, 4)]))
     assert np.isclose(metrics.subset_pairwise(d, 5)[0], metrics.mean_pairwise_distance(imgs))
     assert metrics.subset_pairwise(d, 4, max_subsets=3).shape == (3,)
+
+
+def test_evaluate_and_reliability_draw_the_same_samples(drawn_avatars: np.ndarray) -> None:
+    rows, _ = evaluate_methods(from_images(list(drawn_avatars)), seed=2, n_samples=3, methods=["parts"])
+    rel, _ = target_reliability(drawn_avatars, [2], n_samples=3)
+    assert rows[0]["pairwise_distance"] == rel[0]["pairwise_distance"]
