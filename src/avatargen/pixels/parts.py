@@ -216,10 +216,11 @@ class PartBasedModel:
     def _batch_plan(
         self, n: int, rng: np.random.Generator
     ) -> list[tuple[int, int, int, dict[int, np.ndarray]]]:
-        """First-try parts of a batch of ``n``: each categorical (head, face, body, each colour) is
-        drawn stratified, as consecutive random permutations of its training instances, so each
-        draw has the MLE probability (count / N) and a batch shows the collection as evenly as it
-        can; a face or body that would repeat the head is redrawn from the other images."""
+        """First-try parts of a batch of ``n``: the heads by :meth:`_systematic_heads`, the other
+        categoricals (face, body, each colour) stratified, as consecutive random permutations of
+        their training instances, so each draw has the MLE probability (count / N) and a batch
+        shows the collection as evenly as it can; a face or body that would repeat the head is
+        redrawn from the other images."""
         k = len(self.images_)
 
         def stratified(pool: np.ndarray) -> np.ndarray:
