@@ -92,9 +92,27 @@ def evaluate(
         None, "--size", help="Common size WxH (default: the most frequent size)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
+    seeds: int = typer.Option(
+        0,
+        "--seeds",
+        min=0,
+        max=200,
+        help="Also measure the parts targets over seeds 0..K-1 (reliability.md).",
+    ),
 ) -> None:
     """Fit every method, sample, and write the quality figures, montages and an HTML report."""
     col = _load(folder, size)
-    html = run_evaluation(col, output, seed=seed, n_samples=n, alpha=alpha, loo_alpha=loo_alpha, force=force)
+    html = run_evaluation(
+        col,
+        output,
+        seed=seed,
+        n_samples=n,
+        alpha=alpha,
+        loo_alpha=loo_alpha,
+        force=force,
+        reliability_seeds=seeds,
+    )
     info(f"report: {html}")
     info((html.parent / "figures.md").read_text())
+    if seeds:
+        info((html.parent / "reliability.md").read_text())

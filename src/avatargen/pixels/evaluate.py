@@ -68,8 +68,10 @@ def evaluate_methods(
     train = collection.images
     rows: list[dict[str, Any]] = []
     samples: dict[str, np.ndarray] = {}
-    for k, method in enumerate(progress(methods, desc="methods")):
-        rng = np.random.default_rng([seed, k])
+    for method in progress(methods, desc="methods"):
+        # every method draws from default_rng(seed): row ``seed`` of the reliability table
+        # (target_reliability) is exactly this run's parts figures
+        rng = np.random.default_rng(seed)
         t0 = time.perf_counter()
         model = make_model(method, alpha).fit(train)
         t1 = time.perf_counter()
@@ -136,12 +138,36 @@ def _plot_figures(rows: list[dict[str, Any]], ref: dict[str, float], path: Path)
 def _table_markdown(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     def fmt(v: Any) -> str:
         if isinstance(v, float):
-            return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
+            return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.1f}" if abs(v) >= 100 else f"{v:.3g}"
         return str(v)
 
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def target_reliability(
+    train: np.ndarray, seeds: Sequence[int], n_samples: int = 5, alpha: float = 0.0
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """The coherent model's targets over several seeds: fit ``parts`` once, draw ``n_samples`` with
+    ``default_rng(seed)`` for each seed -> (one figure row per seed with a ``met`` flag per target,
+    the share of seeds meeting each target and ``all``, and ``training_subsets_pairwise``: the share of
+    the training images' own ``n_samples``-subsets whose mean pairwise distance meets its target)."""
+    model = make_model("parts", alpha).fit(train)
+    rows: list[dict[str, Any]] = []
+    for seed in progress(seeds, desc="seeds"):
+        fig = metrics.summarise(model.sample(n_samples, np.random.default_rng(seed)), train)
+        met = metrics.targets_met(fig)
+        rows.append({"seed": seed, **{k: fig[k] for k in metrics.TARGETS}, "all_met": all(met.values())})
+        rows[-1].update({f"{k}_met": v for k, v in met.items()})
+    rates = {k: float(np.mean([r[f"{k}_met"] for r in rows])) for k in metrics.TARGETS}
+    rates["all"] = float(np.mean([r["all_met"] for r in rows]))
+    subsets = metrics.subset_pairwise(metrics.distance_matrix(train), n_samples)
+    if subsets.size:
+        rates["training_subsets_pairwise"] = float(
+            np.mean([metrics.TARGETS["pairwise_distance"].met(v) for v in subsets])
+        )
+    return rows, rates
 
 
 def run_evaluation(
@@ -153,12 +179,14 @@ def run_evaluation(
     alpha: float = 0.0,
     loo_alpha: float = 0.1,
     force: bool = False,
+    reliability_seeds: int = 0,
 ) -> Path:
     """Evaluate every method on ``images`` and write the run folder ``out_dir``; return the HTML report path.
 
     ``images``: a Collection, a (N, H, W, 4) uint8 array or a list of Pillow images. The folder holds
     ``<method>/sample_XX.png``, ``<method>_grid.png``, ``montage.png``, ``figures.png``,
-    ``figures.csv``/``figures.json``/``figures.md`` and ``report.html``.
+    ``figures.csv``/``figures.json``/``figures.md`` and ``report.html``; with ``reliability_seeds``
+    > 0 also ``reliability.md`` (the coherent model's targets for seeds 0..K-1, ``n_samples`` each).
     """
     col = as_collection(images)
     rows, samples = evaluate_methods(col, seed, n_samples, methods, alpha, loo_alpha)
@@ -205,6 +233,23 @@ def run_evaluation(
             met = metrics.targets_met(r)
             report.paragraph(f"{r['method']}: targets met {sum(met.values())}/{len(met)} ({met})", "note")
         report.image("figures.png", "Figures per method against the training images and the targets")
+        if reliability_seeds > 0:
+            rel_rows, rates = target_reliability(col.images, range(reliability_seeds), n_samples, alpha)
+            rel_cols = ["seed", *metrics.TARGETS, "all_met"]
+            rate_row = {"seed": "share met", **rates, "all_met": rates["all"]}
+            rel_md = _table_markdown([*rel_rows, rate_row], rel_cols)
+            if "training_subsets_pairwise" in rates:
+                rel_md += (
+                    f"\nTraining images' own {n_samples}-subsets meeting the pairwise target: "
+                    f"{rates['training_subsets_pairwise']:.3f}\n"
+                )
+            (tmp / "reliability.md").write_text(rel_md)
+            report.heading("Reliability of the coherent model's targets over seeds")
+            report.paragraph(
+                f"parts, seeds 0..{reliability_seeds - 1}, {n_samples} samples each (default_rng(seed)); "
+                f"share of seeds meeting each target: " + ", ".join(f"{k} {v:.0%}" for k, v in rates.items()),
+                "note",
+            )
         report.heading("Samples")
         report.image(
             "montage.png", "Training images (top) and samples of each method; d = distance to nearest"

@@ -7,6 +7,8 @@ pixels of the Euclidean distance between RGBA vectors (0..510).
 from __future__ import annotations
 
 import io
+import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -99,6 +101,31 @@ def mean_pairwise_distance(images: np.ndarray) -> float:
     n = len(images)
     pairs = [distance(images[i], images[j]) for i in range(n) for j in range(i + 1, n)]
     return float(np.mean(pairs)) if pairs else float("nan")
+
+
+def distance_matrix(images: np.ndarray) -> np.ndarray:
+    """(N, N) mean RGBA distances between all pairs of ``images`` (zero diagonal)."""
+    n = len(images)
+    out = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i + 1, n):
+            out[i, j] = out[j, i] = distance(images[i], images[j])
+    return out
+
+
+def subset_pairwise(dist: np.ndarray, k: int, max_subsets: int = 20000, seed: int = 0) -> np.ndarray:
+    """Mean pairwise distance of every ``k``-subset of the images behind ``dist`` (N, N) -- all of
+    them when there are at most ``max_subsets``, else that many drawn at random -> (S,)."""
+    n = len(dist)
+    if n < k or k < 2:
+        return np.zeros(0)
+    if math.comb(n, k) <= max_subsets:
+        subsets = np.array(list(itertools.combinations(range(n), k)))
+    else:
+        rng = np.random.default_rng(seed)
+        subsets = np.argsort(rng.random((max_subsets, n)), axis=1)[:, :k]
+    iu = np.triu_indices(k, 1)
+    return np.asarray(dist[subsets[:, iu[0]], subsets[:, iu[1]]].mean(axis=1))
 
 
 def loo_bits_per_pixel(make_model: Callable[[], ScoringModel], images: np.ndarray) -> float:

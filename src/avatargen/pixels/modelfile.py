@@ -15,7 +15,7 @@ import numpy as np
 from sharedcore.atomic import write_bytes
 from sharedcore.errors import UserError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def write_model_file(

@@ -6,6 +6,8 @@ rows below the head), the ``split`` row between head and body, and the face band
 Colour gives each image's roles: its skin, hair and clothes base colours (the most frequent colour
 in a role's zone), and for every pixel the role whose base colour it is a shade of
 (``q ~ k * base``, as Avataaars shading is a black overlay) with that shade factor ``k``.
+The face silhouette (head skin with ears and neck, features' holes filled) is the consensus of the
+images' skin pixels; facial hair is the dominant non-skin colour of the lower face, marked within it.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from scipy import ndimage
 
 from avatargen.pixels.joint import pack
 
-OTHER, SKIN, HAIR, CLOTHES = 0, 1, 2, 3
-ROLE_NAMES = {SKIN: "skin", HAIR: "hair", CLOTHES: "clothes"}
+OTHER, SKIN, HAIR, CLOTHES, FACIAL_HAIR = 0, 1, 2, 3, 4
+ROLE_NAMES = {SKIN: "skin", HAIR: "hair", CLOTHES: "clothes", FACIAL_HAIR: "facial hair"}
 
 # How dark or light a shade of a role's base colour may be (Avataaars shading: black overlays of
 # 10-20% on skin; hair and clothes carry darker folds and inner parts).
-SHADE_RANGE = {SKIN: (0.78, 1.1), HAIR: (0.6, 1.15), CLOTHES: (0.45, 1.2)}
+SHADE_RANGE = {SKIN: (0.78, 1.1), HAIR: (0.6, 1.15), CLOTHES: (0.45, 1.2), FACIAL_HAIR: (0.6, 1.15)}
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,7 @@ def decompose(img: np.ndarray, layout: Layout, min_share: float = 0.004) -> Deco
     role[(role == CLOTHES) & head] = OTHER  # clothes only below the split
     role[img[..., 3] == 0] = OTHER
     _edges_take_neighbour_role(role, shade, img[..., 3])
-    _detach_from_scalp(role, hair_zone, head & tmpl & (rows >= layout.face_top) & (rows < layout.beard_top))
+    _detach_from_scalp(role, hair_zone, head & tmpl & (rows >= layout.face_top))
     return Decomposition(role, shade, bases, hair_over_body)
 
 
@@ -227,3 +229,119 @@ def _detach_from_scalp(role: np.ndarray, hair_zone: np.ndarray, upper_face: np.n
     scalp = np.unique(labels[hair & hair_zone])
     loose = upper_face & hair & ~np.isin(labels, scalp[scalp > 0])
     role[loose] = OTHER
+
+
+def face_silhouette(
+    roles: np.ndarray, alpha: np.ndarray, layout: Layout, min_share: float = 0.5
+) -> np.ndarray:
+    """Consensus face (head skin with ears and neck, above the split) of the decomposed images.
+
+    ``roles``, ``alpha``: (N, H, W) role codes and alpha channels. A pixel belongs when it is skin in
+    at least ``min_share`` of the images where it is skin or clear (hair, glasses and features cover
+    the face, they say nothing about its outline) and in at least 15% of all images; holes are
+    filled; the largest connected piece is kept. Returns a bool mask (H, W).
+    """
+    n, h, _ = roles.shape
+    rows = np.arange(h)[:, None]
+    skin = (roles == SKIN).sum(axis=0)
+    clear = (alpha == 0).sum(axis=0)
+    core = (skin >= min_share * (skin + clear)) & (skin >= max(1.0, 0.15 * n)) & (rows < layout.split)
+    mask = ndimage.binary_fill_holes(core)
+    labels, k = ndimage.label(mask)
+    if k == 0:
+        return layout.face_core.copy()
+    sizes = np.bincount(labels.ravel())[1:]
+    return np.asarray(labels == 1 + int(np.argmax(sizes)))
+
+
+def _facial_hair_colour(
+    img: np.ndarray, layout: Layout, skin: np.ndarray, min_share: float
+) -> np.ndarray | None:
+    """Dominant colour of the lower face core that is no shade of the skin (mouth interiors are dark
+    skin shades), if it covers at least ``min_share`` of the lower face core and spans its width;
+    else None."""
+    rows = np.arange(layout.shape[0])[:, None]
+    low = layout.face_core & (rows >= layout.beard_top)
+    px = img[low]
+    px = px[px[:, 3] == 255, :3]
+    if px.size == 0:
+        return None
+    colours, counts = np.unique(px, axis=0, return_counts=True)
+    c = colours.astype(np.float32)
+    k, res = _shade_fit(c, skin)
+    skin_shade = (k >= 0.25) & (k <= 1.2) & (res <= np.maximum(3.0, 0.03 * np.linalg.norm(c, axis=1)))
+    counts = np.where(skin_shade, 0, counts)
+    j = int(np.argmax(counts))
+    if counts[j] < min_share * int(low.sum()):
+        return None
+    # facial hair spans the face core's width (a mouth, tongue or teeth does not)
+    where = low & (img[..., :3] == colours[j]).all(axis=-1) & (img[..., 3] == 255)
+    xs, core_xs = np.flatnonzero(where.any(axis=0)), np.flatnonzero(low.any(axis=0))
+    if xs[-1] - xs[0] < 0.9 * (core_xs[-1] - core_xs[0]):
+        return None
+    return colours[j].astype(np.uint8)
+
+
+def mark_facial_hair(
+    dec: Decomposition, img: np.ndarray, layout: Layout, face: np.ndarray, min_share: float = 0.08
+) -> None:
+    """Give the facial hair of one decomposed image its own role (in place): shades of its base colour
+    (the lower face's dominant non-skin colour) on the lower face, in pieces touching the face
+    core, whether or not they matched the hair colour. Sets ``dec.bases[FACIAL_HAIR]`` (None without facial hair)."""
+    skin = dec.bases[SKIN]
+    base = None if skin is None else _facial_hair_colour(img, layout, skin, min_share)
+    dec.bases[FACIAL_HAIR] = base
+    if base is None:
+        return
+    rows = np.arange(layout.shape[0])[:, None]
+    top = layout.beard_top - (layout.split - layout.top) // 30
+    zone = ndimage.binary_dilation(face, iterations=4) & (rows >= top) & (rows < layout.split)
+    zone &= (dec.role == OTHER) | (dec.role == HAIR)
+    px = img[zone]
+    k, res = _shade_fit(px[:, :3].astype(np.float32), base)
+    ok = _is_shade(k, res, px[:, :3].astype(np.float32), FACIAL_HAIR) & (px[:, 3] > 0)
+    shade = np.zeros(zone.shape, np.float32)
+    found = np.zeros(zone.shape, bool)
+    found[zone] = ok
+    shade[zone] = k
+    # only the pieces touching the lower face core (hair strands beside the face are no beard)
+    labels, _ = ndimage.label(found, structure=np.ones((3, 3), bool))
+    keep = np.unique(labels[found & layout.face_core])
+    found &= np.isin(labels, keep[keep > 0])
+    dec.role[found] = FACIAL_HAIR
+    dec.shade[found] = shade[found]
+
+
+@dataclass
+class FaceLayers:
+    """One image's face-band layers (rows ``face_top`` to ``split``), bool masks (band_h, W):
+    ``hair`` (hair plus its anti-aliased edge), ``accessory`` (glasses: wide non-role shapes at eye
+    level, drawn over hair) and ``behind_hair`` (accessory pixels outside the face lying within the
+    hair, to be filled with hair when the accessory is removed)."""
+
+    hair: np.ndarray
+    accessory: np.ndarray
+    behind_hair: np.ndarray
+
+
+def face_layers(role: np.ndarray, alpha: np.ndarray, layout: Layout, face: np.ndarray) -> FaceLayers:
+    """Split the face band of one decomposed image (``role``, ``alpha`` (H, W)) into :class:`FaceLayers`."""
+    band = slice(layout.face_top, layout.split)
+    r, a, f = role[band], alpha[band], face[band]
+    hair = r == HAIR
+    other = (r == OTHER) & (a > 0)
+    edge = other & ndimage.binary_dilation(hair, iterations=2)
+    labels, n = ndimage.label(other & ~edge, structure=np.ones((3, 3), bool))
+    accessory = np.zeros_like(hair)
+    if n:
+        cols = np.flatnonzero(f.any(axis=0))
+        face_w = (cols[-1] - cols[0] + 1) if cols.size else r.shape[1]
+        eye_level = layout.beard_top - layout.face_top
+        for k, sl in enumerate(ndimage.find_objects(labels), start=1):
+            if sl is None:
+                continue
+            wide = (sl[1].stop - sl[1].start) >= 0.5 * face_w
+            if wide and (sl[0].start + sl[0].stop) / 2 < eye_level:
+                accessory[sl] |= labels[sl] == k
+    closed = ndimage.binary_closing(hair, iterations=6)
+    return FaceLayers(hair | (edge & ~accessory), accessory, accessory & ~f & closed)

@@ -65,7 +65,7 @@ def test_wrong_version_and_bad_input(tmp_path: Path) -> None:
     p = tmp_path / "old.npz"
     meta = json.dumps({"method": "literal", "format_version": 99, "params": {}})
     np_.savez(p, __meta__=np_.array(meta))
-    with pytest.raises(UserError, match="format_version 99, expected 1"):
+    with pytest.raises(UserError, match="format_version 99, expected 2"):
         LiteralPixelModel.load(p)
     (tmp_path / "junk.npz").write_text("junk")
     with pytest.raises(UserError, match="not a pixel-model file"):

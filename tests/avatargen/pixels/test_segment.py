@@ -3,7 +3,16 @@ from __future__ import annotations
 import numpy as np
 import python_avatars as pa
 
-from avatargen.pixels.segment import CLOTHES, HAIR, SKIN, decompose, find_layout
+from avatargen.pixels.segment import (
+    CLOTHES,
+    FACIAL_HAIR,
+    HAIR,
+    SKIN,
+    decompose,
+    face_silhouette,
+    find_layout,
+    mark_facial_hair,
+)
 from tests.avatargen.pixels.conftest import render
 
 
@@ -72,3 +81,26 @@ def test_decomposition_recovers_the_drawn_colours() -> None:
         exact = (img[..., :3] == np.array(_hex(skin), np.uint8)).all(-1) & (img[..., 3] == 255)
         assert (dec.role[exact] == SKIN).mean() > 0.99
         assert np.allclose(dec.shade[exact], 1.0, atol=0.01)
+
+
+def test_face_silhouette_and_facial_hair() -> None:
+    imgs = _known_images()
+    lay = find_layout(imgs)
+    decs = [decompose(x, lay) for x in imgs]
+    face = face_silhouette(np.stack([d.role for d in decs]), imgs[..., 3], lay)
+    _, w = lay.shape
+    # the face (with ears and neck) is one piece above the split, centred, wider than the neck
+    assert face.any() and not face[lay.split :].any()
+    cols = np.flatnonzero(face.any(axis=0))
+    assert abs((cols[0] + cols[-1]) / 2 - w / 2) < 0.03 * w
+    assert face[(lay.face_top + lay.beard_top) // 2].sum() > face[lay.split - 1].sum()
+    for img, dec, known in zip(imgs, decs, KNOWN, strict=True):
+        mark_facial_hair(dec, img, lay, face)
+        beard, hair = known[6], known[1]
+        if beard == "NONE":
+            assert dec.bases[FACIAL_HAIR] is None
+        else:
+            assert dec.bases[FACIAL_HAIR] is not None
+            assert tuple(int(v) for v in dec.bases[FACIAL_HAIR]) == _hex(hair)
+            assert (dec.role == FACIAL_HAIR).sum() > 300
+            assert not (dec.role[: lay.face_top] == FACIAL_HAIR).any()
