@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
+import typer
 from tqdm import tqdm
 
 from sharedcore.errors import UserError
@@ -47,3 +48,28 @@ def run_cli(app: Callable[..., object], prog: str) -> None:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         raise SystemExit(130) from None
+
+
+def make_app(prog: str, help_text: str, version: str) -> typer.Typer:
+    """The root typer app of a tool: ``--quiet`` and ``--version`` on every invocation, no tracebacks."""
+    app = typer.Typer(
+        help=help_text, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False
+    )
+
+    def _show_version(value: bool) -> None:
+        if value:
+            print(f"{prog} {version}")
+            raise typer.Exit()
+
+    @app.callback()
+    def _root(
+        quiet: bool = typer.Option(
+            False, "--quiet", "-q", help="Print only results and errors; no progress bars."
+        ),
+        show_version: bool = typer.Option(
+            False, "--version", callback=_show_version, is_eager=True, help="Show the version."
+        ),
+    ) -> None:
+        set_quiet(quiet)
+
+    return app

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from sharedcore.atomic import check_writable
-from sharedcore.console import info, run_cli, set_quiet
+from sharedcore.console import info, make_app, run_cli
 from sharedcore.errors import UserError
 from spillguard import __version__
 from spillguard.config import TrainConfig
@@ -16,30 +16,11 @@ from spillguard.report import write_report
 from spillguard.run import evaluate_run, predict_paths, report_skips, train_run, write_predictions
 from spillguard.synth import SynthSpec, write_synth
 
-app = typer.Typer(
-    help="Spill detector for pit images: convolutional autoencoder, thresholds, metrics and reports.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
+app = make_app(
+    "spillguard",
+    "Spill detector for pit images: convolutional autoencoder, thresholds, metrics and reports.",
+    __version__,
 )
-
-
-def _version(value: bool) -> None:
-    if value:
-        print(f"spillguard {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    quiet: bool = typer.Option(
-        False, "--quiet", "-q", help="Print only results and errors; no progress bars."
-    ),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version."
-    ),
-) -> None:
-    set_quiet(quiet)
 
 
 def _config(config: Path | None, overrides: dict[str, object]) -> TrainConfig:
