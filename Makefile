@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/avatargen demo -o $(OUT)/avatargen --seed 0
-	$(BIN)/spillguard demo -o $(OUT)/spillguard --seed 0
+	$(BIN)/avatargen demo -o $(OUT)/avatargen --seed 0 --force
+	$(BIN)/spillguard demo -o $(OUT)/spillguard --seed 0 --force
 	@echo "HTML reports: $(OUT)/avatargen/report.html and $(OUT)/spillguard/report.html"
 
 test: $(STAMP)

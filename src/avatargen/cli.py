@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from avatargen import __version__
@@ -37,6 +39,28 @@ def _root(
     ),
 ) -> None:
     set_quiet(quiet)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("out/avatargen"), "-o", "--out", help="Output folder (built atomically)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same files."),
+    styles: Path | None = typer.Option(
+        None, "--styles", help="Styles table/counts file (default: built-in example)."
+    ),
+    rules: Path | None = typer.Option(None, "--rules", help="Rules/structure file (YAML/JSON) for --styles."),
+    avatars: Path | None = typer.Option(
+        None,
+        "--avatars",
+        help="Folder of avatar images for the pixel models (default: drawn by the renderer).",
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
+) -> None:
+    """Run the main job on built-in data: style model + experiments, avatars, pixel-model avatars."""
+    from avatargen.demo import run_demo
+
+    report = run_demo(out, seed=seed, styles=styles, rules=rules, avatars=avatars, force=force)
+    print(f"HTML report: {report}")
 
 
 def main() -> None:

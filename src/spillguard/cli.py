@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from sharedcore.console import run_cli, set_quiet
+from sharedcore.atomic import check_writable
+from sharedcore.console import info, run_cli, set_quiet
+from sharedcore.errors import UserError
 from spillguard import __version__
+from spillguard.config import TrainConfig
+from spillguard.demo import run_demo
+from spillguard.report import write_report
+from spillguard.run import evaluate_run, predict_paths, report_skips, train_run, write_predictions
+from spillguard.synth import SynthSpec, write_synth
 
 app = typer.Typer(
     help="Spill detector for pit images: convolutional autoencoder, thresholds, metrics and reports.",
@@ -31,6 +40,136 @@ def _root(
     ),
 ) -> None:
     set_quiet(quiet)
+
+
+def _config(config: Path | None, overrides: dict[str, object]) -> TrainConfig:
+    base = TrainConfig.from_yaml(config).to_dict() if config else TrainConfig().to_dict()
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig.from_dict(base, source=str(config) if config else "command line")
+
+
+@app.command()
+def synth(
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Folder to create (course layout: train/, proliv/, test/)."
+    ),
+    seed: int = typer.Option(0, help="Random seed; the same seed gives the same files."),
+    n_train: int = typer.Option(800, help="Normal training images."),
+    n_proliv: int = typer.Option(60, help="Known spill images (proliv/)."),
+    n_test: int = typer.Option(300, help="Test images (10% spills)."),
+    force: bool = typer.Option(False, help="Replace an existing non-empty folder."),
+) -> None:
+    """Make a procedural pit data set (greenish metal, dark rim, bright spills) in the course layout."""
+    n_spill = max(1, n_test // 10)
+    spec = SynthSpec(n_train, n_proliv, max(1, n_test - n_spill), n_spill)
+    print(write_synth(out, seed=seed, spec=spec, force=force))
+
+
+@app.command()
+def train(
+    data: Path = typer.Argument(
+        ..., help="Course layout folder, normal/ + anomalous/ folders, or a CSV manifest."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder to create (e.g. runs/NAME)."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="YAML file of TrainConfig fields."),
+    epochs: int | None = typer.Option(None, help="Maximum epochs (early stopping may end sooner)."),
+    seed: int | None = typer.Option(None, help="Random seed (splits, initialisation, batches)."),
+    max_train: int | None = typer.Option(None, help="Use at most this many normal images."),
+    score: str | None = typer.Option(None, help="Anomaly score: local (max of smoothed error map) or mse."),
+    threshold_rule: str | None = typer.Option(None, help="Verdict threshold: balanced or fpr."),
+    target_fpr: float | None = typer.Option(
+        None, help="False-alarm rate of the fpr rule on validation normals."
+    ),
+    device: str | None = typer.Option(None, help="auto (CUDA when present), cpu or cuda."),
+    strict: bool = typer.Option(False, help="Stop at the first unusable input file instead of skipping it."),
+    force: bool = typer.Option(False, help="Replace an existing non-empty run folder."),
+    wandb: bool = typer.Option(False, "--wandb", help="Also log to Weights & Biases (honours WANDB_MODE)."),
+) -> None:
+    """Train a detector on normal images and write a run folder with checkpoint, metrics and report."""
+    cfg = _config(
+        config,
+        {
+            "epochs": epochs,
+            "seed": seed,
+            "max_train": max_train,
+            "score": score,
+            "threshold_rule": threshold_rule,
+            "target_fpr": target_fpr,
+            "device": device,
+        },
+    )
+    run = train_run(data, out, cfg, strict=strict, force=force, wandb=wandb)
+    print(run / "report.html")
+
+
+@app.command()
+def evaluate(
+    run: Path = typer.Argument(..., help="Run folder made by 'spillguard train'."),
+    test: Path = typer.Argument(
+        ..., help="Labelled images: course test/ (imgs + annotation), normal/ + anomalous/, or CSV."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Folder for the results (default RUN/evaluation)."
+    ),
+    strict: bool = typer.Option(
+        False, help="Stop at the first unusable or missing file instead of skipping it."
+    ),
+    force: bool = typer.Option(False, help="Replace an existing results folder."),
+) -> None:
+    """Measure the detector on labelled images at every threshold rule, with 95% confidence intervals."""
+    folder, m = evaluate_run(run, test, out, strict=strict, force=force)
+    print(
+        f"ROC AUC {m['roc_auc']:.4f} [{m['roc_auc_ci'][0]:.4f}, {m['roc_auc_ci'][1]:.4f}]  "
+        f"PR AUC {m['pr_auc']:.4f}  ({m['n_normal']} normal, {m['n_spill']} spill)"
+    )
+    for rule, t in m["at_threshold"].items():
+        print(
+            f"{rule:>9}: TPR {t['tpr']:.3f} [{t['tpr_ci'][0]:.3f}, {t['tpr_ci'][1]:.3f}]  "
+            f"TNR {t['tnr']:.3f} [{t['tnr_ci'][0]:.3f}, {t['tnr_ci'][1]:.3f}]  threshold {t['threshold']:.4g}"
+        )
+    print(folder)
+
+
+@app.command()
+def predict(
+    run: Path = typer.Argument(..., help="Run folder made by 'spillguard train'."),
+    paths: list[str] = typer.Argument(..., help="Image files, folders or glob patterns."),
+    csv_out: Path | None = typer.Option(None, "--csv", help="Also write path,score,verdict to this CSV."),
+    rule: str | None = typer.Option(None, help="Threshold rule (default: the run's)."),
+    strict: bool = typer.Option(False, help="Stop at the first unusable file instead of skipping it."),
+    force: bool = typer.Option(False, help="Overwrite an existing CSV."),
+) -> None:
+    """Score images and print score and verdict (spill / normal) per image."""
+    if csv_out is not None:
+        check_writable(csv_out, force)
+    rows, skipped = predict_paths(run, paths, rule=rule, strict=strict)
+    report_skips(skipped)
+    if csv_out is not None:
+        write_predictions(csv_out, rows, force=force)
+        info(f"wrote {len(rows)} rows to {csv_out}")
+    else:
+        for p, s, v in rows:
+            print(f"{p}\t{s:.5g}\t{'spill' if v else 'normal'}")
+    n_spill = sum(v for _, _, v in rows)
+    info(f"{n_spill} of {len(rows)} image(s) flagged as spill")
+
+
+@app.command()
+def report(run: Path = typer.Argument(..., help="Run folder made by 'spillguard train'.")) -> None:
+    """Rebuild the run's plots and HTML report from its files."""
+    if not (run / "metrics.json").is_file():
+        raise UserError(f"{run}: no metrics.json; point to a run folder made by 'spillguard train'")
+    print(write_report(run))
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(..., "--out", "-o", help="Folder to create: data/, run/, report.html."),
+    seed: int = typer.Option(0, help="Random seed."),
+    force: bool = typer.Option(False, help="Replace an existing non-empty folder."),
+) -> None:
+    """Synthesise a small data set, train briefly, evaluate and write the report; prints its path."""
+    print(run_demo(out, seed=seed, force=force))
 
 
 def main() -> None:

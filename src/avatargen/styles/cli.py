@@ -1,8 +1,212 @@
-"""`avatargen styles ...` commands."""
+"""`avatargen styles ...` commands: thin wrappers that parse, call the library, and print."""
 
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
 import typer
+
+from avatargen.styles.data import load_styles
+from avatargen.styles.explain import Table, explain_tables, render_markdown, render_text
+from avatargen.styles.model import STRUCTURES, StyleModel
+from sharedcore.atomic import check_writable, write_text
+from sharedcore.console import info
+from sharedcore.errors import UserError
 
 app = typer.Typer(
     help="Learn style probabilities (MLE/Bayes) from a styles table and sample new styles.",
     no_args_is_help=True,
 )
+
+FORMATS = ("table", "json", "csv")
+
+
+def parse_pairs(pairs: list[str], where: str) -> dict[str, str]:
+    """Parse ['attr=value', ...] into a dict; the value may itself contain '='."""
+    out: dict[str, str] = {}
+    for item in pairs:
+        if "=" not in item:
+            raise UserError(f"{where}: '{item}' is not attribute=value; write e.g. hairstyle=bob")
+        a, v = item.split("=", 1)
+        a, v = a.strip(), v.strip()
+        if not a or not v:
+            raise UserError(f"{where}: '{item}' has an empty attribute or value; write e.g. hairstyle=bob")
+        if a in out:
+            raise UserError(f"{where}: attribute '{a}' is given twice; give it once")
+        out[a] = v
+    return out
+
+
+def fit_model(
+    data: Path,
+    rules: Path | None = None,
+    alpha: float = 1.0,
+    structure: str = "chow-liu",
+    edge_pvalue: float | None = None,
+) -> StyleModel:
+    """Load ``data`` (and ``rules``) and fit a StyleModel: what `styles fit` does before saving."""
+    return StyleModel(alpha=alpha, structure=structure, rules=rules, edge_pvalue=edge_pvalue).fit(
+        load_styles(data)
+    )
+
+
+def styles_table(df: object, fmt: str) -> str:
+    """Render sampled styles (a DataFrame with a probability column) as table, JSON or CSV text."""
+    import pandas as pd
+
+    assert isinstance(df, pd.DataFrame)
+    if fmt == "json":
+        return json.dumps(df.to_dict(orient="records"), ensure_ascii=False, indent=1) + "\n"
+    if fmt == "csv":
+        return df.to_csv(index=False, float_format="%.6g")
+    rows = [{str(k): v for k, v in r.items()} for r in df.to_dict(orient="records")]
+    for r in rows:
+        r["probability"] = f"{r['probability']:.4g}"
+    return render_text([Table(f"{len(df)} styles", [str(c) for c in df.columns], rows)]).split("\n", 1)[1]
+
+
+@app.command("fit")
+def fit_cmd(
+    data: Path = typer.Argument(..., help="Counts JSON, or a CSV/TSV/Parquet table with one row per person."),
+    output: Path = typer.Option(..., "-o", "--output", help="Model file to write (JSON)."),
+    rules: Path | None = typer.Option(None, "--rules", help="YAML/JSON file: depends_on and hard rules."),
+    alpha: float = typer.Option(1.0, "--alpha", help="Dirichlet pseudo-count per table cell; 0 = pure MLE."),
+    structure: str = typer.Option("chow-liu", "--structure", help=f"One of: {', '.join(STRUCTURES)}."),
+    edge_pvalue: float | None = typer.Option(
+        None, "--edge-pvalue", help="chow-liu: drop learned edges whose independence G-test p exceeds this."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+) -> None:
+    """Fit a style model (MLE + Dirichlet smoothing, tree structure) and save it as JSON."""
+    check_writable(output, force)
+    model = fit_model(data, rules, alpha, structure, edge_pvalue)
+    model.save(output, force=force)
+    edges = [f"{p}->{c}" for c, p in model.parents_.items() if p is not None]
+    info(
+        f"fitted {len(model.attributes_)} attributes on {model.n_rows_} people ({model.data_kind_}); "
+        f"edges: {', '.join(edges) or 'none'}; entropy {model.entropy():.3f} bits; "
+        f"{model.n_styles()} possible styles"
+    )
+    for n in model.notes_:
+        if n.level != "ok":
+            info(f"{n.level}: {n.text}")
+    info(f"wrote {output}")
+
+
+@app.command("sample")
+def sample_cmd(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="Model file from `styles fit`."),
+    n: int = typer.Option(10, "-n", help="Number of styles."),
+    given: list[str] = typer.Option([], "--given", help="Evidence attribute=value (repeatable)."),
+    unique: bool = typer.Option(
+        False, "--unique", help="No repeats and no styles seen in the training rows."
+    ),
+    fmt: str = typer.Option("table", "--format", help="table, json or csv."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+) -> None:
+    """Sample styles with their exact probabilities, optionally conditioned and unique."""
+    if fmt not in FORMATS:
+        raise UserError(f"--format '{fmt}' is unknown; choose one of {', '.join(FORMATS)}")
+    if output is not None:
+        check_writable(output, force)
+    model = StyleModel.load(model_path)
+    ev = parse_pairs(given, "--given")
+    df = model.sample(n, np.random.default_rng(seed), given=ev, unique=unique)
+    text = styles_table(df, fmt)
+    if output is None:
+        print(text, end="")
+    else:
+        write_text(output, text, force=force)
+        info(f"wrote {len(df)} styles to {output}")
+
+
+@app.command("prob")
+def prob_cmd(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="Model file from `styles fit`."),
+    style: list[str] = typer.Argument(
+        ..., help="attribute=value pairs (all attributes, or some for a marginal)."
+    ),
+    query: str | None = typer.Option(
+        None, "--query", help="Print P(QUERY | the given pairs) for every value of QUERY (Bayes' rule)."
+    ),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Probability of a style with its chain-rule breakdown, a marginal, or a Bayes query."""
+    if fmt not in ("table", "json"):
+        raise UserError(f"--format '{fmt}' is unknown; choose table or json")
+    model = StyleModel.load(model_path)
+    pairs = parse_pairs(style, "style")
+    if query is not None:
+        post = model.posterior(query, pairs)
+        if fmt == "json":
+            print(
+                json.dumps({"query": query, "given": pairs, "posterior": post}, ensure_ascii=False, indent=1)
+            )
+            return
+        desc = ", ".join(f"{a}={v}" for a, v in pairs.items())
+        rows = [{"value": k, f"P({query} | {desc})": v} for k, v in post.items()]
+        print(render_text([Table(f"P({query} | {desc})", list(rows[0]), rows)]).split("\n", 1)[1], end="")
+        return
+    p = model.probability(pairs)
+    full = len(pairs) == len(model.attributes_)
+    if fmt == "json":
+        out: dict[str, object] = {"style": pairs, "probability": p}
+        if full:
+            out["breakdown"] = model.breakdown(pairs).to_dict(orient="records")
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    if full:
+        bd = model.breakdown(pairs)
+        records = [{str(k): v for k, v in r.items()} for r in bd.to_dict(orient="records")]
+        print(
+            render_text([Table("chain rule", [str(c) for c in bd.columns], records)]).split("\n", 1)[1],
+            end="",
+        )
+        print(f"P(style) = product = {p:.6g}")
+    else:
+        print(
+            f"P({', '.join(f'{a}={v}' for a, v in pairs.items())}) = {p:.6g}  (sum over the other attributes)"
+        )
+
+
+@app.command("explain")
+def explain_cmd(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="Model file from `styles fit`."),
+    fmt: str = typer.Option("text", "--format", help="text or markdown."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+) -> None:
+    """Marginal and conditional tables, Bayes inverse tables, mutual information, consistency report."""
+    if fmt not in ("text", "markdown"):
+        raise UserError(f"--format '{fmt}' is unknown; choose text or markdown")
+    if output is not None:
+        check_writable(output, force)
+    tables = explain_tables(StyleModel.load(model_path))
+    text = render_text(tables) if fmt == "text" else render_markdown(tables)
+    if output is None:
+        print(text, end="")
+    else:
+        write_text(output, text, force=force)
+        info(f"wrote {output}")
+
+
+@app.command("experiment")
+def experiment_cmd(
+    data: Path = typer.Argument(..., help="Counts JSON, or a CSV/TSV/Parquet table with one row per person."),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Output folder (PNG plots, report.html, report.md)."
+    ),
+    rules: Path | None = typer.Option(None, "--rules", help="YAML/JSON file: depends_on and hard rules."),
+    alpha: float = typer.Option(1.0, "--alpha", help="Dirichlet pseudo-count of the main model."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
+) -> None:
+    """Experiments: value and alpha effects, mutual information, structures, diversity vs sample size."""
+    from avatargen.styles.experiment import run_experiment
+
+    html = run_experiment(data, output, seed=seed, alpha=alpha, rules=rules, force=force)
+    info(f"wrote {html}")

@@ -1,0 +1,96 @@
+"""Joint colour per pixel: RGBA as one categorical value per pixel over the training palette (MLE).
+
+p(x[i] = c) = (count of c among the N training colours at pixel i + alpha) / (N + alpha (K + 1)) for
+the K palette colours; the remaining alpha share ("escape") is spread evenly over all other RGBA values.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from avatargen.pixels import valuelists
+from avatargen.pixels.literal import check_images
+from avatargen.pixels.modelfile import read_model_file, write_model_file
+from sharedcore.errors import UserError
+
+_N_RGBA = 2**32
+
+
+def pack(images: np.ndarray) -> np.ndarray:
+    """(…, 4) uint8 RGBA -> (…) uint32 colour codes (byte order preserved)."""
+    arr = np.ascontiguousarray(images, dtype=np.uint8)
+    return arr.view(np.uint32)[..., 0]
+
+
+def unpack(codes: np.ndarray) -> np.ndarray:
+    """(…) uint32 colour codes -> (…, 4) uint8 RGBA."""
+    return np.ascontiguousarray(codes, dtype=np.uint32)[..., None].view(np.uint8)
+
+
+class JointColourModel:
+    """Per-pixel categorical over whole RGBA colours, estimated by MLE (optional smoothing ``alpha``)."""
+
+    method = "joint"
+
+    def __init__(self, alpha: float = 0.0) -> None:
+        if alpha < 0:
+            raise UserError(f"--alpha: value {alpha} is negative; use 0 (plain MLE) or a positive number")
+        self.alpha = float(alpha)
+
+    def fit(self, images: np.ndarray) -> JointColourModel:
+        """Estimate from ``images`` (N, H, W, 4) uint8."""
+        arr = check_images(images)
+        self.n_images_, h, w, _ = arr.shape
+        self.shape_ = (h, w)
+        codes = pack(arr).reshape(arr.shape[0], -1)
+        self.table_ = valuelists.build_table(codes)
+        self.palette_ = np.unique(codes)
+        return self
+
+    def _denominator(self) -> float:
+        return self.table_.shape[1] + self.alpha * (len(self.palette_) + 1)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``n`` avatars -> uint8 (n, H, W, 4); smoothing mass goes to palette colours."""
+        share = self.alpha * len(self.palette_) / self._denominator()
+        codes = valuelists.draw(self.table_, n, rng, share, self.palette_)
+        return unpack(codes).reshape(n, *self.shape_, 4)
+
+    def bits_per_pixel(self, images: np.ndarray) -> np.ndarray:
+        """Negative log2-likelihood per pixel of each image -> (n,)."""
+        arr = check_images(images)
+        den = self._denominator()
+        escape = self.alpha / den / (_N_RGBA - len(self.palette_))
+        out = np.empty(arr.shape[0])
+        with np.errstate(divide="ignore"):
+            for k, x in enumerate(pack(arr).reshape(arr.shape[0], -1)):
+                c = valuelists.counts(self.table_, x)
+                in_palette = np.isin(x, self.palette_)
+                p = np.where(in_palette, (c + self.alpha) / den, escape)
+                out[k] = -np.log2(p).sum() / x.size
+        return out
+
+    def score(self, images: np.ndarray) -> float:
+        """Mean log2-likelihood per pixel (higher is better)."""
+        return float(-self.bits_per_pixel(images).mean())
+
+    def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
+        """Write the model to an ``.npz`` file."""
+        params = {"alpha": self.alpha, "shape": list(self.shape_)}
+        return write_model_file(
+            path, self.method, params, {"table": self.table_, "palette": self.palette_}, force
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> JointColourModel:
+        """Read a model written by :meth:`save`."""
+        _, params, arrays = read_model_file(path, cls.method)
+        model = cls(alpha=params["alpha"])
+        model.table_ = arrays["table"]
+        model.palette_ = arrays["palette"]
+        model.shape_ = (int(params["shape"][0]), int(params["shape"][1]))
+        model.n_images_ = int(model.table_.shape[1])
+        return model

@@ -1,0 +1,96 @@
+"""The literal baseline: every channel of every pixel an independent categorical (MLE).
+
+p(x[i, c] = v) = (count of v among the N training values at (i, c) + alpha) / (N + 256 alpha).
+Known to give colour noise: channels of one pixel are drawn independently.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from avatargen.pixels import valuelists
+from avatargen.pixels.modelfile import read_model_file, write_model_file
+from sharedcore.errors import UserError
+
+_ALL_BYTES = np.arange(256, dtype=np.uint8)
+
+
+def check_images(images: np.ndarray) -> np.ndarray:
+    """Validate a (N, H, W, 4) uint8 stack of RGBA images and return it."""
+    arr = np.asarray(images)
+    if arr.ndim != 4 or arr.shape[3] != 4 or arr.dtype != np.uint8 or arr.shape[0] < 1:
+        raise UserError(
+            f"images: got dtype {arr.dtype} and shape {arr.shape}; pass uint8 RGBA images of shape (N, H, W, 4)"
+        )
+    return arr
+
+
+class LiteralPixelModel:
+    """Independent per-pixel-channel categorical distributions estimated by MLE.
+
+    ``alpha`` is additive (Laplace/Dirichlet) smoothing over the 256 values of each channel;
+    0 is the plain MLE.
+    """
+
+    method = "literal"
+
+    def __init__(self, alpha: float = 0.0) -> None:
+        if alpha < 0:
+            raise UserError(f"--alpha: value {alpha} is negative; use 0 (plain MLE) or a positive number")
+        self.alpha = float(alpha)
+
+    def fit(self, images: np.ndarray) -> LiteralPixelModel:
+        """Estimate from ``images`` (N, H, W, 4) uint8."""
+        arr = check_images(images)
+        self.n_images_, h, w, _ = arr.shape
+        self.shape_ = (h, w)
+        self.table_ = valuelists.build_table(arr.reshape(arr.shape[0], -1))
+        return self
+
+    @property
+    def _smooth_share(self) -> float:
+        n = self.table_.shape[1]
+        return 256 * self.alpha / (n + 256 * self.alpha)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``n`` avatars -> uint8 (n, H, W, 4)."""
+        flat = valuelists.draw(self.table_, n, rng, self._smooth_share, _ALL_BYTES)
+        return flat.reshape(n, *self.shape_, 4)
+
+    def bits_per_pixel(self, images: np.ndarray) -> np.ndarray:
+        """Negative log2-likelihood of each image per pixel (all four channels) -> (n,)."""
+        arr = check_images(images)
+        n_train = self.table_.shape[1]
+        out = np.empty(arr.shape[0])
+        with np.errstate(divide="ignore"):
+            for k, x in enumerate(arr.reshape(arr.shape[0], -1)):
+                p = (valuelists.counts(self.table_, x) + self.alpha) / (n_train + 256 * self.alpha)
+                out[k] = -np.log2(p).sum() / (self.shape_[0] * self.shape_[1])
+        return out
+
+    def score(self, images: np.ndarray) -> float:
+        """Mean log2-likelihood per pixel (higher is better; -inf if a value was never seen and alpha=0)."""
+        return float(-self.bits_per_pixel(images).mean())
+
+    def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
+        """Write the model to an ``.npz`` file."""
+        return write_model_file(
+            path,
+            self.method,
+            {"alpha": self.alpha, "shape": list(self.shape_)},
+            {"table": self.table_},
+            force,
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> LiteralPixelModel:
+        """Read a model written by :meth:`save`."""
+        _, params, arrays = read_model_file(path, cls.method)
+        model = cls(alpha=params["alpha"])
+        model.table_ = arrays["table"]
+        model.shape_ = (int(params["shape"][0]), int(params["shape"][1]))
+        model.n_images_ = int(model.table_.shape[1])
+        return model

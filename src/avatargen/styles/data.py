@@ -1,0 +1,444 @@
+"""Styles data: loading and validating per-row tables (CSV/Parquet), per-attribute counts (JSON)
+and rules files (YAML/JSON). Every user mistake becomes one UserError line naming the file,
+row/column and value, and the fix."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sharedcore.errors import UserError
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+COUNTS_SUFFIXES = (".json",)
+RULES_FORMAT_VERSION = 1
+
+
+@dataclass
+class StyleData:
+    """A validated styles data set.
+
+    ``codes`` is an (n_rows, n_attributes) int array of value indices into ``values[attribute]``
+    (None for counts-only data); ``counts[attribute]`` holds the per-value counts (int64).
+    """
+
+    source: str
+    attributes: list[str]
+    values: dict[str, list[str]]
+    counts: dict[str, np.ndarray]
+    codes: np.ndarray | None = None
+    kind: Literal["rows", "counts"] = "rows"
+    description: str = ""
+
+    @property
+    def n_rows(self) -> int:
+        """Number of people: rows of the table, or the largest per-attribute total for counts."""
+        if self.codes is not None:
+            return int(self.codes.shape[0])
+        return int(max((int(c.sum()) for c in self.counts.values()), default=0))
+
+
+@dataclass
+class Rule:
+    """A hard rule: whenever ``if_attr == if_value`` then ``then_attr == then_value``."""
+
+    if_attr: str
+    if_value: str
+    then_attr: str
+    then_value: str
+
+    def __str__(self) -> str:
+        return f"{self.if_attr}={self.if_value} => {self.then_attr}={self.then_value}"
+
+    def to_json(self) -> dict[str, dict[str, str]]:
+        """The rule as written in a rules file."""
+        return {"if": {self.if_attr: self.if_value}, "then": {self.then_attr: self.then_value}}
+
+
+@dataclass
+class Rules:
+    """Declared dependencies (child -> parent) and hard rules, from a rules file."""
+
+    depends_on: dict[str, str] = field(default_factory=dict)
+    rules: list[Rule] = field(default_factory=list)
+    source: str = "<rules>"
+
+    def to_json(self) -> dict[str, Any]:
+        """The rules as a rules-file mapping (format_version 1)."""
+        return {
+            "format_version": RULES_FORMAT_VERSION,
+            "depends_on": dict(self.depends_on),
+            "rules": [r.to_json() for r in self.rules],
+        }
+
+
+# ----------------------------------------------------------------------------------------- loading
+
+
+def load_styles(path: str | os.PathLike[str]) -> StyleData:
+    """Load a styles data file: counts JSON, or a per-row CSV/TSV/Parquet table."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{p}: no such file; check the path")
+    if p.stat().st_size == 0:
+        raise UserError(f"{p}: file is empty (0 bytes); give a counts JSON or a CSV/Parquet table")
+    suffix = p.suffix.lower()
+    if suffix in COUNTS_SUFFIXES:
+        return _load_counts_json(p)
+    if suffix in (".csv", ".tsv"):
+        return _load_csv(p, sep="\t" if suffix == ".tsv" else ",")
+    if suffix in (".parquet", ".pq"):
+        return _load_parquet(p)
+    raise UserError(
+        f"{p}: unknown data file type '{p.suffix}'; use .json (counts), .csv/.tsv or .parquet (one row per person)"
+    )
+
+
+def _clean_name(name: object, where: str, what: str) -> str:
+    if name is None or isinstance(name, bool) or (isinstance(name, float) and math.isnan(name)):
+        raise UserError(f"{where}: {what} {name!r} is not a name; write it as text")
+    text = str(name).strip()
+    if not text:
+        raise UserError(f"{where}: {what} is empty; give it a name")
+    return text
+
+
+def _json_pairs_no_duplicates(path: Path) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in out:
+                raise UserError(
+                    f"{path}: key '{k}' appears twice in the same object; keep one (merge their counts)"
+                )
+            out[k] = v
+        return out
+
+    return hook
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file; syntax errors and duplicate keys become a UserError with line/column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    try:
+        return json.loads(text, object_pairs_hook=_json_pairs_no_duplicates(path))
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"{path}: line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg}); fix the syntax"
+        ) from None
+
+
+def counts_from_mapping(obj: Any, source: str = "<counts>") -> StyleData:
+    """Validate ``{"attributes": {attr: {value: count}}}`` (or the bare inner mapping) into StyleData."""
+    desc = ""
+    if isinstance(obj, dict) and "attributes" in obj:
+        desc = str(obj.get("description", ""))
+        obj = obj["attributes"]
+    if not isinstance(obj, dict) or not obj:
+        raise UserError(
+            f'{source}: expected {{"attributes": {{"<attribute>": {{"<value>": <count>, ...}}, ...}}}}; '
+            "found no attributes"
+        )
+    attributes: list[str] = []
+    values: dict[str, list[str]] = {}
+    counts: dict[str, np.ndarray] = {}
+    for raw_attr, table in obj.items():
+        attr = _clean_name(raw_attr, source, "attribute name")
+        if attr in values:
+            raise UserError(f"{source}: attribute '{attr}' appears twice (after trimming spaces); keep one")
+        if not isinstance(table, dict) or not table:
+            raise UserError(
+                f"{source}: attribute '{attr}' has no values; give it a mapping of value -> count"
+            )
+        names: list[str] = []
+        cs: list[int] = []
+        for raw_value, c in table.items():
+            where = f"{source}: attribute '{attr}', value '{raw_value}'"
+            value = _clean_name(raw_value, f"{source}: attribute '{attr}'", "a value name")
+            if value in names:
+                raise UserError(f"{where}: value listed twice (after trimming spaces); merge the counts")
+            if isinstance(c, bool) or not isinstance(c, int | float):
+                raise UserError(f"{where}: count {c!r} is not a number; counts are non-negative integers")
+            if isinstance(c, float) and (not math.isfinite(c) or c != int(c)):
+                raise UserError(f"{where}: count {c!r} is not an integer; counts are non-negative integers")
+            if c < 0:
+                raise UserError(f"{where}: count {c!r} is negative; counts are non-negative integers")
+            names.append(value)
+            cs.append(int(c))
+        if sum(cs) == 0:
+            raise UserError(
+                f"{source}: attribute '{attr}': all counts are 0 (empty attribute); add counts or drop it"
+            )
+        attributes.append(attr)
+        values[attr] = names
+        counts[attr] = np.asarray(cs, dtype=np.int64)
+    return StyleData(source, attributes, values, counts, None, "counts", desc)
+
+
+def _load_counts_json(path: Path) -> StyleData:
+    return counts_from_mapping(read_json(path), str(path))
+
+
+def _check_header(path: Path, columns: list[object]) -> list[str]:
+    names: list[str] = []
+    for i, c in enumerate(columns, start=1):
+        name = _clean_name(c, f"{path}: header, column {i}", "column name")
+        if name in names:
+            raise UserError(
+                f"{path}: header: column '{name}' appears twice (columns {names.index(name) + 1} and {i}); rename or drop one"
+            )
+        names.append(name)
+    if not names:
+        raise UserError(f"{path}: no columns; the first line must name the attributes")
+    return names
+
+
+def _load_csv(path: Path, sep: str) -> StyleData:
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            header = next(csv.reader(fh, delimiter=sep), None)
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    if not header:
+        raise UserError(f"{path}: no header line; the first line must name the attributes")
+    names = _check_header(path, list(header))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(
+                path,
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                encoding="utf-8",
+                skip_blank_lines=True,
+                index_col=False,
+            )
+    except pd.errors.ParserWarning:
+        raise UserError(
+            f"{path}: malformed table (a row has more cells than the {len(names)} header columns); fix that row"
+        ) from None
+    except pd.errors.ParserError as exc:
+        raise UserError(
+            f"{path}: malformed table ({' '.join(str(exc).split())}); every row needs {len(names)} cells"
+        ) from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise UserError(f"{path}: cannot read as a table ({exc}); save it as UTF-8 CSV") from None
+    df.columns = pd.Index(names)
+    return frame_to_data(df, str(path), line_offset=2)
+
+
+def _load_parquet(path: Path) -> StyleData:
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for bad files
+        raise UserError(f"{path}: not a readable Parquet file ({type(exc).__name__}); re-export it") from None
+    _check_header(path, list(df.columns))
+    return frame_to_data(df, str(path), line_offset=None)
+
+
+def frame_to_data(df: pd.DataFrame, source: str = "<table>", line_offset: int | None = None) -> StyleData:
+    """Validate and encode a per-row table (one column per attribute) into StyleData.
+
+    Values are text (numbers are turned into text), surrounding spaces are trimmed and each
+    attribute's values are sorted. ``line_offset`` maps data row 1 to its file line for messages.
+    """
+    if df.shape[1] == 0:
+        raise UserError(f"{source}: no columns; give one column per attribute")
+    attributes = _check_header(Path(source), list(df.columns))
+    if len(df) == 0:
+        raise UserError(f"{source}: no data rows; give at least one row per person")
+    n, k = df.shape
+    codes = np.empty((n, k), dtype=np.int16 if n else np.int64)
+    values: dict[str, list[str]] = {}
+    counts: dict[str, np.ndarray] = {}
+
+    def where(row_idx: int, attr: str) -> str:
+        line = f" (line {row_idx + line_offset})" if line_offset is not None else ""
+        return f"{source}: row {row_idx + 1}{line}, column '{attr}'"
+
+    for j, attr in enumerate(attributes):
+        col = df.iloc[:, j]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            c = col.cat.codes.to_numpy()
+            uniques = [str(v) for v in col.cat.categories]
+        else:
+            c, uniq = pd.factorize(col, sort=False, use_na_sentinel=True)
+            uniques = [v if isinstance(v, str) else _cell_text(v) for v in uniq]
+        missing = np.flatnonzero(c < 0)
+        if missing.size:
+            raise UserError(f"{where(int(missing[0]), attr)}: missing cell; fill in a value (e.g. 'none')")
+        stripped = [u.strip() for u in uniques]
+        for u_idx, s in enumerate(stripped):
+            if not s:
+                r = int(np.flatnonzero(c == u_idx)[0]) if (c == u_idx).any() else 0
+                raise UserError(f"{where(r, attr)}: empty cell; fill in a value (e.g. 'none')")
+        # merge values that differ only by surrounding spaces, then sort value names
+        order = sorted(set(stripped))
+        index = {s: i for i, s in enumerate(order)}
+        remap = np.asarray([index[s] for s in stripped], dtype=np.int64)
+        coded = remap[c]
+        codes[:, j] = coded
+        values[attr] = order
+        counts[attr] = np.bincount(coded, minlength=len(order)).astype(np.int64)
+    if max(len(v) for v in values.values()) > np.iinfo(np.int16).max:
+        raise UserError(
+            f"{source}: an attribute has more than 32767 distinct values; this is not a styles table"
+        )
+    return StyleData(source, attributes, values, counts, codes.astype(np.int64), "rows")
+
+
+def _cell_text(v: object) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, float) and v == int(v):
+        return str(int(v))
+    return str(v)
+
+
+def as_style_data(data: Any, source: str = "<data>") -> StyleData:
+    """Accept StyleData, a DataFrame, a counts mapping, or a path to a data file."""
+    if isinstance(data, StyleData):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return frame_to_data(data, source)
+    if isinstance(data, dict):
+        return counts_from_mapping(data, source)
+    if isinstance(data, str | os.PathLike):
+        return load_styles(data)
+    raise TypeError(f"cannot fit a StyleModel on {type(data).__name__}")
+
+
+# ------------------------------------------------------------------------------------------- rules
+
+
+def load_rules(path: str | os.PathLike[str]) -> Rules:
+    """Load a rules/structure file (YAML or JSON).
+
+    Format::
+
+        format_version: 1
+        depends_on: {hair_color: hairstyle}            # child: parent (one parent each)
+        rules:
+          - {if: {hairstyle: none}, then: {hair_color: none}}
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{p}: no such rules file; check the path")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    if p.suffix.lower() == ".json":
+        obj = read_json(p)
+    else:
+        try:
+            obj = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            pos = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+            raise UserError(
+                f"{p}: {pos}malformed YAML ({getattr(exc, 'problem', exc)}); fix the syntax"
+            ) from None
+    return rules_from_mapping(obj, str(p))
+
+
+def _rule_text(v: object, where: str) -> str:
+    if isinstance(v, bool) or v is None:
+        raise UserError(
+            f"{where}: value {v!r} is not text (YAML reads yes/no/null specially); put it in quotes"
+        )
+    if isinstance(v, dict | list):
+        raise UserError(f"{where}: expected a single name, found {type(v).__name__}")
+    text = str(v).strip()
+    if not text:
+        raise UserError(f"{where}: empty name; give a name")
+    return text
+
+
+def rules_from_mapping(obj: Any, source: str = "<rules>") -> Rules:
+    """Validate a rules mapping (see ``load_rules``)."""
+    if obj is None:
+        return Rules(source=source)
+    if not isinstance(obj, dict):
+        raise UserError(
+            f"{source}: expected a mapping with 'depends_on' and/or 'rules', found {type(obj).__name__}"
+        )
+    unknown = sorted(set(obj) - {"format_version", "depends_on", "rules", "description"})
+    if unknown:
+        raise UserError(
+            f"{source}: unknown key '{unknown[0]}'; allowed: format_version, depends_on, rules, description"
+        )
+    version = obj.get("format_version", RULES_FORMAT_VERSION)
+    if version != RULES_FORMAT_VERSION:
+        raise UserError(f"{source}: format_version {version!r} found, {RULES_FORMAT_VERSION} expected")
+    depends: dict[str, str] = {}
+    raw_dep = obj.get("depends_on") or {}
+    if not isinstance(raw_dep, dict):
+        raise UserError(f"{source}: 'depends_on' must map child attribute -> parent attribute")
+    for raw_child, raw_parent in raw_dep.items():
+        child = _rule_text(raw_child, f"{source}: depends_on")
+        where = f"{source}: depends_on '{child}'"
+        if isinstance(raw_parent, list):
+            if len(raw_parent) != 1:
+                raise UserError(
+                    f"{where}: {len(raw_parent)} parents given; each attribute may depend on one other "
+                    "(the model is a tree), keep the strongest"
+                )
+            raw_parent = raw_parent[0]
+        parent = _rule_text(raw_parent, where)
+        if parent == child:
+            raise UserError(f"{where}: an attribute cannot depend on itself")
+        depends[child] = parent
+    rules: list[Rule] = []
+    raw_rules = obj.get("rules") or []
+    if not isinstance(raw_rules, list):
+        raise UserError(f"{source}: 'rules' must be a list of {{if: {{attr: value}}, then: {{attr: value}}}}")
+    for i, r in enumerate(raw_rules, start=1):
+        where = f"{source}: rule {i}"
+        if not isinstance(r, dict) or set(r) != {"if", "then"}:
+            raise UserError(f"{where}: expected {{if: {{attr: value}}, then: {{attr: value}}}}, found {r!r}")
+        parts = []
+        for key in ("if", "then"):
+            part = r[key]
+            if not isinstance(part, dict) or len(part) != 1:
+                raise UserError(
+                    f"{where}: '{key}' must hold exactly one attribute: value pair, found {part!r}"
+                )
+            ((a, v),) = part.items()
+            parts.append((_rule_text(a, f"{where}, '{key}'"), _rule_text(v, f"{where}, '{key}' {a}")))
+        (ia, iv), (ta, tv) = parts
+        if ia == ta:
+            raise UserError(
+                f"{where}: 'if' and 'then' name the same attribute '{ia}'; a rule links two attributes"
+            )
+        rule = Rule(ia, iv, ta, tv)
+        if any(str(x) == str(rule) for x in rules):
+            raise UserError(f"{where}: duplicate of an earlier rule ({rule}); remove one")
+        rules.append(rule)
+    return Rules(depends, rules, source)
+
+
+def builtin_path(name: str) -> Path:
+    """Path of a file shipped in ``avatargen/data`` (e.g. 'example_styles.csv')."""
+    return Path(__file__).resolve().parents[1] / "data" / name
+
+
+EXAMPLE_STYLES = builtin_path("example_styles.csv")
+EXAMPLE_RULES = builtin_path("example_rules.yaml")
+COURSE_RULES = builtin_path("course_rules.yaml")

@@ -1,0 +1,46 @@
+"""Checkpoint files: weights, config, normalisation and thresholds with a format version inside."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sharedcore.atomic import atomic_path
+from sharedcore.errors import UserError
+
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any], force: bool = False) -> Path:
+    """Write ``payload`` (tensors, dicts, lists, numbers, strings) atomically with the format version."""
+    with atomic_path(path, force) as tmp:
+        torch.save({**payload, "format_version": FORMAT_VERSION}, tmp)
+    return Path(path)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a checkpoint; UserError if missing, unreadable, or of another format version."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "checkpoint.pt"
+    if not p.is_file():
+        raise UserError(f"{p}: no such checkpoint; point to a run folder made by 'spillguard train'")
+    try:
+        data = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for foreign or truncated files
+        raise UserError(
+            f"{p}: not a readable spillguard checkpoint ({type(exc).__name__}); retrain or fix the path"
+        ) from None
+    if not isinstance(data, dict) or "format_version" not in data:
+        raise UserError(
+            f"{p}: not a spillguard checkpoint (no format_version); retrain with 'spillguard train'"
+        )
+    if data["format_version"] != FORMAT_VERSION:
+        raise UserError(
+            f"{p}: checkpoint format version {data['format_version']} found, version {FORMAT_VERSION} expected; "
+            "retrain with this spillguard version"
+        )
+    return data

@@ -1,0 +1,117 @@
+"""The training configuration: one plain dataclass naming the model variant, loss, score, input size,
+colour space, augmentation and optimisation settings. Saved inside every checkpoint and run folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sharedcore.errors import UserError
+
+COLOUR_SPACES = ("rgb", "ycbcr", "hsv")
+ILLUMINATION = ("none", "per_image")
+AUGMENTATIONS = ("none", "lighting", "lighting+shift")
+THRESHOLD_RULES = ("fpr", "balanced")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; defaults are the shipped detector."""
+
+    model: str = "conv_ae"  # a name in spillguard.models.MODELS
+    model_params: dict[str, Any] = field(default_factory=dict)  # passed to the model's __init__
+    loss: str = "mse"  # a name in spillguard.losses.LOSSES
+    score: str = "local"  # a name in spillguard.scoring.SCORES
+    smooth: int = 5  # window (pixels) of the local score's box filter
+    height: int = 32  # input size after resizing, pixels
+    width: int = 48
+    colour: str = "rgb"  # one of COLOUR_SPACES
+    illumination: str = "none"  # one of ILLUMINATION: per-image brightness/contrast normalisation
+    augment: str = "none"  # one of AUGMENTATIONS
+    augment_strength: float = 0.2  # relative brightness/contrast/saturation/gamma jitter of "lighting"
+    augment_shift: int = 2  # pixels of random translation of "lighting+shift"
+    epochs: int = 40
+    batch_size: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 1e-5
+    lr_schedule: str = "cosine"  # "cosine" or "constant"
+    patience: int = 6  # early stopping: epochs without validation-loss improvement
+    val_fraction: float = 0.1  # of the normal images, held out for validation
+    calib_fraction: float = 0.5  # of validation normals and known spills, used to choose thresholds
+    target_fpr: float = 0.01  # false-alarm rate of the "fpr" threshold rule
+    threshold_rule: str = "balanced"  # rule used for verdicts (falls back to "fpr" without spills)
+    max_train: int | None = None  # cap on training images (None: all)
+    seed: int = 0
+    device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
+
+    def validate(self, source: str = "config") -> TrainConfig:
+        """Raise UserError naming the first invalid field; return self."""
+        from spillguard.losses import LOSSES
+        from spillguard.models import MODELS
+        from spillguard.scoring import SCORES
+
+        choices: dict[str, Any] = {
+            "model": MODELS,
+            "loss": LOSSES,
+            "score": SCORES,
+            "colour": COLOUR_SPACES,
+            "illumination": ILLUMINATION,
+            "augment": AUGMENTATIONS,
+            "threshold_rule": THRESHOLD_RULES,
+            "lr_schedule": ("cosine", "constant"),
+            "device": ("auto", "cpu", "cuda"),
+        }
+        for name, allowed in choices.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise UserError(
+                    f"{source}: field '{name}': value '{value}' is not one of {', '.join(sorted(allowed))}"
+                )
+        for name in ("height", "width", "epochs", "batch_size", "smooth"):
+            if int(getattr(self, name)) < 1:
+                raise UserError(f"{source}: field '{name}': value {getattr(self, name)} must be >= 1")
+        if self.height % 8 or self.width % 8:
+            raise UserError(
+                f"{source}: fields 'height'/'width': {self.height}x{self.width} must be multiples of 8"
+            )
+        for name in ("val_fraction", "calib_fraction", "target_fpr"):
+            v = float(getattr(self, name))
+            if not 0.0 < v < 1.0:
+                raise UserError(f"{source}: field '{name}': value {v} must be between 0 and 1")
+        if self.lr <= 0:
+            raise UserError(f"{source}: field 'lr': value {self.lr} must be > 0")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON/YAML-ready dict of all fields."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
+        """Build from a dict; unknown keys raise UserError naming them."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise UserError(
+                f"{source}: unknown field '{unknown[0]}'; known fields: {', '.join(sorted(known))}"
+            )
+        return cls(**data).validate(source)
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str]) -> TrainConfig:
+        """Read a YAML mapping of fields (a missing field keeps its default)."""
+        p = Path(path)
+        if not p.is_file():
+            raise UserError(f"{p}: no such config file; check the path")
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise UserError(f"{p}: not valid YAML ({str(exc).splitlines()[0]}); fix the syntax") from None
+        if not isinstance(data, dict):
+            raise UserError(f"{p}: expected a mapping of config fields, found {type(data).__name__}")
+        return cls.from_dict(data, source=str(p))

@@ -1,0 +1,206 @@
+"""The spill detector: preprocessing + reconstruction network + score + thresholds, with a
+scikit-learn-like surface (``fit`` returns self, learned state ends with ``_``, ``score``,
+``predict``, ``save``/``load``)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+
+from spillguard import __version__
+from spillguard.checkpoint import load_checkpoint, save_checkpoint
+from spillguard.config import TrainConfig
+from spillguard.metrics import evaluate_scores
+from spillguard.models import build_model
+from spillguard.preprocess import Preprocessor, to_unit
+from spillguard.scoring import SCORES, choose_thresholds, error_map
+from spillguard.shift import perturb
+from spillguard.train import fit_model, reconstruct
+
+
+def limit_threads(default: int = 2) -> None:
+    """Cap torch's CPU threads: ``default`` (at most the core count) unless SPILLGUARD_THREADS is set.
+
+    Training defaults to 1 thread: on a shared 2-core machine two threads oversubscribe the cores and
+    ran 4x slower in our measurements (benchmarks/bench_spill.py); scoring uses up to 2.
+    """
+    env = os.environ.get("SPILLGUARD_THREADS", "")
+    n = int(env) if env.isdigit() and int(env) > 0 else min(default, os.cpu_count() or 1)
+    torch.set_num_threads(n)
+
+
+def pick_device(name: str) -> torch.device:
+    """ "auto" -> CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _split(n: int, frac: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Random split of range(n) into (first ~frac, rest); both non-empty when n >= 2."""
+    perm = rng.permutation(n)
+    k = min(max(1, round(frac * n)), n - 1) if n >= 2 else n
+    return np.sort(perm[:k]), np.sort(perm[k:])
+
+
+class SpillDetector:
+    """Flags spills by reconstruction error. ``config`` fixes model, loss, score and input size."""
+
+    def __init__(self, config: TrainConfig | None = None) -> None:
+        self.config = config or TrainConfig()
+
+    def fit(
+        self,
+        normals: np.ndarray,
+        spills: np.ndarray | None = None,
+        on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    ) -> SpillDetector:
+        """Train on normal images (N, H, W, 3) uint8; known spills only validate and set thresholds.
+
+        Normals are split into train / validation; validation normals and spills are each split into
+        a calibration part (chooses thresholds) and a check part (reports validation metrics).
+        """
+        cfg = self.config.validate()
+        limit_threads(1)
+        rng = np.random.default_rng(cfg.seed)
+        torch.manual_seed(cfg.seed)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        device = pick_device(cfg.device)
+        if cfg.max_train and len(normals) > cfg.max_train:
+            normals = normals[np.sort(rng.choice(len(normals), cfg.max_train, replace=False))]
+        if len(normals) < 4:
+            from sharedcore.errors import UserError
+
+            raise UserError(
+                f"only {len(normals)} normal training images; at least 4 are needed (thousands are better)"
+            )
+        val_idx, train_idx = _split(len(normals), cfg.val_fraction, rng)
+        cal_n, chk_n = _split(len(val_idx), cfg.calib_fraction, rng)
+        x_train, x_val = to_unit(normals[train_idx]), to_unit(normals[val_idx])
+        x_spill = to_unit(spills) if spills is not None and len(spills) else None
+        self.prep_ = Preprocessor(cfg.colour, cfg.illumination).fit(x_train)
+        self.model_ = build_model(cfg.model, 3, cfg.model_params).to(device)
+        t0 = time.perf_counter()
+        self.history_ = fit_model(
+            self.model_, self.prep_, x_train, x_val, cfg, gen, device, x_spill, on_epoch
+        )
+        self.train_seconds_ = time.perf_counter() - t0
+        self.model_ = self.model_.cpu().eval()
+        s_val = self._score_unit(x_val)
+        s_spill = self._score_unit(x_spill) if x_spill is not None else np.zeros(0)
+        cal_s, chk_s = (
+            _split(len(s_spill), cfg.calib_fraction, rng)
+            if len(s_spill) >= 2
+            else (np.arange(len(s_spill)), np.zeros(0, int))
+        )
+        self.thresholds_ = choose_thresholds(
+            s_val[cal_n], s_spill[cal_s] if len(cal_s) else None, cfg.target_fpr
+        )
+        self.threshold_rule_ = cfg.threshold_rule if cfg.threshold_rule in self.thresholds_ else "fpr"
+        labels = np.r_[np.zeros(len(chk_n)), np.ones(len(chk_s))]
+        self.validation_ = evaluate_scores(
+            labels, np.r_[s_val[chk_n], s_spill[chk_s]], self.thresholds_, cfg.seed
+        )
+        self.validation_scores_ = {"normal": s_val, "spill": s_spill}
+        if spills is not None and len(
+            spills
+        ):  # robustness to simulated camera/lighting shift (see spillguard.shift)
+            shifted = [
+                self.score(perturb(a, np.random.default_rng(cfg.seed))) for a in (normals[val_idx], spills)
+            ]
+            self.validation_["shifted_roc_auc"] = float(
+                roc_auc_score(
+                    np.r_[np.zeros(len(shifted[0])), np.ones(len(shifted[1]))], np.r_[shifted[0], shifted[1]]
+                )
+            )
+        self.validation_images_ = {
+            "normal": normals[val_idx],
+            "spill": spills if spills is not None else normals[:0],
+        }
+        self.sizes_ = {
+            "train": len(train_idx),
+            "val_calib": len(cal_n),
+            "val_check": len(chk_n),
+            "spill_calib": len(cal_s),
+            "spill_check": len(chk_s),
+        }
+        return self
+
+    def _score_unit(self, x: torch.Tensor, batch: int = 1024) -> np.ndarray:
+        cfg = self.config
+        out = []
+        for i in range(0, len(x), batch):
+            xs, rs = reconstruct(self.model_, self.prep_, x[i : i + batch], torch.device("cpu"), batch)
+            out.append(SCORES[cfg.score](error_map(xs, rs), cfg.smooth).numpy())
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+    def score(self, images: np.ndarray) -> np.ndarray:
+        """Anomaly score per image, (N, H, W, 3) uint8 at the configured size -> (N,) float32."""
+        limit_threads()
+        return self._score_unit(to_unit(images))
+
+    def predict(self, images: np.ndarray, rule: str | None = None) -> np.ndarray:
+        """True where an image is flagged as a spill under threshold ``rule`` (default: the chosen one)."""
+        return self.score(images) > self.threshold(rule)
+
+    def threshold(self, rule: str | None = None) -> float:
+        """The threshold of ``rule``; UserError if that rule could not be calibrated."""
+        r = rule or self.threshold_rule_
+        if r not in self.thresholds_:
+            from sharedcore.errors import UserError
+
+            raise UserError(
+                f"threshold rule '{r}' is not available in this run; choose one of {', '.join(self.thresholds_)}"
+            )
+        return self.thresholds_[r]
+
+    def explain(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Inputs in display form, reconstructions mapped back to RGB [0, 1] where possible, error maps.
+
+        Returns (N, H, W, 3) input, (N, H, W, 3) reconstruction (standardised units undone), (N, H, W) error.
+        """
+        limit_threads()
+        x = to_unit(images)
+        xs, rs = reconstruct(self.model_, self.prep_, x, torch.device("cpu"))
+        err = error_map(xs, rs).numpy()
+        if self.prep_.colour == "rgb" and self.prep_.illumination == "none":
+            rec = rs * self.prep_.std_[:, None, None] + self.prep_.mean_[:, None, None]
+        else:  # show the reconstruction in standardised units, rescaled per image
+            lo = rs.amin(dim=(1, 2, 3), keepdim=True)
+            rec = (rs - lo) / (rs.amax(dim=(1, 2, 3), keepdim=True) - lo).clamp_min(1e-6)
+        return images.astype(np.float32) / 255, rec.clamp(0, 1).permute(0, 2, 3, 1).numpy(), err
+
+    def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
+        """Write the checkpoint (weights, config, normalisation, thresholds, format version)."""
+        return save_checkpoint(
+            path,
+            {
+                "spillguard_version": __version__,
+                "config": self.config.to_dict(),
+                "model_state": self.model_.state_dict(),
+                "preprocess": self.prep_.state(),
+                "thresholds": dict(self.thresholds_),
+                "threshold_rule": self.threshold_rule_,
+            },
+            force=force,
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SpillDetector:
+        """Read a checkpoint file (or a run folder holding checkpoint.pt)."""
+        data = load_checkpoint(path)
+        det = cls(TrainConfig.from_dict(data["config"], source=str(path)))
+        det.model_ = build_model(det.config.model, 3, det.config.model_params)
+        det.model_.load_state_dict(data["model_state"])
+        det.model_.eval()
+        det.prep_ = Preprocessor.from_state(data["preprocess"])
+        det.thresholds_ = {k: float(v) for k, v in data["thresholds"].items()}
+        det.threshold_rule_ = data["threshold_rule"]
+        return det

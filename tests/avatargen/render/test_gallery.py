@@ -1,0 +1,195 @@
+"""`avatars draw` end to end: a gallery folder from a small model, written at once, same seed same bytes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from avatargen.cli import app
+from avatargen.render import cli as render_cli
+from avatargen.render.gallery import draw_gallery, parse_given
+from sharedcore.errors import UserError
+
+from .conftest import StubStyleModel
+
+
+def test_gallery_folder(tmp_path: Path, course_model: StubStyleModel) -> None:
+    out = tmp_path / "g"
+    g = draw_gallery(course_model, out, n=5, seed=1, size=(132, 140), given={"ОДЕЖДА": "комбинезон"})
+    assert g.mapping.name == "course_ru"
+    files = sorted(p.name for p in out.iterdir())
+    assert files == sorted(
+        [f"avatar_{i}.{e}" for i in range(1, 6) for e in ("png", "svg")]
+        + ["grid.png", "styles.csv", "report.html"]
+    )
+    table = pd.read_csv(out / "styles.csv")
+    assert list(table.columns) == ["avatar", *course_model.attributes_, "probability", "png", "svg"]
+    assert (table["одежда"] == "комбинезон").all()
+    assert np.allclose(table["probability"], g.styles["probability"])
+    with Image.open(out / "avatar_1.png") as im:
+        assert im.size == (132, 140) and im.mode == "RGBA"
+    assert (out / "avatar_1.svg").read_text(encoding="utf-8").startswith("<svg")
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "grid.png" in report and "course_ru" in report and "skin_color light" in report
+    with Image.open(out / "grid.png") as im:
+        assert im.width == 4 * (264 + 8) + 8
+
+
+def test_same_seed_same_bytes(tmp_path: Path, english_model: StubStyleModel) -> None:
+    a = draw_gallery(english_model, tmp_path / "a", n=3, seed=7, size=(132, 140))
+    b = draw_gallery(english_model, tmp_path / "b", n=3, seed=7, size=(132, 140))
+    for name in ("grid.png", "avatar_2.png", "avatar_3.svg", "styles.csv"):
+        assert (a.folder / name).read_bytes() == (b.folder / name).read_bytes(), name
+
+
+def test_errors_leave_nothing_behind(tmp_path: Path, english_model: StubStyleModel) -> None:
+    out = tmp_path / "g"
+    with pytest.raises(UserError, match=r"--given 'hair_color=green'.*use one of: black, red"):
+        draw_gallery(english_model, out, n=2, given={"hair_color": "green"})
+    with pytest.raises(UserError, match=r"no attribute 'hat'"):
+        draw_gallery(english_model, out, n=2, given={"hat": "x"})
+    with pytest.raises(UserError, match=r"course_ru.yaml: attribute 'hairstyle' is not in this mapping"):
+        draw_gallery(english_model, out, n=2, mapping="course_ru")
+    mohawk = StubStyleModel({"прическа": {"ирокез": 1.0}})
+    with pytest.raises(
+        UserError, match=r"course_ru.yaml: attribute 'прическа': value 'ирокез' is not mapped"
+    ):
+        draw_gallery(mohawk, out, n=2, mapping="course_ru")
+    with pytest.raises(UserError, match=r"no built-in mapping fits"):
+        draw_gallery(mohawk, out, n=2)
+    assert not out.exists()
+    out.mkdir()
+    (out / "keep.txt").write_text("user file")
+    with pytest.raises(UserError, match="pass --force"):
+        draw_gallery(english_model, out, n=1, size=(66, 70))
+    assert (out / "keep.txt").exists()
+    draw_gallery(english_model, out, n=1, size=(66, 70), force=True)
+    assert not (out / "keep.txt").exists() and (out / "grid.png").exists()
+
+
+def test_parse_given() -> None:
+    assert parse_given(["цвет волос=рыжий", "a = b=c"]) == {"цвет волос": "рыжий", "a": "b=c"}
+    with pytest.raises(UserError, match="attribute=value"):
+        parse_given(["hair_color"])
+
+
+def test_cli_draw(tmp_path: Path, english_model: StubStyleModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(render_cli, "load_style_model", lambda path: english_model)
+    out = tmp_path / "cli"
+    args = ["avatars", "draw", str(tmp_path / "model.json"), "-n", "4", "-o", str(out)]
+    res = CliRunner().invoke(app, [*args, "--given", "clothes=hoodie", "--size", "1x", "--seed", "3"])
+    assert res.exit_code == 0, res.output
+    assert "grid.png" in res.output
+    table = pd.read_csv(out / "styles.csv")
+    assert len(table) == 4 and (table["clothes"] == "hoodie").all()
+    with Image.open(out / "avatar_4.png") as im:
+        assert im.size == (264, 280)
+    res = CliRunner().invoke(app, [*args, "--size", "1x"])
+    assert res.exit_code != 0 and isinstance(res.exception, UserError)
+
+
+def test_cli_bad_size_is_one_line_exit_2(tmp_path: Path) -> None:
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "avatargen",
+            "avatars",
+            "draw",
+            "m.json",
+            "-o",
+            str(tmp_path / "o"),
+            "--size",
+            "huge",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0 and "--size 'huge'" in res.stderr
+
+
+def test_cli_render_one_style(tmp_path: Path) -> None:
+    png, svg = tmp_path / "one.png", tmp_path / "one.svg"
+    args = ["avatars", "render", "прическа=длинные в пучок", "цвет одежды=красный"]
+    res = CliRunner().invoke(app, [*args, "-o", str(png), "--size", "1x"])
+    assert res.exit_code == 0, res.output
+    with Image.open(png) as im:
+        assert im.size == (264, 280)
+        assert im.convert("RGBA").getpixel((132, 270)) == (0xFF, 0x5C, 0x5C, 255)  # red clothes
+    assert CliRunner().invoke(app, [*args, "-o", str(svg)]).exit_code == 0
+    assert svg.read_text(encoding="utf-8").startswith("<svg")
+    res = CliRunner().invoke(app, [*args, "-o", str(png)])
+    assert isinstance(res.exception, UserError) and "--force" in str(res.exception)
+
+
+def test_cli_mapping_lists_values_and_defaults(
+    tmp_path: Path, course_model: StubStyleModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(render_cli, "load_style_model", lambda path: course_model)
+    res = CliRunner().invoke(app, ["avatars", "mapping", "course_ru", "--model", "m.json"])
+    assert res.exit_code == 0, res.output
+    assert "every attribute value is mapped" in res.output
+    assert "одежда: комбинезон -> clothing=overall" in res.output
+    assert "Not in the data, drawn as:" in res.output and "mouth smile" in res.output
+    res = CliRunner().invoke(app, ["avatars", "mapping", "english", "--model", "m.json"])
+    assert isinstance(res.exception, UserError) and "is not in this mapping" in str(res.exception)
+
+
+def test_cli_draw_with_real_style_model(tmp_path: Path) -> None:
+    """End to end with the real StyleModel: fit on a small English table, save, draw with --given."""
+    model_mod = pytest.importorskip(
+        "avatargen.styles.model",
+        reason="StyleModel (issue 3, branch styles) is not merged into this branch yet",
+    )
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {
+            "hairstyle": rng.choice(["bun", "short_flat", "none"], 60),
+            "hair_color": rng.choice(["black", "red"], 60),
+            "clothes": rng.choice(["hoodie", "overall", "shirt_v_neck"], 60),
+            "clothes_color": rng.choice(["red", "white", "blue_02"], 60),
+        }
+    )
+    model = model_mod.StyleModel(alpha=1.0).fit(table)
+    model.save(tmp_path / "model.json")
+    out = tmp_path / "drawn"
+    args = ["avatars", "draw", str(tmp_path / "model.json"), "-n", "6", "-o", str(out), "--size", "0.5x"]
+    res = CliRunner().invoke(app, [*args, "--given", "clothes_color=red", "--seed", "2"])
+    assert res.exit_code == 0, res.output
+    drawn = pd.read_csv(out / "styles.csv", keep_default_na=False)
+    assert len(drawn) == 6 and (drawn["clothes_color"] == "red").all()
+    for _, row in drawn.iterrows():
+        style = {a: row[a] for a in table.columns}
+        assert row["probability"] == pytest.approx(model.probability(style))
+        with Image.open(out / row["png"]) as im:
+            assert im.size == (132, 140)
+            assert im.convert("RGBA").getpixel((66, 136))[:3] == (0xFF, 0x5C, 0x5C)  # red clothes
+
+
+def test_large_gallery_caps_the_grid(
+    tmp_path: Path, english_model: StubStyleModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from avatargen.render import gallery
+
+    monkeypatch.setattr(gallery, "GRID_MAX", 3)
+    monkeypatch.setattr(gallery, "CHUNK", 2)
+    g = draw_gallery(english_model, tmp_path / "big", n=5, size=(33, 35), columns=3)
+    assert len(list(g.folder.glob("avatar_*.png"))) == 5 and len(pd.read_csv(g.folder / "styles.csv")) == 5
+    with Image.open(g.folder / "grid.png") as im:
+        assert im.width == 3 * (264 + 8) + 8  # one row of 3 avatars
+        assert im.height < 2 * 280
+
+
+def test_cli_mapping_without_name_lists_builtins() -> None:
+    res = CliRunner().invoke(app, ["avatars", "mapping"])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("english: ") and "\ncourse_ru: " in res.output and "прическа" in res.output

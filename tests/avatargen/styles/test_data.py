@@ -1,0 +1,129 @@
+"""Loading and validation: every bad input is one UserError line naming file, row/column and value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from avatargen.styles.data import load_rules, load_styles
+from sharedcore.errors import UserError
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_counts_json_with_cyrillic_spaces_hyphens(tmp_path: Path) -> None:
+    p = write(tmp_path, "c.json", '{"attributes": {"одежда": {"футболка с V-вырезом": 6, "худи": 0}}}')
+    d = load_styles(p)
+    assert d.kind == "counts" and d.values["одежда"] == ["футболка с V-вырезом", "худи"]
+    assert d.counts["одежда"].tolist() == [6, 0]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '{"attributes": {"hair": {"bob": -3}}}',
+            r"c.json: attribute 'hair', value 'bob': count -3 is negative",
+        ),
+        ('{"attributes": {"hair": {"bob": 2.5}}}', r"value 'bob': count 2.5 is not an integer"),
+        ('{"attributes": {"hair": {"bob": "x"}}}', r"count 'x' is not a number"),
+        ('{"attributes": {"hair": {}}}', r"attribute 'hair' has no values"),
+        ('{"attributes": {"hair": {"bob": 0}}}', r"attribute 'hair': all counts are 0"),
+        ('{"attributes": {"hair": {"bob": 1, "bob": 2}}}', r"key 'bob' appears twice"),
+        ('{"attributes": {"hair": {"bob": 1, " bob": 2}}}', r"value listed twice"),
+        ('{"attributes": {"hair": {"bob": 1,}}}', r"c.json: line 1, column \d+: malformed JSON"),
+        ('{"attributes": {}}', r"found no attributes"),
+    ],
+)
+def test_bad_counts(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        load_styles(write(tmp_path, "c.json", text))
+
+
+def test_csv_table(tmp_path: Path) -> None:
+    d = load_styles(write(tmp_path, "t.csv", "hair,color\nbob ,black\nbob,None\nnone,NA\n"))
+    assert d.values == {"hair": ["bob", "none"], "color": ["NA", "None", "black"]}
+    assert d.codes is not None and d.codes.tolist() == [[0, 2], [0, 1], [1, 0]]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("hair,color\nbob,black\nbob,\n", r"t.csv: row 2 \(line 3\), column 'color': empty cell"),
+        ("hair,hair\nbob,black\n", r"t.csv: header: column 'hair' appears twice"),
+        ("hair,\nbob,black\n", r"t.csv: header, column 2: column name is empty"),
+        ("hair,color\nbob,black,extra\n", r"t.csv: malformed table"),
+        ("hair,color\n", r"no data rows"),
+    ],
+)
+def test_bad_csv(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        load_styles(write(tmp_path, "t.csv", text))
+
+
+def test_csv_short_row_is_missing_cell(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"row 2 \(line 3\), column 'color'"):
+        load_styles(write(tmp_path, "t.csv", "hair,color\nbob,black\nbob\n"))
+
+
+def test_parquet_table_and_missing_cell(tmp_path: Path) -> None:
+    p = tmp_path / "t.parquet"
+    pd.DataFrame({"hair": ["bob", "bun"], "size": [1, 2]}).to_parquet(p)
+    d = load_styles(p)
+    assert d.values == {"hair": ["bob", "bun"], "size": ["1", "2"]}
+    pd.DataFrame({"hair": ["bob", None]}).to_parquet(p)
+    with pytest.raises(UserError, match=r"t.parquet: row 2, column 'hair': missing cell"):
+        load_styles(p)
+
+
+def test_other_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no such file"):
+        load_styles(tmp_path / "nope.csv")
+    with pytest.raises(UserError, match="file is empty"):
+        load_styles(write(tmp_path, "e.csv", ""))
+    with pytest.raises(UserError, match="unknown data file type"):
+        load_styles(write(tmp_path, "x.txt", "a"))
+    with pytest.raises(UserError, match="not a readable Parquet"):
+        load_styles(write(tmp_path, "x.parquet", "not parquet"))
+    bad = tmp_path / "latin.csv"
+    bad.write_bytes("hair\ncaf\xe9\n".encode("latin-1"))
+    with pytest.raises(UserError, match="not UTF-8"):
+        load_styles(bad)
+
+
+def test_rules_file(tmp_path: Path) -> None:
+    r = load_rules(
+        write(
+            tmp_path,
+            "r.yaml",
+            "depends_on: {color: hair}\nrules:\n  - {if: {hair: none}, then: {color: none}}\n",
+        )
+    )
+    assert r.depends_on == {"color": "hair"} and str(r.rules[0]) == "hair=none => color=none"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "rules:\n  - {if: {hair: no}, then: {color: none}}\n",
+            r"r.yaml: rule 1, 'if' hair: value False is not text",
+        ),
+        ("rules:\n  - {if: {hair: a, x: b}, then: {color: none}}\n", r"rule 1: 'if' must hold exactly one"),
+        ("rules: [{if: {hair: a}, then: {hair: b}}]\n", r"name the same attribute"),
+        ("depends_on: {a: a}\n", r"cannot depend on itself"),
+        ("depends: {a: b}\n", r"unknown key 'depends'"),
+        ("depends_on: {a: b\n", r"r.yaml: line \d+, column \d+: malformed YAML"),
+        ("format_version: 9\n", r"format_version 9 found, 1 expected"),
+        ("rules: [{if: {a: x}, then: {b: y}}, {if: {a: x}, then: {b: y}}]\n", r"rule 2: duplicate"),
+    ],
+)
+def test_bad_rules(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        load_rules(write(tmp_path, "r.yaml", text))

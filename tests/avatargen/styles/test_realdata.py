@@ -1,0 +1,55 @@
+"""The course counts data set (../shared): Cyrillic names, a zero count, the no-hair inconsistency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avatargen.styles.data import COURSE_RULES, load_styles
+from avatargen.styles.model import StyleModel
+
+pytestmark = pytest.mark.realdata
+
+HAIR, COLOR = "прическа", "цвет волос"
+
+
+@pytest.fixture(scope="module")
+def counts(shared_dir: Path) -> Path:
+    return shared_dir / "data" / "styles" / "course_counts.json"
+
+
+def test_loads_with_names_and_zero_count(counts: Path) -> None:
+    d = load_styles(counts)
+    assert d.kind == "counts" and d.n_rows == 50 and len(d.attributes) == 5
+    assert "футболка с V-вырезом" in d.values["одежда"]
+    assert d.counts[HAIR][d.values[HAIR].index("длинные в пучок")] == 0
+
+
+def test_mle_and_smoothing_on_course_counts(counts: Path) -> None:
+    mle = StyleModel(alpha=0.0).fit(load_styles(counts))
+    assert mle.marginals()[HAIR]["длинные прямые"] == pytest.approx(23 / 50)
+    assert mle.marginals()[HAIR]["длинные в пучок"] == 0.0
+    smooth = StyleModel(alpha=1.0).fit(load_styles(counts))
+    assert smooth.marginals()[HAIR]["длинные в пучок"] == pytest.approx(1 / 57)
+    # no rules: independent attributes, entropy is the sum of the marginal entropies
+    assert smooth.entropy() == pytest.approx(
+        sum(-sum(p * np.log2(p) for p in m.values() if p > 0) for m in smooth.marginals().values())
+    )
+    assert any("no rules given" in n.text for n in smooth.notes_)
+
+
+def test_no_hair_inconsistency_reported_and_resolved(counts: Path) -> None:
+    m = StyleModel(alpha=0.0, rules=COURSE_RULES).fit(load_styles(counts))
+    bad = [n.text for n in m.notes_ if n.level == "inconsistent"]
+    assert len(bad) == 1 and "7 of 50" in bad[0] and "add up to 50" in bad[0]
+    colors = m.marginals()[COLOR]
+    assert colors["нет"] == pytest.approx(7 / 50)  # total probability: P(no colour) = P(no hair)
+    assert colors["серебристо серый"] == pytest.approx(43 / 50 * 24 / 50)
+    assert sum(colors.values()) == pytest.approx(1.0)
+    assert m.posterior(HAIR, {COLOR: "нет"})["нет волос"] == pytest.approx(1.0)
+    df = m.sample(5000, np.random.default_rng(0))
+    assert ((df[HAIR] == "нет волос") == (df[COLOR] == "нет")).all()
+    # the zero-count hairstyle is never drawn with alpha = 0
+    assert not (df[HAIR] == "длинные в пучок").any()

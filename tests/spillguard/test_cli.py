@@ -1,0 +1,117 @@
+"""The spillguard CLI end to end on tiny synthetic data, and its bad-input behaviour."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sharedcore.errors import UserError
+from spillguard.cli import app
+
+runner = CliRunner()
+
+
+def _ok(*args: str) -> str:
+    res = runner.invoke(app, ["-q", *args])
+    assert res.exit_code == 0, (res.output, res.exception)
+    return res.output
+
+
+def _user_error(*args: str) -> str:
+    res = runner.invoke(app, ["-q", *args])
+    assert isinstance(res.exception, UserError), (res.output, res.exception)
+    return str(res.exception)
+
+
+def test_train_writes_a_complete_run_folder(tiny_run: Path) -> None:
+    for name in ("checkpoint.pt", "metrics.json", "report.html", "epochs.jsonl", "scores_validation.csv"):
+        assert (tiny_run / name).is_file(), name
+    for name in ("loss.png", "val_metrics.png", "val_roc.png", "val_hist.png", "recon_grid.png"):
+        assert (tiny_run / "plots" / name).stat().st_size > 1000, name
+    html = (tiny_run / "report.html").read_text()
+    assert "plots/recon_grid.png" in html and "evaluation/test_roc.png" in html and "Shift check" in html
+    assert not list(tiny_run.parent.glob(".*tmp"))  # no temporary folder left behind
+
+
+def test_cli_train_evaluate_predict_report(tiny_data: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    out = _ok("train", str(tiny_data), "-o", str(run), "--epochs", "2", "--max-train", "100", "--seed", "1")
+    assert out.strip().endswith("report.html")
+    out = _ok("evaluate", str(run), str(tiny_data / "test"))
+    assert "ROC AUC" in out and "balanced" in out and "fpr" in out
+    m = json.loads((run / "evaluation" / "test_metrics.json").read_text())
+    assert m["metrics"]["n"] == 120
+    _ok(
+        "predict",
+        str(run),
+        str(tiny_data / "proliv"),
+        str(tiny_data / "train" / "pit_0000*.jpg"),
+        "--csv",
+        str(tmp_path / "p.csv"),
+    )
+    rows = list(csv.DictReader((tmp_path / "p.csv").open()))
+    assert len(rows) == 30 + 10 and {r["verdict"] for r in rows} <= {"spill", "normal"}
+    assert all(float(r["score"]) > 0 for r in rows)
+    printed = _ok("predict", str(run), str(tiny_data / "proliv" / "spill_0000.jpg"))
+    assert "spill_0000.jpg" in printed
+    # the CSV is never overwritten without --force
+    assert "already exists" in _user_error(
+        "predict", str(run), str(tiny_data / "proliv"), "--csv", str(tmp_path / "p.csv")
+    )
+    (run / "report.html").unlink()
+    _ok("report", str(run))
+    assert (run / "report.html").is_file()
+
+
+@pytest.mark.slow
+def test_demo(tmp_path: Path) -> None:
+    out = _ok("demo", "-o", str(tmp_path / "demo"), "--seed", "0")
+    report = Path(out.strip().splitlines()[-1])
+    assert report == tmp_path / "demo" / "report.html" and report.is_file()
+    m = json.loads((tmp_path / "demo" / "run" / "evaluation" / "test_metrics.json").read_text())
+    assert m["metrics"]["roc_auc"] > 0.8
+
+
+def test_bad_inputs_leave_no_run_folder(tiny_data: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    (empty / "train").mkdir(parents=True)
+    assert "no readable images" in _user_error("train", str(empty), "-o", str(tmp_path / "r1"))
+    assert not (tmp_path / "r1").exists()
+    messy = tmp_path / "messy"
+    (messy / "train").mkdir(parents=True)
+    for p in sorted((tiny_data / "train").glob("*.jpg"))[:40]:
+        (messy / "train" / p.name).write_bytes(p.read_bytes())
+    (messy / "train" / "zero.jpg").write_bytes(b"")
+    msg = _user_error("train", str(messy), "-o", str(tmp_path / "r2"), "--strict", "--epochs", "1")
+    assert "zero.jpg" in msg and "empty" in msg
+    assert not (tmp_path / "r2").exists() and not list(tmp_path.glob(".r2*"))
+    res = runner.invoke(app, ["train", str(messy), "-o", str(tmp_path / "r3"), "--epochs", "1"])
+    assert res.exit_code == 0 and "zero.jpg: empty file" in res.output  # a listed skip
+    assert "no such checkpoint" in _user_error("evaluate", str(tmp_path / "r1"), str(tiny_data))
+
+
+def test_wandb_missing_is_a_clear_error(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "wandb", None)  # as if not installed
+    msg = _user_error("train", str(tiny_data), "-o", str(tmp_path / "w"), "--epochs", "1", "--wandb")
+    assert "pip install" in msg and "wandb" in msg
+    assert not (tmp_path / "w").exists()
+
+
+def test_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "ckpt.pt").write_text("junk")
+    res = subprocess.run(
+        [sys.executable, "-m", "spillguard", "predict", str(tmp_path / "ckpt.pt"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.startswith("spillguard: error:") and len(res.stderr.strip().splitlines()) == 1
