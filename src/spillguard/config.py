@@ -16,7 +16,8 @@ from sharedcore.errors import UserError
 COLOUR_SPACES = ("rgb", "ycbcr", "hsv")
 ILLUMINATION = ("none", "per_image")
 AUGMENTATIONS = ("none", "lighting", "lighting+shift")
-THRESHOLD_RULES = ("fpr", "balanced")
+THRESHOLD_RULES = ("fpr", "balanced", "prior")
+SUPERVISION = ("none", "synthetic", "synthetic+known")
 
 
 @dataclass
@@ -48,6 +49,10 @@ class TrainConfig:
     max_train: int | None = None  # cap on training images (None: all)
     seed: int = 0
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
+    # outlier exposure (spillguard.supervised; needs a model with a spill head and score "head"):
+    supervision: str = "none"  # one of SUPERVISION: which spills train the head
+    occlusion: float = 0.0  # fraction of training images given a nuisance occluder (label kept)
+    recon_weight: float = 1.0  # weight of the reconstruction loss of head models
 
     def validate(self, source: str = "config") -> TrainConfig:
         """Raise UserError naming the first invalid field; return self."""
@@ -58,11 +63,12 @@ class TrainConfig:
         choices: dict[str, Any] = {
             "model": MODELS,
             "loss": LOSSES,
-            "score": SCORES,
+            "score": (*SCORES, "head"),
             "colour": COLOUR_SPACES,
             "illumination": ILLUMINATION,
             "augment": AUGMENTATIONS,
             "threshold_rule": THRESHOLD_RULES,
+            "supervision": SUPERVISION,
             "lr_schedule": ("cosine", "constant"),
             "device": ("auto", "cpu", "cuda"),
         }
@@ -72,6 +78,14 @@ class TrainConfig:
                 raise UserError(
                     f"{source}: field '{name}': value '{value}' is not one of {', '.join(sorted(allowed))}"
                 )
+        if (self.score == "head") != (self.supervision != "none"):
+            raise UserError(
+                f"{source}: fields 'score'/'supervision': score 'head' and supervision "
+                f"'{self.supervision}' go together only as score 'head' with supervision 'synthetic' or "
+                "'synthetic+known' (and a model with a spill head, e.g. conv_ae_head); fix one of them"
+            )
+        if not 0.0 <= self.occlusion <= 1.0:
+            raise UserError(f"{source}: field 'occlusion': value {self.occlusion} must be between 0 and 1")
         for name in ("height", "width", "epochs", "batch_size", "smooth"):
             if int(getattr(self, name)) < 1:
                 raise UserError(f"{source}: field '{name}': value {getattr(self, name)} must be >= 1")
