@@ -149,7 +149,7 @@ def fit_supervised(
             opt.step()
             if sched is not None:
                 sched.step()
-            total += float(loss)
+            total += float(loss.detach())
         model.eval()
         with torch.inference_mode():
             val_loss = float(
