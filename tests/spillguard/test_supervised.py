@@ -58,7 +58,7 @@ def test_head_detects_held_out_spills_of_the_tiny_data(tiny_data: Path) -> None:
 
 def test_head_score_needs_supervision_and_a_head_model() -> None:
     with pytest.raises(UserError, match="supervision"):
-        TrainConfig(score="head").validate()
-    cfg = TrainConfig(score="head", supervision="synthetic", epochs=1)
+        TrainConfig(supervision="none").validate()  # the default score is "head"
+    cfg = TrainConfig(model="conv_ae", supervision="synthetic", epochs=1)
     with pytest.raises(UserError, match="spill head"):
         SpillDetector(cfg).fit(np.zeros((8, 32, 48, 3), np.uint8))
