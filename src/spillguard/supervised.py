@@ -80,9 +80,11 @@ def head_loss(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor, cfg: TrainCo
     """BCE of the spill head plus ``recon_weight`` x reconstruction loss on the normals of the batch."""
     if cfg.recon_weight > 0:
         recon, logit = model.forward_both(xb)  # type: ignore[operator]
+        bce = F.binary_cross_entropy_with_logits(logit, yb)
         normal = yb == 0
-        rec = get_loss(cfg.loss)(recon[normal], xb[normal])
-        return F.binary_cross_entropy_with_logits(logit, yb) + cfg.recon_weight * rec
+        if not bool(normal.any()):  # a batch of spills only: nothing to reconstruct
+            return bce
+        return bce + cfg.recon_weight * get_loss(cfg.loss)(recon[normal], xb[normal])
     return F.binary_cross_entropy_with_logits(model.spill_logit(xb), yb)  # type: ignore[operator]
 
 

@@ -62,3 +62,16 @@ def test_head_score_needs_supervision_and_a_head_model() -> None:
     cfg = TrainConfig(model="conv_ae", supervision="synthetic", epochs=1)
     with pytest.raises(UserError, match="spill head"):
         SpillDetector(cfg).fit(np.zeros((8, 32, 48, 3), np.uint8))
+
+
+def test_joint_loss_is_finite_for_a_batch_without_normals() -> None:
+    import dataclasses
+
+    from spillguard.models import build_model
+    from spillguard.supervised import head_loss
+
+    cfg = dataclasses.replace(HEAD, recon_weight=1.0)
+    m = build_model(cfg.model, 3, cfg.model_params)
+    x = torch.randn(4, 3, 32, 48)
+    assert torch.isfinite(head_loss(m, x, torch.ones(4), cfg))
+    assert torch.isfinite(head_loss(m, x, torch.tensor([0.0, 1.0, 0.0, 1.0]), cfg))
