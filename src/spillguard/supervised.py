@@ -93,10 +93,13 @@ def head_scores(model: nn.Module, prep: Preprocessor, x: torch.Tensor, batch: in
     """Spill score per image: softplus(logit), > 0, monotone in the head's logit; (N,) float32."""
     model.eval()
     dev = next(model.parameters()).device
-    out = [
-        F.softplus(model.spill_logit(prep(x[i : i + batch].to(dev)))).cpu()  # type: ignore[operator]
-        for i in range(0, len(x), batch)
-    ]
+    fast: Any = model
+    if dev.type == "cpu" and hasattr(model, "inference_copy"):
+        fast = model.inference_copy()  # type: ignore[operator]  # BN folded, channels-last: faster
+    out = []
+    for i in range(0, len(x), batch):
+        xb = prep(x[i : i + batch].to(dev)).contiguous(memory_format=torch.channels_last)
+        out.append(F.softplus(fast.spill_logit(xb)).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
 
