@@ -8,6 +8,7 @@ Training glue lives in ``spillguard.supervised``.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -84,9 +85,11 @@ class ConvAEHead(nn.Module):
         weights (same logits up to float rounding; about 1.5-2x faster on CPU)."""
         m = copy.deepcopy(self).eval()
         try:
-            from torch.fx.experimental.optimization import fuse
+            with warnings.catch_warnings():  # the fx helper imports deprecated torch.jit pieces
+                warnings.simplefilter("ignore", DeprecationWarning)
+                from torch.fx.experimental.optimization import fuse
 
-            m.features = fuse(m.features)  # type: ignore[assignment]
+                m.features = fuse(m.features)  # type: ignore[assignment]
         except Exception:  # an optimisation only: keep the unfused copy
             pass
         return m.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
