@@ -44,9 +44,15 @@ def oracle_tnr_at_tpr(scores: np.ndarray, y: np.ndarray, tpr: float = 0.98) -> f
     return float((scores[y == 0] < thr).mean())
 
 
-def summary(name: str, test_scores: np.ndarray, y: np.ndarray, thresholds: dict[str, float], extra: dict | None = None) -> dict:
+def summary(
+    name: str, test_scores: np.ndarray, y: np.ndarray, thresholds: dict[str, float], extra: dict | None = None
+) -> dict:
     """Print and append a result line: AUC, oracle TNR@TPR.98, TPR/TNR at each label-free threshold."""
-    row: dict = {"name": name, "time": time.strftime("%H:%M:%S"), "auc": round(float(roc_auc_score(y, test_scores)), 4)}
+    row: dict = {
+        "name": name,
+        "time": time.strftime("%H:%M:%S"),
+        "auc": round(float(roc_auc_score(y, test_scores)), 4),
+    }
     row["oracle_tnr_at_tpr98"] = round(oracle_tnr_at_tpr(test_scores, y, 0.98), 4)
     row["oracle_tnr_at_tpr95"] = round(oracle_tnr_at_tpr(test_scores, y, 0.95), 4)
     for rule, thr in thresholds.items():

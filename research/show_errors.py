@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import sys
 
+import common
 import numpy as np
 from PIL import Image
-
-import common
 
 s = np.load(sys.argv[1])
 d = common.load()

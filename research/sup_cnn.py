@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import time
 
+import common
 import numpy as np
 import torch
-from torch import nn
-from torch.nn import functional as F
-
-import common
 from occlude import occlude
 from synthspill import make_spills
+from torch import nn
+from torch.nn import functional as F
 
 torch.set_num_threads(2)
 
@@ -28,8 +27,16 @@ class Net(nn.Module):
         c = [3, width, 2 * width, 4 * width]
         layers: list[nn.Module] = []
         for i in range(3):
-            layers += [nn.Conv2d(c[i], c[i + 1], 3, padding=1), nn.BatchNorm2d(c[i + 1]), nn.ReLU(inplace=True)]
-            layers += [nn.Conv2d(c[i + 1], c[i + 1], 3, padding=1), nn.BatchNorm2d(c[i + 1]), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(c[i], c[i + 1], 3, padding=1),
+                nn.BatchNorm2d(c[i + 1]),
+                nn.ReLU(inplace=True),
+            ]
+            layers += [
+                nn.Conv2d(c[i + 1], c[i + 1], 3, padding=1),
+                nn.BatchNorm2d(c[i + 1]),
+                nn.ReLU(inplace=True),
+            ]
             if i < 2:
                 layers.append(nn.MaxPool2d(2))
         self.body = nn.Sequential(*layers)
@@ -120,7 +127,9 @@ def train_one(normals: np.ndarray, spills: np.ndarray, args, seed: int) -> Net:
         if args.occlude > 0:
             x = occlude(x, rng, args.occlude)
         x = augment(x, rng, args.light, args.zoom)
-        loss = F.binary_cross_entropy_with_logits(model(to_tensor(x, args.norm, args.stats)), torch.from_numpy(y))
+        loss = F.binary_cross_entropy_with_logits(
+            model(to_tensor(x, args.norm, args.stats)), torch.from_numpy(y)
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -178,7 +187,10 @@ def main() -> None:
         "proliv_q02": float(np.quantile(pro_scores, 0.02)),
         "stream_q99": common.stream_threshold(test_s, val_s, 0.99),
     }
-    name = args.name or f"supcnn proliv={args.proliv} synth={args.synth} light={args.light} norm={args.norm} w={args.width} ep={args.epochs} occ={args.occlude} zoom={args.zoom} size={args.size} seed={args.seed}"
+    name = (
+        args.name
+        or f"supcnn proliv={args.proliv} synth={args.synth} light={args.light} norm={args.norm} w={args.width} ep={args.epochs} occ={args.occlude} zoom={args.zoom} size={args.size} seed={args.seed}"
+    )
     from sklearn.metrics import roc_auc_score
 
     vauc = roc_auc_score(np.r_[np.zeros(len(val_s)), np.ones(len(pro_scores))], np.r_[val_s, pro_scores])
@@ -187,7 +199,12 @@ def main() -> None:
         test_s,
         d["y"],
         thr,
-        {"val_auc_proliv": round(float(vauc), 4), "proliv_tpr_at_valq99": round(float((pro_scores >= thr["val_q99"]).mean()), 4), "train_s": round(train_s, 1), "img_per_s": round(speed)},
+        {
+            "val_auc_proliv": round(float(vauc), 4),
+            "proliv_tpr_at_valq99": round(float((pro_scores >= thr["val_q99"]).mean()), 4),
+            "train_s": round(train_s, 1),
+            "img_per_s": round(speed),
+        },
     )
     np.save(common.D / f"scores_{name.replace(' ', '_')}.npy", test_s)
 
