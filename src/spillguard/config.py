@@ -15,21 +15,23 @@ from sharedcore.errors import UserError
 
 COLOUR_SPACES = ("rgb", "ycbcr", "hsv")
 ILLUMINATION = ("none", "per_image")
-AUGMENTATIONS = ("none", "lighting", "lighting+shift")
+AUGMENTATIONS = ("none", "shift", "lighting", "lighting+shift")
 THRESHOLD_RULES = ("fpr", "balanced", "prior")
 SUPERVISION = ("none", "synthetic", "synthetic+known")
 
-# The plain convolutional autoencoder (the defaults before the experiments; configs/ae_baseline.yaml):
+# The plain convolutional autoencoder with the spill core's tuned settings (the defaults before the
+# experiments made the spill head the default; configs/ae_core.yaml):
 # TrainConfig(**PLAIN_AE) trains it.
 PLAIN_AE: dict[str, Any] = {
     "model": "conv_ae",
     "score": "local",
     "supervision": "none",
     "occlusion": 0.0,
-    "augment": "none",
-    "augment_strength": 0.2,
+    "smooth": 16,
+    "augment": "lighting+shift",
+    "augment_strength": 0.1,
     "threshold_rule": "balanced",
-    "epochs": 40,
+    "epochs": 30,
     "weight_decay": 1e-5,
 }
 
@@ -44,14 +46,14 @@ class TrainConfig:
     model_params: dict[str, Any] = field(default_factory=dict)  # passed to the model's __init__
     loss: str = "mse"  # a name in spillguard.losses.LOSSES
     score: str = "head"  # a name in spillguard.scoring.SCORES, or "head" (the model's spill head)
-    smooth: int = 5  # window (pixels) of the local score's box filter
+    smooth: int = 16  # window (pixels) of the local score's box filter
     height: int = 32  # input size after resizing, pixels
     width: int = 48
     colour: str = "rgb"  # one of COLOUR_SPACES
     illumination: str = "none"  # one of ILLUMINATION: per-image brightness/contrast normalisation
-    augment: str = "lighting"  # one of AUGMENTATIONS
+    augment: str = "lighting"  # one of AUGMENTATIONS (a head always gets flips and reframing too)
     augment_strength: float = 0.3  # relative brightness/contrast/saturation/gamma jitter of "lighting"
-    augment_shift: int = 2  # pixels of random translation of "lighting+shift"
+    augment_shift: int = 2  # pixels of random translation of "shift" and "lighting+shift"
     epochs: int = 4
     batch_size: int = 128
     lr: float = 3e-3

@@ -176,17 +176,15 @@ def _decode(path: Path, size: tuple[int, int]) -> np.ndarray | str:
         return "empty file (0 bytes)"
     h, w = size
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            im: Image.Image = Image.open(io.BytesIO(data))
-            if im.format == "JPEG":
-                im.draft("RGB", (w, h))  # DCT-domain downscale when the image is >= 2x the target
-            im.load()
-            if im.mode != "RGB":
-                im = convert_mode(im, "RGB")
-            if im.size != (w, h):
-                im = im.resize((w, h), Image.Resampling.BILINEAR)
-            return np.asarray(im, dtype=np.uint8)
+        im: Image.Image = Image.open(io.BytesIO(data))
+        if im.format == "JPEG" and im.size[0] >= 2 * w and im.size[1] >= 2 * h:
+            im.draft("RGB", (w, h))  # DCT-domain downscale (1/2 .. 1/8) for images >= 2x the target
+        im.load()
+        if im.mode != "RGB":
+            im = convert_mode(im, "RGB")
+        if im.size != (w, h):
+            im = im.resize((w, h), Image.Resampling.BILINEAR)
+        return np.asarray(im, dtype=np.uint8)
     except Exception as exc:  # Pillow raises many types for bad files
         return f"unreadable image ({type(exc).__name__})"
 
@@ -198,22 +196,25 @@ def load_images(
 
     Returns the array of the readable images, the indices (into ``paths``) they came from, and the
     skips. Greyscale, palette, RGBA (composited on black) and CMYK inputs are converted to RGB.
+    One worker by default: a second decoding thread gained nothing on 2 shared cores (bench_spill.py).
     """
     ps = [Path(p) for p in paths]
     out = np.empty((len(ps), size[0], size[1], 3), dtype=np.uint8)
     ok = np.zeros(len(ps), dtype=bool)
     skipped: list[Skip] = []
-    n_workers = workers or min(2, os.cpu_count() or 1)
+    n_workers = workers or 1
 
     def work(lo: int, hi: int) -> list[tuple[int, str]]:
         bad = []
-        for i in range(lo, hi):
-            res = _decode(ps[i], size)
-            if isinstance(res, str):
-                bad.append((i, res))
-            else:
-                out[i] = res
-                ok[i] = True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. Pillow's DecompressionBombWarning, EXIF warnings
+            for i in range(lo, hi):
+                res = _decode(ps[i], size)
+                if isinstance(res, str):
+                    bad.append((i, res))
+                else:
+                    out[i] = res
+                    ok[i] = True
         return bad
 
     chunk = 256

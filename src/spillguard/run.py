@@ -10,6 +10,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,8 @@ def train_run(
     """Load ``data``, train, and write the run folder ``out``; returns its path."""
     cfg = config.validate()
     t0 = time.perf_counter()
-    ds = load_sources(training_sources(data), (cfg.height, cfg.width), strict, what=str(data))
+    sources = training_sources(data)
+    ds = load_sources(sources, (cfg.height, cfg.width), strict, what=str(data))
     report_skips(ds.skipped)
     normals, spills = ds.images[ds.labels == 0], ds.images[ds.labels == 1]
     if len(normals) == 0:
@@ -120,7 +122,7 @@ def train_run(
             "config": cfg.to_dict(),
             "data": {
                 "root": str(data),
-                "layout": training_sources(data).layout,
+                "layout": sources.layout,
                 "n_normal": len(normals),
                 "n_spill": len(spills),
                 "skipped": _skips_json(ds.skipped),
@@ -201,21 +203,29 @@ def predict_paths(
     items: Sequence[str],
     rule: str | None = None,
     strict: bool = False,
-    batch: int = 4096,
+    batch: int = 2048,
 ) -> tuple[list[tuple[Path, float, bool]], list[Skip]]:
-    """Score files, folders and glob patterns; returns (path, score, is_spill) rows and the skips."""
+    """Score files, folders and glob patterns; returns (path, score, is_spill) rows and the skips.
+
+    JPEG decoding of the next chunk runs in a second thread while the network scores the current one.
+    """
     det = SpillDetector.load(run)
     threshold = det.threshold(rule)
     paths, skipped = expand_inputs(items)
     check_skips(skipped, strict)
+    size = (det.config.height, det.config.width)
+    chunks = [paths[i : i + batch] for i in range(0, len(paths), batch)]
     rows: list[tuple[Path, float, bool]] = []
-    for i in range(0, len(paths), batch):
-        chunk = paths[i : i + batch]
-        images, idx, bad = load_images(chunk, (det.config.height, det.config.width))
-        skipped += bad
-        check_skips(bad, strict)
-        scores = det.score(images) if len(idx) else np.zeros(0)
-        rows += [(chunk[j], float(s), bool(s > threshold)) for j, s in zip(idx, scores, strict=True)]
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(load_images, chunks[0], size) if chunks else None
+        for k, chunk in enumerate(chunks):
+            assert pending is not None
+            images, idx, bad = pending.result()
+            pending = pool.submit(load_images, chunks[k + 1], size) if k + 1 < len(chunks) else None
+            skipped += bad
+            check_skips(bad, strict)
+            scores = det.score(images) if len(idx) else np.zeros(0)
+            rows += [(chunk[j], float(s), bool(s > threshold)) for j, s in zip(idx, scores, strict=True)]
     if not rows:
         raise UserError(f"{' '.join(items)}: no readable images to score; point to JPEG/PNG files or folders")
     return rows, skipped

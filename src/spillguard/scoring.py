@@ -4,7 +4,8 @@ Scores (higher = more likely a spill), from a per-pixel error map (N, H, W) = sq
 over channels in standardised units:
 - ``mse``: the mean of the map (the classic reconstruction error);
 - ``local``: the maximum of the map after a ``smooth`` x ``smooth`` box filter, so a small bright
-  spill is not diluted by a large well-reconstructed background.
+  spill is not diluted by a large well-reconstructed background;
+- ``combined``: the geometric mean of the two.
 
 Threshold rules (an image is flagged when its score is above the threshold):
 - ``fpr``: the (1 - target_fpr) quantile of held-out validation normals: a set false-alarm rate on
@@ -27,19 +28,29 @@ def error_map(x: torch.Tensor, recon: torch.Tensor) -> torch.Tensor:
     return (recon - x).pow(2).mean(dim=1)
 
 
-def score_mse(err: torch.Tensor, smooth: int = 5) -> torch.Tensor:
+def score_mse(err: torch.Tensor, smooth: int = 16) -> torch.Tensor:
     """Mean error per image: (N, H, W) -> (N,)."""
     return err.mean(dim=(1, 2))
 
 
-def score_local(err: torch.Tensor, smooth: int = 5) -> torch.Tensor:
-    """Maximum of the box-smoothed error map per image: (N, H, W) -> (N,)."""
+def score_local(err: torch.Tensor, smooth: int = 16) -> torch.Tensor:
+    """Maximum of the box-smoothed (mean over ``smooth`` x ``smooth``) error map: (N, H, W) -> (N,)."""
     k = max(1, min(smooth, err.shape[1], err.shape[2]))
-    pooled = F.avg_pool2d(err[:, None], kernel_size=k, stride=1)
-    return pooled.flatten(1).max(dim=1).values
+    s = F.pad(err.double().cumsum(1).cumsum(2), (1, 0, 1, 0))  # integral image, (N, H+1, W+1)
+    box = s[:, k:, k:] - s[:, :-k, k:] - s[:, k:, :-k] + s[:, :-k, :-k]
+    return (box.flatten(1).max(dim=1).values / (k * k)).float()
 
 
-SCORES: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {"mse": score_mse, "local": score_local}
+def score_combined(err: torch.Tensor, smooth: int = 16) -> torch.Tensor:
+    """Geometric mean of the ``mse`` and ``local`` scores: large diffuse and small bright errors both count."""
+    return (score_mse(err, smooth) * score_local(err, smooth)).sqrt()
+
+
+SCORES: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
+    "mse": score_mse,
+    "local": score_local,
+    "combined": score_combined,
+}
 
 
 def threshold_fpr(normal_scores: np.ndarray, target_fpr: float) -> float:

@@ -66,7 +66,7 @@ def fit_model(
             xb = train_x[perm[i : i + cfg.batch_size]]
             if cfg.augment.startswith("lighting"):
                 xb = augment_lighting(xb, cfg.augment_strength, generator)
-            if cfg.augment.endswith("+shift"):
+            if cfg.augment.endswith("shift"):
                 xb = augment_shift(xb, cfg.augment_shift, generator)
             xb = prep(xb.to(device))
             loss = loss_fn(model(xb), xb) + model.regularisation().to(device)  # type: ignore[operator]

@@ -93,6 +93,13 @@ def test_bad_inputs_leave_no_run_folder(tiny_data: Path, tmp_path: Path) -> None
     assert not (tmp_path / "r2").exists() and not list(tmp_path.glob(".r2*"))
     res = runner.invoke(app, ["train", str(messy), "-o", str(tmp_path / "r3"), "--epochs", "1"])
     assert res.exit_code == 0 and "zero.jpg: empty file" in res.output  # a listed skip
+    m = json.loads((tmp_path / "r3" / "metrics.json").read_text())
+    # no known spills: no balanced rule (the default spill head keeps its own 'prior' boundary)
+    assert m["threshold_rule"] == "prior" and set(m["thresholds"]) == {"fpr", "prior"}
+    assert m["data"]["skipped"] == [[str(messy / "train" / "zero.jpg"), "empty file (0 bytes)"]]
+    assert "not available" in _user_error(
+        "predict", str(tmp_path / "r3"), str(messy / "train"), "--rule", "balanced"
+    )
     assert "no such checkpoint" in _user_error("evaluate", str(tmp_path / "r1"), str(tiny_data))
 
 

@@ -77,3 +77,14 @@ def test_config_validation(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("epoch: 3\n")
     with pytest.raises(UserError, match="unknown field 'epoch'"):
         TrainConfig.from_yaml(tmp_path / "bad.yaml")
+
+
+def test_fused_inference_model_matches(tiny_run: Path) -> None:
+    from spillguard.models.fusion import fuse_for_inference
+
+    model = SpillDetector.load(tiny_run).model_
+    fused = fuse_for_inference(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    x = torch.randn(8, 3, 32, 48)
+    with torch.inference_mode():
+        assert torch.allclose(model(x), fused(x.contiguous(memory_format=torch.channels_last)), atol=1e-4)

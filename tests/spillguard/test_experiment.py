@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from sharedcore.errors import UserError
+from spillguard.config import PLAIN_AE
 from spillguard.experiment import image_stats, load_variants, run_experiment, stream_threshold
 
 CONFIGS = Path(__file__).resolve().parents[2] / "src" / "spillguard" / "configs"
@@ -62,8 +63,8 @@ def test_experiment_on_tiny_data_writes_table_rocs_and_error_analysis(
     tiny_data: Path, tmp_path: Path
 ) -> None:
     cfgs = [
-        _write(tmp_path, "ae", {"epochs": 3, "batch_size": 32}),
-        _write(tmp_path, "mem", {"model": "memory_ae", "epochs": 3, "batch_size": 32}),
+        _write(tmp_path, "ae", {**PLAIN_AE, "epochs": 3, "batch_size": 32}),
+        _write(tmp_path, "mem", {**PLAIN_AE, "model": "memory_ae", "epochs": 3, "batch_size": 32}),
         _write(
             tmp_path,
             "head",

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import typer
 
 from avatargen.styles.data import load_styles
@@ -52,11 +53,8 @@ def fit_model(
     )
 
 
-def styles_table(df: object, fmt: str) -> str:
+def styles_table(df: pd.DataFrame, fmt: str) -> str:
     """Render sampled styles (a DataFrame with a probability column) as table, JSON or CSV text."""
-    import pandas as pd
-
-    assert isinstance(df, pd.DataFrame)
     if fmt == "json":
         return json.dumps(df.to_dict(orient="records"), ensure_ascii=False, indent=1) + "\n"
     if fmt == "csv":
@@ -87,7 +85,7 @@ def fit_cmd(
     info(
         f"fitted {len(model.attributes_)} attributes on {model.n_rows_} people ({model.data_kind_}); "
         f"edges: {', '.join(edges) or 'none'}; entropy {model.entropy():.3f} bits; "
-        f"{model.n_styles()} possible styles"
+        f"{model.n_styles():,} of {model.n_possible_styles:,} value combinations have positive probability"
     )
     for n in model.notes_:
         if n.level != "ok":
@@ -103,6 +101,11 @@ def sample_cmd(
     unique: bool = typer.Option(
         False, "--unique", help="No repeats and no styles seen in the training rows."
     ),
+    most_probable: bool = typer.Option(
+        False,
+        "--most-probable",
+        help="The n most probable styles (exact, best first) instead of random ones.",
+    ),
     fmt: str = typer.Option("table", "--format", help="table, json or csv."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
@@ -115,7 +118,12 @@ def sample_cmd(
         check_writable(output, force)
     model = StyleModel.load(model_path)
     ev = parse_pairs(given, "--given")
-    df = model.sample(n, np.random.default_rng(seed), given=ev, unique=unique)
+    if most_probable:
+        if n < 0:
+            raise UserError(f"-n {n}: the number of styles must be >= 0")
+        df = model.most_probable(n, given=ev)
+    else:
+        df = model.sample(n, np.random.default_rng(seed), given=ev, unique=unique)
     text = styles_table(df, fmt)
     if output is None:
         print(text, end="")

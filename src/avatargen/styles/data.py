@@ -131,7 +131,7 @@ def _json_pairs_no_duplicates(path: Path) -> Callable[[list[tuple[str, Any]]], d
 def read_json(path: Path) -> Any:
     """Parse a JSON file; syntax errors and duplicate keys become a UserError with line/column."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
@@ -209,7 +209,7 @@ def _check_header(path: Path, columns: list[object]) -> list[str]:
 
 def _load_csv(path: Path, sep: str) -> StyleData:
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
             header = next(csv.reader(fh, delimiter=sep), None)
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
@@ -225,7 +225,7 @@ def _load_csv(path: Path, sep: str) -> StyleData:
                 dtype=str,
                 keep_default_na=False,
                 na_filter=False,
-                encoding="utf-8",
+                encoding="utf-8-sig",
                 skip_blank_lines=True,
                 index_col=False,
             )
@@ -264,7 +264,7 @@ def frame_to_data(df: pd.DataFrame, source: str = "<table>", line_offset: int | 
     if len(df) == 0:
         raise UserError(f"{source}: no data rows; give at least one row per person")
     n, k = df.shape
-    codes = np.empty((n, k), dtype=np.int16 if n else np.int64)
+    codes = np.empty((n, k), dtype=np.int64, order="F")
     values: dict[str, list[str]] = {}
     counts: dict[str, np.ndarray] = {}
 
@@ -280,9 +280,13 @@ def frame_to_data(df: pd.DataFrame, source: str = "<table>", line_offset: int | 
         else:
             c, uniq = pd.factorize(col, sort=False, use_na_sentinel=True)
             uniques = [v if isinstance(v, str) else _cell_text(v) for v in uniq]
-        missing = np.flatnonzero(c < 0)
-        if missing.size:
+        if len(c) and c.min() < 0:
+            missing = np.flatnonzero(c < 0)
             raise UserError(f"{where(int(missing[0]), attr)}: missing cell; fill in a value (e.g. 'none')")
+        if len(uniques) > np.iinfo(np.int16).max:
+            raise UserError(
+                f"{source}: column '{attr}' has {len(uniques)} distinct values; this is not a styles table"
+            )
         stripped = [u.strip() for u in uniques]
         for u_idx, s in enumerate(stripped):
             if not s:
@@ -292,15 +296,11 @@ def frame_to_data(df: pd.DataFrame, source: str = "<table>", line_offset: int | 
         order = sorted(set(stripped))
         index = {s: i for i, s in enumerate(order)}
         remap = np.asarray([index[s] for s in stripped], dtype=np.int64)
-        coded = remap[c]
+        coded = c if np.array_equal(remap, np.arange(len(remap))) else remap[c]
         codes[:, j] = coded
         values[attr] = order
-        counts[attr] = np.bincount(coded, minlength=len(order)).astype(np.int64)
-    if max(len(v) for v in values.values()) > np.iinfo(np.int16).max:
-        raise UserError(
-            f"{source}: an attribute has more than 32767 distinct values; this is not a styles table"
-        )
-    return StyleData(source, attributes, values, counts, codes.astype(np.int64), "rows")
+        counts[attr] = np.bincount(codes[:, j], minlength=len(order)).astype(np.int64)
+    return StyleData(source, attributes, values, counts, codes, "rows")
 
 
 def _cell_text(v: object) -> str:
@@ -341,7 +341,7 @@ def load_rules(path: str | os.PathLike[str]) -> Rules:
     if not p.is_file():
         raise UserError(f"{p}: no such rules file; check the path")
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UserError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     if p.suffix.lower() == ".json":

@@ -18,8 +18,31 @@ def value_counts(codes: np.ndarray, k: int) -> np.ndarray:
 
 def pair_counts(parent: np.ndarray, child: np.ndarray, k_parent: int, k_child: int) -> np.ndarray:
     """Joint counts of two coded columns; shape (k_parent, k_child), int64."""
-    flat = parent.astype(np.int64) * k_child + child
+    flat = parent.astype(np.intp) * k_child
+    flat += child
     return np.bincount(flat, minlength=k_parent * k_child).reshape(k_parent, k_child).astype(np.int64)
+
+
+def pairwise_counts(codes: np.ndarray, cards: Sequence[int]) -> dict[tuple[int, int], np.ndarray]:
+    """Joint count tables of every column pair (i < j) of an (n, k) code matrix.
+
+    Works through blocks of rows with one reused index buffer (cache-resident, no per-pair
+    allocation): O(n k^2) integer work in numpy.
+    """
+    n, k = codes.shape
+    chunk = 1 << 16
+    buf = np.empty(min(n, chunk), dtype=np.intp)
+    acc = {(i, j): np.zeros(cards[i] * cards[j], dtype=np.int64) for i in range(k) for j in range(i + 1, k)}
+    for s in range(0, n, chunk):
+        e = min(n, s + chunk)
+        cols = [np.ascontiguousarray(codes[s:e, i], dtype=np.intp) for i in range(k)]
+        b = buf[: e - s]
+        for i in range(k):
+            for j in range(i + 1, k):
+                np.multiply(cols[i], cards[j], out=b)
+                np.add(b, cols[j], out=b)
+                acc[(i, j)] += np.bincount(b, minlength=cards[i] * cards[j])
+    return {key: t.reshape(cards[key[0]], cards[key[1]]) for key, t in acc.items()}
 
 
 def smoothed(counts: np.ndarray, alpha: float, mask: np.ndarray | None = None) -> np.ndarray:
@@ -57,14 +80,18 @@ def mutual_information(joint: np.ndarray) -> float:
     return float(max((pab[nz] * np.log2(pab[nz] / (pa @ pb)[nz])).sum(), 0.0))
 
 
-def mutual_information_matrix(codes: np.ndarray, cards: Sequence[int]) -> np.ndarray:
-    """Pairwise plug-in mutual information (bits) between the columns of a code matrix; (k, k)."""
+def mutual_information_matrix(
+    codes: np.ndarray, cards: Sequence[int], tables: dict[tuple[int, int], np.ndarray] | None = None
+) -> np.ndarray:
+    """Pairwise plug-in mutual information (bits) between the columns of a code matrix; (k, k).
+
+    ``tables`` (from ``pairwise_counts``) avoids recounting.
+    """
     k = codes.shape[1]
+    tables = tables if tables is not None else pairwise_counts(codes, cards)
     mi = np.zeros((k, k))
-    cols = [np.ascontiguousarray(codes[:, i]).astype(np.int64) for i in range(k)]
-    for i in range(k):
-        for j in range(i + 1, k):
-            mi[i, j] = mi[j, i] = mutual_information(pair_counts(cols[i], cols[j], cards[i], cards[j]))
+    for (i, j), t in tables.items():
+        mi[i, j] = mi[j, i] = mutual_information(t)
     return mi
 
 

@@ -15,7 +15,7 @@ from avatargen.styles.diversity import diversity_curve
 from avatargen.styles.explain import Table, explain_tables, render_markdown
 from avatargen.styles.model import StyleModel
 from sharedcore.atomic import atomic_dir, write_text
-from sharedcore.console import info
+from sharedcore.console import info, progress
 from sharedcore.figures import plt, save_figure
 from sharedcore.report import HtmlReport
 
@@ -49,19 +49,19 @@ def cross_validate(
     idx = rng.permutation(n)[: min(n, CV_MAX_ROWS)]
     parts = np.array_split(idx, folds)
     rows = []
-    for s in structures:
-        for a in alphas:
-            scores = []
-            for f in range(folds):
-                train = np.concatenate([parts[g] for g in range(folds) if g != f])
-                base, _, pv = s.partition(" p<")
-                # learned structures see only the hard rules, not the declared dependencies
-                rr = rules if base == "declared" else Rules(rules=rules.rules, source=rules.source)
-                m = StyleModel(alpha=a, structure=base, rules=rr, edge_pvalue=float(pv) if pv else None)
-                m.fit(subset(d, train))
-                with np.errstate(divide="ignore"):
-                    scores.append(float(m.network_.log2_probability(d.codes[parts[f]]).mean()))
-            rows.append({"structure": s, "alpha": a, "held-out bits/style": float(np.mean(scores))})
+    grid = [(s, a) for s in structures for a in alphas]
+    for s, a in progress(grid, desc="cross-validation"):
+        scores = []
+        for f in range(folds):
+            train = np.concatenate([parts[g] for g in range(folds) if g != f])
+            base, _, pv = s.partition(" p<")
+            # learned structures see only the hard rules, not the declared dependencies
+            rr = rules if base == "declared" else Rules(rules=rules.rules, source=rules.source)
+            m = StyleModel(alpha=a, structure=base, rules=rr, edge_pvalue=float(pv) if pv else None)
+            m.fit(subset(d, train))
+            with np.errstate(divide="ignore"):
+                scores.append(float(m.network_.log2_probability(d.codes[parts[f]]).mean()))
+        rows.append({"structure": s, "alpha": a, "held-out bits/style": float(np.mean(scores))})
     return pd.DataFrame(rows)
 
 
@@ -242,7 +242,14 @@ def run_experiment(
         md.append("## Value effects\n\n![value effects](value_effects.png)\n")
 
         rep.heading("Smoothing alpha")
-        zero_vals = [(a, i) for a in m.attributes_ for i, c in enumerate(m.counts_[a]) if c == 0]
+        # zero counts in the data (values a hard rule added, like hair colour 'none', are not counted)
+        ruled = {(rule.then_attr, rule.then_value) for rule in r.rules}
+        zero_vals = [
+            (a, i)
+            for a in m.attributes_
+            for i, c in enumerate(m.counts_[a])
+            if c == 0 and (a, m.values_[a][i]) not in ruled
+        ]
         arows = []
         for a in alphas:
             ma = StyleModel(alpha=a, structure="chow-liu", rules=r).fit(d)
@@ -274,12 +281,16 @@ def run_experiment(
         if cv is not None:
             best_row = cv.iloc[int(np.argmax(cv["held-out bits/style"].to_numpy()))]
             pivot = cv.pivot(index="alpha", columns="structure", values="held-out bits/style").reset_index()
-            rep.paragraph(
+            cv_text = (
                 f"5-fold cross-validation (held-out mean log2-likelihood per style, higher is better; -inf "
-                f"means an unseen combination got probability 0). Best: {best_row['structure']} with alpha "
+                f"means an unseen combination got probability 0; 'chow-liu p<0.01' keeps only learned edges "
+                f"whose G-test of independence has p < 0.01; learned structures see the hard rules but not "
+                f"the declared dependencies). Best: {best_row['structure']} with alpha "
                 f"{best_row['alpha']:g} ({best_row['held-out bits/style']:.3f} bits/style)."
             )
+            rep.paragraph(cv_text)
             rep.table(_df_rows(pivot))
+            md.append(cv_text + "\n")
             md.append(
                 render_markdown(
                     [
@@ -308,7 +319,7 @@ def run_experiment(
 
         rep.heading("Diversity and uniqueness vs sample size")
         plain = diversity_curve(m, sizes, rng)
-        cap = min(max(sizes), max(m.n_styles() - len(m.training_codes_), 0))
+        cap = min(max(sizes), max(m.n_styles() - len(m.training_keys_), 0))
         uniq = diversity_curve(m, [s for s in sizes if s <= cap], rng, unique=True)
         _plot_diversity(plain, uniq, tmp / "diversity.png")
         rep.image("diversity.png", "distinct and novel fractions, empirical vs model entropy")
@@ -324,6 +335,27 @@ def run_experiment(
         sample = m.sample(10_000, rng)
         _plot_style_probabilities(m, sample, d, tmp / "style_probabilities.png")
         rep.image("style_probabilities.png", "log10 P(style): 10,000 sampled styles vs the training rows")
+        drawn = m.sample(20, rng)
+        novel = m.sample(min(20, max(m.n_styles() - len(m.training_keys_), 0)), rng, unique=True)
+        write_text(tmp / "samples.csv", drawn.to_csv(index=False, float_format="%.6g"))
+        write_text(tmp / "samples_unique.csv", novel.to_csv(index=False, float_format="%.6g"))
+        rep.heading("Sampled styles")
+        rep.paragraph("20 styles drawn from the model (samples.csv), with their exact probabilities.")
+        rep.table(_df_rows(drawn.astype({a: str for a in m.attributes_})))
+        rep.paragraph(
+            "20 distinct styles that are not among the training rows (--unique; samples_unique.csv)."
+        )
+        rep.table(_df_rows(novel.astype({a: str for a in m.attributes_})))
+        md.append(
+            "## Sampled styles\n\n"
+            + render_markdown(
+                [Table("20 sampled styles", [str(c) for c in drawn.columns], _df_rows(drawn))], 3
+            )
+            + "\n"
+            + render_markdown(
+                [Table("20 unique new styles", [str(c) for c in novel.columns], _df_rows(novel))], 3
+            )
+        )
         top = m.most_probable(10)
         rep.heading("The 10 most probable styles")
         rep.table(_df_rows(top.astype({a: str for a in m.attributes_})))

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from avatargen.styles.model import StyleModel
+from sharedcore.errors import UserError
 
 
 @dataclass
@@ -46,7 +47,7 @@ def summary_table(m: StyleModel) -> Table:
         {"item": "value combinations", "value": m.n_possible_styles},
         {
             "item": "distinct training styles",
-            "value": len(m.training_codes_) if m.data_kind_ == "rows" else "n/a",
+            "value": len(m.training_keys_) if m.data_kind_ == "rows" else "n/a",
         },
     ]
     return Table("Model", ["item", "value"], rows)
@@ -97,7 +98,7 @@ def bayes_tables(m: StyleModel) -> list[Table]:
         for cv in m.values_[a]:
             try:
                 post = m.posterior(p, {a: cv})
-            except Exception:  # value of probability 0: no posterior
+            except UserError:  # a value of probability 0 has no posterior
                 continue
             row: dict[str, Any] = {f"{a} \\ {p}": cv}
             row.update({k: float(x) for k, x in post.items()})

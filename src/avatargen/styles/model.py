@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import base64
 import json
+import numbers
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from avatargen.styles.consistency import Note, counts_consistency, counts_only_table, independence_notes
 from avatargen.styles.data import (
     Rules,
     StyleData,
     as_style_data,
-    load_rules,
     read_json,
     rules_from_mapping,
 )
@@ -26,11 +26,21 @@ from avatargen.styles.estimate import (
     find_cycle,
     g_test_pvalue,
     mutual_information_matrix,
+    orient_forest,
     pair_counts,
+    pairwise_counts,
     smoothed,
 )
 from avatargen.styles.network import TreeNetwork, enumerate_support
-from avatargen.styles.sample import ancestral_codes, distinct_codes, style_keys
+from avatargen.styles.rules import apply_rule_values, as_rules, check_rows_against_rules, rule_masks
+from avatargen.styles.sample import (
+    ancestral_codes,
+    distinct_codes,
+    is_member,
+    keys_to_codes,
+    style_keys,
+    unique_keys,
+)
 from sharedcore.atomic import write_text
 from sharedcore.errors import UserError
 
@@ -38,14 +48,7 @@ FORMAT_VERSION = 1
 MODEL_KIND = "avatargen.styles.StyleModel"
 STRUCTURES = ("chow-liu", "independent", "declared")
 ENUMERATE_LIMIT = 300_000
-
-
-@dataclass
-class Note:
-    """One line of the consistency report: ``level`` is 'ok', 'note' or 'inconsistent'."""
-
-    level: str
-    text: str
+MI_REPORT_LIMIT = 20_000_000  # rows x attribute pairs counted for the MI report of a given structure
 
 
 class StyleModel:
@@ -57,6 +60,21 @@ class StyleModel:
     rules: a rules file path, a ``Rules`` object or a mapping (see ``avatargen.styles.data.load_rules``).
     edge_pvalue: with chow-liu, drop learned edges whose G-test of independence has p above this.
     """
+
+    # learned state (set by fit / load)
+    attributes_: list[str]
+    values_: dict[str, list[str]]
+    parents_: dict[str, str | None]
+    network_: TreeNetwork
+    tables_: list[np.ndarray]
+    counts_: dict[str, np.ndarray]
+    mutual_information_: np.ndarray | None
+    n_rows_: int
+    data_kind_: str
+    source_: str
+    rules_: Rules
+    notes_: list[Note]
+    training_keys_: np.ndarray
 
     def __init__(
         self,
@@ -78,77 +96,26 @@ class StyleModel:
         ``data``: StyleData, a pandas DataFrame (one column per attribute), a counts mapping
         ``{"attributes": {attr: {value: count}}}`` or a path to a data file. Returns self.
         """
-        if not (isinstance(self.alpha, int | float) and self.alpha >= 0 and np.isfinite(self.alpha)):
+        if not (isinstance(self.alpha, numbers.Real) and 0 <= self.alpha < np.inf):
             raise UserError(f"alpha {self.alpha!r} is invalid; give a number >= 0 (0 = pure MLE)")
         if self.structure not in STRUCTURES:
             raise UserError(f"structure '{self.structure}' is unknown; choose one of {', '.join(STRUCTURES)}")
-        d = as_style_data(data)
-        rules = _as_rules(self.rules)
-        d = _apply_rule_values(d, rules)
-        attrs = d.attributes
-        idx = {a: i for i, a in enumerate(attrs)}
-        k = len(attrs)
-        cards = [len(d.values[a]) for a in attrs]
-        notes: list[Note] = []
+        rules = as_rules(self.rules)
+        d = apply_rule_values(as_style_data(data), rules)
         if d.codes is not None:
-            _check_rows_against_rules(d, rules)
-
-        # structure -----------------------------------------------------------------------
-        directed = {idx[c]: idx[p] for c, p in rules.depends_on.items()}
-        rule_pairs = [(idx[r.if_attr], idx[r.then_attr]) for r in rules.rules]
-        forced = sorted({(min(a, b), max(a, b)) for a, b in [*directed.items(), *rule_pairs]})
-        if self.structure == "independent":
-            forced = sorted({(min(a, b), max(a, b)) for a, b in rule_pairs})
-            directed = {}
-        cyc = find_cycle(forced, k)
-        if cyc is not None:
-            raise UserError(
-                f"{rules.source}: declared dependencies and rules link '{attrs[cyc[0]]}' and '{attrs[cyc[1]]}' "
-                "into a cycle; the model is a tree, remove one link"
-            )
-        mi = mutual_information_matrix(d.codes, cards) if d.codes is not None else None
-        if self.structure == "chow-liu" and mi is not None:
-            edges = chow_liu_edges(mi, forced, directed)
-            if self.edge_pvalue is not None:
-                n = d.n_rows
-                fset = set(forced)
-                edges = [
-                    e
-                    for e in edges
-                    if e in fset or g_test_pvalue(mi[e], n, cards[e[0]], cards[e[1]]) <= self.edge_pvalue
-                ]
-        else:
-            edges = forced
-            if self.structure == "chow-liu":
-                notes.append(
-                    Note(
-                        "note",
-                        "counts-only data carries no joint information, so no tree can be learned: "
-                        "attributes are independent except where the rules link them",
-                    )
-                )
-        parents = _orient(edges, k, directed, attrs, rules)
-
-        # tables ------------------------------------------------------------------------------
-        masks = _rule_masks(parents, rules, d)
-        cpts: list[np.ndarray] = []
-        tables: list[np.ndarray] = []
-        for v in range(k):
-            p = int(parents[v])
-            if d.codes is not None:
-                if p < 0:
-                    t = d.counts[attrs[v]][None, :]
-                else:
-                    t = pair_counts(d.codes[:, p], d.codes[:, v], cards[p], cards[v])
-            else:
-                t = _counts_only_table(d, rules, attrs, p, v, cards)
-            tables.append(np.asarray(t, dtype=np.int64))
-            cpts.append(smoothed(t, float(self.alpha), masks[v]))
+            check_rows_against_rules(d, rules)
+        k = len(d.attributes)
+        cards = [len(d.values[a]) for a in d.attributes]
+        parents, pairs, mi, notes = self._structure(d, rules, cards)
+        tables = _count_tables(d, rules, parents, pairs, cards)
+        masks = rule_masks(parents, rules, d)
+        cpts = [smoothed(t, float(self.alpha), masks[v]) for v, t in enumerate(tables)]
         if d.kind == "counts":
-            notes = _counts_consistency(d, rules) + notes
+            notes = counts_consistency(d, rules) + notes + independence_notes(d, rules, parents)
         else:
             notes.append(Note("ok", f"{d.n_rows} rows, every row has a value for each of the {k} attributes"))
 
+        attrs = d.attributes
         self.attributes_ = list(attrs)
         self.values_ = {a: list(d.values[a]) for a in attrs}
         self.parents_ = {attrs[v]: (attrs[int(parents[v])] if parents[v] >= 0 else None) for v in range(k)}
@@ -161,12 +128,67 @@ class StyleModel:
         self.source_ = d.source
         self.rules_ = rules
         self.notes_ = notes
-        self.training_codes_ = (
-            np.unique(d.codes, axis=0).astype(np.int64)
-            if d.codes is not None
-            else np.zeros((0, k), dtype=np.int64)
+        self.training_keys_ = unique_keys(
+            d.codes if d.codes is not None else np.zeros((0, k), dtype=np.int64), cards
         )
         return self
+
+    def _structure(
+        self, d: StyleData, rules: Rules, cards: list[int]
+    ) -> tuple[np.ndarray, dict[tuple[int, int], np.ndarray], np.ndarray | None, list[Note]]:
+        """Parent pointers of the tree, the pairwise count tables computed on the way, the mutual
+        information matrix (rows data) and notes for the report."""
+        attrs = d.attributes
+        idx = {a: i for i, a in enumerate(attrs)}
+        k = len(attrs)
+        notes: list[Note] = []
+        directed = {idx[c]: idx[p] for c, p in rules.depends_on.items()}
+        rule_pairs = [(idx[r.if_attr], idx[r.then_attr]) for r in rules.rules]
+        if self.structure == "independent":  # only the links that hard rules need
+            directed = {}
+        forced = sorted({(min(a, b), max(a, b)) for a, b in [*directed.items(), *rule_pairs]})
+        cyc = find_cycle(forced, k)
+        if cyc is not None:
+            raise UserError(
+                f"{rules.source}: declared dependencies and rules link '{attrs[cyc[0]]}' and '{attrs[cyc[1]]}' "
+                "into a cycle; the model is a tree, remove one link"
+            )
+        # all pairwise tables: needed by Chow-Liu; otherwise only for the report, skipped when large
+        pairs: dict[tuple[int, int], np.ndarray] = {}
+        mi = None
+        if d.codes is not None:
+            if self.structure == "chow-liu" or d.n_rows * k * (k - 1) // 2 <= MI_REPORT_LIMIT:
+                pairs = pairwise_counts(d.codes, cards)
+                mi = mutual_information_matrix(d.codes, cards, pairs)
+            else:
+                notes.append(Note("note", "mutual information not computed (large table, structure given)"))
+        edges = forced
+        if self.structure == "chow-liu" and mi is not None:
+            edges = chow_liu_edges(mi, forced, directed)
+            if self.edge_pvalue is not None:
+                keep = set(forced)
+                edges = [
+                    e
+                    for e in edges
+                    if e in keep
+                    or g_test_pvalue(mi[e], d.n_rows, cards[e[0]], cards[e[1]]) <= self.edge_pvalue
+                ]
+        elif self.structure == "chow-liu":
+            notes.append(
+                Note(
+                    "note",
+                    "counts-only data carries no joint information, so no tree can be learned: "
+                    "attributes are independent except where the rules link them",
+                )
+            )
+        parents = orient_forest(edges, k, directed)
+        if parents is None:
+            named = ", ".join(f"{attrs[c]} <- {attrs[p]}" for c, p in directed.items())
+            raise UserError(
+                f"{rules.source}: the declared dependencies cannot be oriented as a tree (some attribute "
+                f"would get two parents: {named}); declare at most one parent per attribute"
+            )
+        return parents, pairs, mi, notes
 
     # --------------------------------------------------------------------------------- encoding
 
@@ -199,20 +221,32 @@ class StyleModel:
             raise UserError(
                 f"table: column '{missing[0]}' is missing; the model needs {', '.join(self.attributes_)}"
             )
-        cols = []
-        for a in self.attributes_:
-            cat = pd.Categorical(df[a].astype(str).str.strip(), categories=self.values_[a])
-            cols.append(np.asarray(cat.codes, dtype=np.int64))
-        return np.stack(cols, axis=1)
+        out = np.empty((len(df), len(self.attributes_)), dtype=np.int64, order="F")
+        for i, a in enumerate(self.attributes_):
+            col = df[a]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                codes = np.asarray(col.cat.codes, dtype=np.int64)
+                uniques = [str(c) for c in col.cat.categories]
+            else:
+                codes, uniq = pd.factorize(col, use_na_sentinel=True)
+                uniques = [str(u) for u in uniq]
+            index = {v: j for j, v in enumerate(self.values_[a])}
+            remap = np.asarray([index.get(u.strip(), -1) for u in uniques] + [-1], dtype=np.int64)
+            out[:, i] = remap[codes]  # code -1 (missing) picks the trailing -1
+        return out
 
-    def decode(self, codes: np.ndarray) -> pd.DataFrame:
-        """A table of value names (categorical columns) from an (n, k) code array."""
-        return pd.DataFrame(
-            {
-                a: pd.Categorical.from_codes(codes[:, i], categories=pd.Index(self.values_[a], dtype=object))
-                for i, a in enumerate(self.attributes_)
-            }
-        )
+    def decode(self, codes: np.ndarray, probability: np.ndarray | None = None) -> pd.DataFrame:
+        """A table of value names (categorical columns) from valid (n, k) codes, plus an optional
+        ``probability`` column."""
+        cols: dict[str, Any] = {
+            a: pd.Categorical.from_codes(
+                codes[:, i], categories=pd.Index(self.values_[a], dtype=object), validate=False
+            )
+            for i, a in enumerate(self.attributes_)
+        }
+        if probability is not None:
+            cols["probability"] = probability
+        return pd.DataFrame(cols, copy=False)
 
     def _evidence(self, given: dict[str, str] | None, where: str = "--given") -> dict[int, int]:
         ev = self.encode(given or {}, where)
@@ -318,9 +352,7 @@ class StyleModel:
     # ----------------------------------------------------------------------------------- sampling
 
     def _frame(self, codes: np.ndarray) -> pd.DataFrame:
-        df = self.decode(codes)
-        df["probability"] = self.network_.probability(codes.astype(np.int64))
-        return df
+        return self.decode(codes, self.network_.probability(codes))
 
     def sample(
         self,
@@ -341,53 +373,76 @@ class StyleModel:
         ev = self._evidence(given)
         net = self.network_.condition(ev)
         if not unique:
-            return self._frame(ancestral_codes(net, n, rng))
-        excl = self.training_codes_ if (exclude_training is None or exclude_training) else None
-        if excl is not None and len(excl) and ev:
-            keep = np.all([excl[:, i] == x for i, x in ev.items()], axis=0)
-            excl = excl[keep]
-        if excl is not None and len(excl):
-            excl = excl[net.probability(excl) > 0]
-        n_excl = 0 if excl is None else len(excl)
-        available = net.support_size() - n_excl
+            if ev:  # drawn from the posterior; the probability column is the prior P(style)
+                return self._frame(ancestral_codes(net, n, rng))
+            prob = np.empty(n)
+            return self.decode(ancestral_codes(net, n, rng, probability=prob), prob)
+        cards = net.cards
+        excl = style_keys(np.zeros((0, len(cards)), dtype=np.int64), cards)
+        if (exclude_training is None or exclude_training) and len(self.training_keys_):
+            if ev:  # only training styles that agree with the evidence are reachable
+                tc = self.training_codes_
+                tc = tc[np.all([tc[:, i] == x for i, x in ev.items()], axis=0)]
+                excl = unique_keys(tc[net.probability(tc) > 0], cards)
+            else:  # every training row has positive probability under the fitted model
+                excl = self.training_keys_
+        support = net.support_size()
+        available = support - len(excl)
         if n > available:
-            what = "new (not in the training rows) " if n_excl else ""
+            what = "new (not in the training rows) " if len(excl) else ""
             raise UserError(
                 f"-n {n}: only {available} distinct {what}styles have positive probability"
                 + (" with this --given" if ev else "")
                 + "; ask for fewer or drop --unique"
             )
-        if net.support_size() <= ENUMERATE_LIMIT:
+        if support <= ENUMERATE_LIMIT:
             codes, prob = enumerate_support(net)
-            if excl is not None and len(excl):
-                keep = ~np.isin(style_keys(codes, net.cards), style_keys(excl, net.cards))
-                codes, prob = codes[keep], prob[keep]
+            keep = ~is_member(style_keys(codes, cards), excl)
+            codes, prob = codes[keep], prob[keep]
             # Gumbel-top-k: the order of successive draws without replacement, exactly
             g = np.log(prob) + rng.gumbel(size=len(prob))
             pick = np.argsort(-g, kind="stable")[:n]
             return self._frame(codes[pick])
-        codes = distinct_codes(net, n, rng, exclude=excl)
+        codes = distinct_codes(net, n, rng, exclude_keys=excl)
         if len(codes) < n:
             raise UserError(
                 f"-n {n}: found only {len(codes)} distinct styles after many draws; ask for fewer"
             )
-        return self._frame(codes.astype(np.int64))
+        return self._frame(codes)
 
     def most_probable(self, k: int, given: dict[str, str] | None = None) -> pd.DataFrame:
         """The k most probable styles (consistent with ``given``), best first, with probabilities."""
-        codes, _ = self.network_.most_probable(k, self._evidence(given))
+        ev = self._evidence(given)
+        if k > 100 and self.network_.support_size(ev) <= ENUMERATE_LIMIT:  # many: sort them all
+            codes, _prob = enumerate_support(self.network_.condition(ev))
+            order = np.argsort(-self.network_.probability(codes), kind="stable")[:k]
+            return self._frame(codes[order])
+        codes, _ = self.network_.most_probable(k, ev)
         return self._frame(codes)
 
     def training_keys(self) -> np.ndarray:
-        """Keys (see ``sample.style_keys``) of the distinct training styles."""
-        return style_keys(self.training_codes_, self.network_.cards)
+        """Sorted keys (see ``sample.style_keys``) of the distinct training styles."""
+        return self.training_keys_
+
+    @property
+    def training_codes_(self) -> np.ndarray:
+        """The distinct training styles as (m, k) int64 codes (none for counts-only data)."""
+        return keys_to_codes(self.training_keys_, self.network_.cards)
 
     # -------------------------------------------------------------------------------- save/load
 
     def to_json(self) -> dict[str, Any]:
         """The fitted model as a JSON-ready mapping (with ``format_version``)."""
         self._check_fitted()
-        tc = np.ascontiguousarray(self.training_codes_.astype(np.int32))
+        keys = self.training_keys_
+        if keys.dtype == np.int64:  # compact: one little-endian int64 mixed-radix key per style
+            training = {
+                "count": len(keys),
+                "int64_keys_base64": base64.b64encode(keys.astype("<i8").tobytes()).decode(),
+            }
+        else:
+            tc = np.ascontiguousarray(self.training_codes_.astype("<i4"))
+            training = {"shape": list(tc.shape), "int32_base64": base64.b64encode(tc.tobytes()).decode()}
         return {
             "format_version": FORMAT_VERSION,
             "kind": MODEL_KIND,
@@ -406,10 +461,7 @@ class StyleModel:
             else self.mutual_information_.tolist(),
             "rules": self.rules_.to_json(),
             "notes": [{"level": n.level, "text": n.text} for n in self.notes_],
-            "training_styles": {
-                "shape": list(tc.shape),
-                "int32_base64": base64.b64encode(tc.tobytes()).decode(),
-            },
+            "training_styles": training,
         }
 
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
@@ -457,8 +509,15 @@ class StyleModel:
             m.rules = m.rules_
             m.notes_ = [Note(str(n["level"]), str(n["text"])) for n in obj.get("notes", [])]
             ts = obj["training_styles"]
-            raw = base64.b64decode(ts["int32_base64"])
-            m.training_codes_ = np.frombuffer(raw, dtype=np.int32).reshape(ts["shape"]).astype(np.int64)
+            if "int64_keys_base64" in ts:
+                keys = np.frombuffer(base64.b64decode(ts["int64_keys_base64"]), dtype="<i8").astype(np.int64)
+                if len(keys) != int(ts["count"]):
+                    raise ValueError("training_styles: wrong number of keys")
+                m.training_keys_ = np.sort(keys)
+            else:
+                raw = base64.b64decode(ts["int32_base64"])
+                tcodes = np.frombuffer(raw, dtype="<i4").reshape(ts["shape"]).astype(np.int64)
+                m.training_keys_ = unique_keys(tcodes, m.network_.cards)
         except UserError:
             raise
         except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -479,187 +538,26 @@ class StyleModel:
 # ------------------------------------------------------------------------------------- internals
 
 
-def _as_rules(rules: Rules | str | os.PathLike[str] | dict[str, Any] | None) -> Rules:
-    if rules is None:
-        return Rules()
-    if isinstance(rules, Rules):
-        return rules
-    if isinstance(rules, dict):
-        return rules_from_mapping(rules)
-    return load_rules(rules)
-
-
-def _apply_rule_values(d: StyleData, rules: Rules) -> StyleData:
-    """Check rule/dependency names against the data; a rule's 'then' value that counts-only data
-    lacks (e.g. hair colour 'none') is added with count 0."""
-    attrs = set(d.attributes)
-    for child, parent in rules.depends_on.items():
-        for a in (child, parent):
-            if a not in attrs:
-                raise UserError(
-                    f"{rules.source}: depends_on names attribute '{a}', which {d.source} does not have; "
-                    f"known: {', '.join(d.attributes)}"
-                )
-    values = {a: list(v) for a, v in d.values.items()}
-    counts = dict(d.counts)
-    for i, r in enumerate(rules.rules, start=1):
-        for key, a, v in (("if", r.if_attr, r.if_value), ("then", r.then_attr, r.then_value)):
-            if a not in attrs:
-                raise UserError(
-                    f"{rules.source}: rule {i} ({r}): attribute '{a}' is not in {d.source}; known: {', '.join(d.attributes)}"
-                )
-            if v not in values[a]:
-                if key == "then" and d.kind == "counts":
-                    values[a].append(v)
-                    counts[a] = np.append(counts[a], 0)
-                else:
-                    raise UserError(
-                        f"{rules.source}: rule {i} ({r}): value '{v}' of '{a}' does not occur in {d.source}; "
-                        f"known: {', '.join(values[a])}"
-                    )
-    return StyleData(d.source, d.attributes, values, counts, d.codes, d.kind, d.description)
-
-
-def _check_rows_against_rules(d: StyleData, rules: Rules) -> None:
-    assert d.codes is not None
-    for i, r in enumerate(rules.rules, start=1):
-        a, b = d.attributes.index(r.if_attr), d.attributes.index(r.then_attr)
-        xa, xb = d.values[r.if_attr].index(r.if_value), d.values[r.then_attr].index(r.then_value)
-        bad = np.flatnonzero((d.codes[:, a] == xa) & (d.codes[:, b] != xb))
-        if bad.size:
-            row = int(bad[0])
-            found = d.values[r.then_attr][int(d.codes[row, b])]
-            line = f" (line {row + 2})" if d.source.endswith((".csv", ".tsv")) else ""
-            raise UserError(
-                f"{d.source}: row {row + 1}{line}, column '{r.then_attr}': value '{found}' breaks rule {i} "
-                f"of {rules.source} ({r}); fix the row or the rule ({bad.size} rows break it)"
-            )
-
-
-def _orient(
-    edges: list[tuple[int, int]], k: int, directed: dict[int, int], attrs: list[str], rules: Rules
-) -> np.ndarray:
-    from avatargen.styles.estimate import orient_forest
-
-    parents = orient_forest(edges, k, directed)
-    if parents is None:
-        named = ", ".join(f"{attrs[c]} <- {attrs[p]}" for c, p in directed.items())
-        raise UserError(
-            f"{rules.source}: the declared dependencies cannot be oriented as a tree (some attribute would "
-            f"get two parents: {named}); declare at most one parent per attribute and no chains that meet"
-        )
-    return parents
-
-
-def _rule_masks(parents: np.ndarray, rules: Rules, d: StyleData) -> list[np.ndarray | None]:
-    """Allowed cells of each conditional table under the hard rules (None = all allowed).
-
-    A rule X=x => Y=y on the edge parent -> child forbids the cells with X=x and Y != y.
-    """
-    attrs = d.attributes
-    cards = [len(d.values[a]) for a in attrs]
-    masks: list[np.ndarray | None] = [None] * len(attrs)
-    for r in rules.rules:
-        a, b = attrs.index(r.if_attr), attrs.index(r.then_attr)
-        child, parent = (b, a) if parents[b] == a else (a, b)
-        m = masks[child]
-        if m is None:
-            m = np.ones((cards[parent], cards[child]), dtype=bool)
-        xa = d.values[r.if_attr].index(r.if_value)
-        xb = d.values[r.then_attr].index(r.then_value)
-        if child == b:  # table rows are X: row X=x allows only child value y
-            keep = m[xa, xb]
-            m[xa, :] = False
-            m[xa, xb] = keep
-        else:  # table rows are Y: child value x is allowed only in row Y=y
-            keep = m[xb, xa]
-            m[:, xa] = False
-            m[xb, xa] = keep
-        if not m.any(axis=1).all():
-            bad = int(np.flatnonzero(~m.any(axis=1))[0])
-            raise UserError(
-                f"{rules.source}: the rules leave '{attrs[child]}' no allowed value when "
-                f"'{attrs[parent]}' = '{d.values[attrs[parent]][bad]}'; the rules contradict each other"
-            )
-        masks[child] = m
-    return masks
-
-
-def _counts_only_table(
-    d: StyleData, rules: Rules, attrs: list[str], p: int, v: int, cards: list[int]
-) -> np.ndarray:
-    """Pseudo-joint counts for counts-only data: each parent row holds the child's marginal counts;
-    a rule 'parent=a => child=b' removes the count(parent=a) people it accounts for from the other rows."""
-    base = d.counts[attrs[v]].astype(np.int64)
-    if p < 0:
-        return base[None, :]
-    t = np.tile(base, (cards[p], 1))
-    for r in rules.rules:
-        if r.if_attr == attrs[p] and r.then_attr == attrs[v]:
-            a = d.values[attrs[p]].index(r.if_value)
-            b = d.values[attrs[v]].index(r.then_value)
-            m = int(d.counts[attrs[p]][a])
-            others = np.arange(cards[p]) != a
-            t[others, b] = np.maximum(t[others, b] - m, 0)
-            t[a] = base
-            t[a, b] = max(int(base[b]), m)
-    return t
-
-
-def _counts_consistency(d: StyleData, rules: Rules) -> list[Note]:
-    """Check counts-only data with the law of total probability; say how problems are resolved."""
-    notes: list[Note] = []
-    totals = {a: int(d.counts[a].sum()) for a in d.attributes}
-    if len(set(totals.values())) > 1:
-        desc = ", ".join(f"'{a}' {t}" for a, t in totals.items())
-        notes.append(
-            Note(
-                "inconsistent",
-                f"attribute totals differ ({desc}): the tables describe different numbers of people; "
-                "each table is normalised on its own",
-            )
-        )
-    else:
-        notes.append(Note("ok", f"every attribute's counts add up to {next(iter(totals.values()))} people"))
-    added = {(r.then_attr, r.then_value) for r in rules.rules}
-    for a in d.attributes:
-        zero = [v for v, c in zip(d.values[a], d.counts[a], strict=True) if c == 0 and (a, v) not in added]
-        if zero:
-            notes.append(
-                Note(
-                    "note",
-                    f"'{a}': zero count for {', '.join(repr(z) for z in zero)}; gets probability only through alpha",
-                )
-            )
-    for r in rules.rules:
-        na = int(d.counts[r.if_attr][d.values[r.if_attr].index(r.if_value)])
-        nb = int(d.counts[r.then_attr][d.values[r.then_attr].index(r.then_value)])
-        n_b = totals[r.then_attr]
-        if nb < na:
-            notes.append(
-                Note(
-                    "inconsistent",
-                    f"rule {r}: {na} of {totals[r.if_attr]} people have {r.if_attr}='{r.if_value}', so at least {na} "
-                    f"must have {r.then_attr}='{r.then_value}', yet the {r.then_attr} counts give {nb} and add up "
-                    f"to {n_b}. Resolved: the {r.then_attr} counts are read as the distribution among people with "
-                    f"{r.if_attr} != '{r.if_value}'; by total probability P({r.then_attr}='{r.then_value}') = "
-                    f"P({r.if_attr}='{r.if_value}') = {na}/{totals[r.if_attr]} (with alpha = 0)",
-                )
-            )
+def _count_tables(
+    d: StyleData,
+    rules: Rules,
+    parents: np.ndarray,
+    pairs: dict[tuple[int, int], np.ndarray],
+    cards: list[int],
+) -> list[np.ndarray]:
+    """Count table of every attribute: (1, K) for a root, (K_parent, K) joint counts for a child
+    (per-row data), or pseudo-joint counts built from the marginals (counts-only data)."""
+    tables = []
+    for v, a in enumerate(d.attributes):
+        p = int(parents[v])
+        if d.codes is None:
+            t = counts_only_table(d, rules, d.attributes, p, v, cards)
+        elif p < 0:
+            t = d.counts[a][None, :]
         else:
-            notes.append(
-                Note(
-                    "ok",
-                    f"rule {r}: consistent ({nb} people with {r.then_attr}='{r.then_value}' >= {na} with "
-                    f"{r.if_attr}='{r.if_value}')",
-                )
-            )
-    if not rules.rules:
-        notes.append(
-            Note(
-                "note",
-                "no rules given: cross-attribute consistency (e.g. hair colour of people without hair) "
-                "cannot be checked; pass --rules to declare it",
-            )
-        )
-    return notes
+            key = (min(p, v), max(p, v))
+            if key not in pairs:
+                pairs[key] = pair_counts(d.codes[:, key[0]], d.codes[:, key[1]], cards[key[0]], cards[key[1]])
+            t = pairs[key] if p < v else pairs[key].T
+        tables.append(np.asarray(t, dtype=np.int64))
+    return tables

@@ -44,22 +44,41 @@ class TreeNetwork:
         """Number of values of each attribute."""
         return [int(c.shape[1]) for c in self.cpts]
 
-    def parent_codes(self, codes: np.ndarray, v: int) -> np.ndarray:
-        """Codes of v's parent for each row (zeros for a root); shape (n,)."""
+    def factor(self, codes: np.ndarray, v: int) -> np.ndarray:
+        """P(x_v | x_parent(v)) for every row of (n, k) codes; (n,)."""
+        cpt = self.cpts[v]
         p = int(self.parents[v])
-        return codes[:, p] if p >= 0 else np.zeros(codes.shape[0], dtype=np.int64)
+        idx = codes[:, v].astype(np.intp)
+        if p >= 0:
+            idx += codes[:, p].astype(np.intp) * cpt.shape[1]
+        return cpt.ravel()[idx]
 
     def factors(self, codes: np.ndarray) -> np.ndarray:
         """P(x_v | x_parent(v)) for every row and attribute; shape (n, k)."""
-        return np.stack(
-            [self.cpts[v][self.parent_codes(codes, v), codes[:, v]] for v in range(len(self.cpts))], axis=1
-        )
+        return np.stack([self.factor(codes, v) for v in range(len(self.cpts))], axis=1)
 
     def probability(self, codes: np.ndarray) -> np.ndarray:
         """Exact probability of each full style (chain rule); codes (n, k) -> (n,)."""
-        out = np.ones(codes.shape[0])
-        for v in range(len(self.cpts)):
-            out *= self.cpts[v][self.parent_codes(codes, v), codes[:, v]]
+        n = codes.shape[0]
+        out = np.ones(n)
+        chunk = 1 << 15  # blocks of rows: the buffers stay in the CPU cache
+        idx = np.empty(min(n, chunk), dtype=np.intp)
+        f = np.empty(min(n, chunk))
+        flat = [c.ravel() for c in self.cpts]
+        for s in range(0, n, chunk):
+            e = min(n, s + chunk)
+            idx_, f_, out_ = idx[: e - s], f[: e - s], out[s:e]
+            for v in range(len(self.cpts)):
+                p = int(self.parents[v])
+                if p >= 0:
+                    np.multiply(
+                        codes[s:e, p], self.cpts[v].shape[1], out=idx_, dtype=np.intp, casting="unsafe"
+                    )
+                    np.add(idx_, codes[s:e, v], out=idx_, dtype=np.intp, casting="unsafe")
+                else:
+                    np.copyto(idx_, codes[s:e, v], casting="unsafe")
+                np.take(flat[v], idx_, out=f_)
+                np.multiply(out_, f_, out=out_)
         return out
 
     def log2_probability(self, codes: np.ndarray) -> np.ndarray:
@@ -143,10 +162,9 @@ class TreeNetwork:
         Exact best-first (A*) search in topological order with the max-product completion as an
         exact heuristic. Returns (codes (m, n_attr), probabilities (m,)) with m <= k.
         """
-        net = self
         _, best_below = self._upward(evidence, semiring="max")
         ev = self._evidence_vectors(evidence)
-        order = net.order
+        order = self.order
         n_attr = len(order)
         # frontier factor of an unassigned node v with assigned parent: best_below[v][x_parent]
         roots_bound = 1.0
@@ -170,11 +188,10 @@ class TreeNetwork:
             p = int(self.parents[v])
             xp = 0 if p < 0 else assigned[order.index(p)]
             bound = -neg_bound
-            frontier = best_below[v][xp]
-            below = np.ones(self.cards[v])
+            frontier = best_below[v][xp]  # the bound's factor for v, now replaced by exact terms
+            below = np.ones(self.cards[v])  # best completion of v's subtrees, per value of v
             for c in self.children[v]:
                 below = below * best_below[c]
-            # best_below[c] is indexed by x_v: the max completion of c's subtree given x_v
             for x in np.flatnonzero(self.cpts[v][xp] * ev[v] > 0):
                 f = float(self.cpts[v][xp, x])
                 new_bound = bound / frontier * f * float(below[x]) if frontier > 0 else 0.0

@@ -8,88 +8,172 @@ import numpy as np
 from avatargen.styles.network import TreeNetwork
 
 
-def _row_cumsums(cpt: np.ndarray) -> np.ndarray:
-    """Row-wise cumulative sums scaled so every row ends at exactly 1.0, then offset by row index
-    (row r spans (r, r+1]), so one ``searchsorted`` samples every row's categorical at once."""
-    cum = np.cumsum(cpt, axis=1)
-    cum = cum / cum[:, -1:]
-    return (cum + np.arange(cpt.shape[0])[:, None]).ravel()
+def alias_tables(cpt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker/Vose alias tables of every row of a (rows, K) table: (keep probability, alias), both
+    flattened to (rows * K,). Values of probability 0 keep probability 0 and alias a positive value,
+    so they are never drawn."""
+    rows, k = cpt.shape
+    keep = np.zeros((rows, k))
+    alias = np.tile(np.arange(k), (rows, 1))
+    for r in range(rows):
+        p = cpt[r] / cpt[r].sum() * k
+        small = [j for j in range(k) if p[j] < 1.0]
+        large = [j for j in range(k) if p[j] >= 1.0]
+        while small and large:
+            s, g = small.pop(), large.pop()
+            keep[r, s], alias[r, s] = p[s], g
+            p[g] -= 1.0 - p[s]
+            (small if p[g] < 1.0 else large).append(g)
+        for j in small + large:  # what is left is 1 up to rounding
+            keep[r, j] = 1.0
+        zero = cpt[r] <= 0
+        if zero.any():  # guard against rounding: a zero value must always defer to its alias
+            keep[r, zero] = 0.0
+            alias[r, zero & (alias[r] == np.arange(k))] = int(np.argmax(cpt[r]))
+    return keep.ravel(), alias.ravel()
 
 
-def ancestral_codes(net: TreeNetwork, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Draw n styles as an (n, k) int array: each attribute from P(x_v | x_parent) given its parent.
+CHUNK = 1 << 15  # rows per block: the work buffers stay in the CPU cache
 
-    Values of probability 0 are never drawn. Cost O(n k log K) with no Python loop over rows.
+
+def code_dtype(cards: list[int]) -> type[np.signedinteger]:
+    """The smallest signed integer type that holds every value index."""
+    top = max(cards, default=1)
+    return np.int8 if top <= 127 else np.int16 if top <= 32767 else np.int32
+
+
+def ancestral_codes(
+    net: TreeNetwork, n: int, rng: np.random.Generator, probability: np.ndarray | None = None
+) -> np.ndarray:
+    """Draw n styles as an (n, k) array of value indices (small int type, column-major): each
+    attribute from P(x_v | x_parent) given its parent's value.
+
+    Alias method: one uniform per attribute and row gives a column j (its integer part times K)
+    and a coin (its fraction); O(n k), no Python loop over rows (blocks of CHUNK rows keep the work
+    buffers in cache). Values of probability 0 are never drawn. If ``probability`` (shape (n,)) is
+    given, it is filled with each style's probability under ``net`` on the way.
     """
     k = len(net.cpts)
-    dtype = np.int16 if max(net.cards, default=1) < 2**15 else np.int64
-    codes = np.empty((n, k), dtype=dtype)
-    u = rng.random((k, n))
-    for v in net.order:
-        cpt = net.cpts[v]
-        kv = cpt.shape[1]
-        flat = _row_cumsums(cpt)
-        p = int(net.parents[v])
-        if p < 0:
-            x = np.searchsorted(flat, u[v], side="right")
-        else:
-            pc = codes[:, p]
-            x = np.searchsorted(flat, u[v] + pc, side="right") - pc.astype(np.int64) * kv
-        np.minimum(x, kv - 1, out=x)
-        codes[:, v] = x
+    codes = np.empty((n, k), dtype=code_dtype(net.cards), order="F")
+    tables = []
+    for c in net.cpts:
+        keep, alias = alias_tables(c)
+        delta = alias - np.tile(np.arange(c.shape[1]), c.shape[0])  # alias minus own column
+        tables.append((keep, delta, c.ravel()))
+    m = min(n, CHUNK)
+    uk = np.empty(m)
+    kept = np.empty(m)
+    j = np.empty(m, dtype=np.intp)
+    idx = np.empty(m, dtype=np.intp)
+    alt = np.empty(m, dtype=np.intp)
+    coin = np.empty(m, dtype=bool)
+    if probability is not None:
+        probability[:] = 1.0
+    for s in range(0, n, CHUNK):
+        e = min(n, s + CHUNK)
+        b = e - s
+        u_, kept_, j_, idx_, alt_, coin_ = uk[:b], kept[:b], j[:b], idx[:b], alt[:b], coin[:b]
+        for v in net.order:
+            kv = net.cpts[v].shape[1]
+            keep, delta, flat = tables[v]
+            rng.random(out=u_)
+            np.multiply(u_, kv, out=u_)
+            np.copyto(j_, u_, casting="unsafe")  # floor (non-negative)
+            np.minimum(j_, kv - 1, out=j_)
+            np.subtract(u_, j_, out=u_)  # the fraction: a uniform coin
+            p = int(net.parents[v])
+            if p < 0:
+                np.copyto(idx_, j_)
+            else:
+                np.multiply(codes[s:e, p], kv, out=idx_, dtype=np.intp)
+                np.add(idx_, j_, out=idx_)
+            np.take(keep, idx_, out=kept_)
+            np.greater_equal(u_, kept_, out=coin_)  # True: take the alias
+            np.take(delta, idx_, out=alt_)
+            np.multiply(alt_, coin_, out=alt_)
+            np.add(j_, alt_, out=codes[s:e, v], casting="unsafe")
+            if probability is not None:
+                np.add(idx_, alt_, out=idx_)  # now parent * K + drawn value
+                np.take(flat, idx_, out=kept_)
+                np.multiply(probability[s:e], kept_, out=probability[s:e])
     return codes
 
 
 def style_keys(codes: np.ndarray, cards: list[int]) -> np.ndarray:
     """One sortable key per style: an int64 mixed-radix number when it fits, else raw bytes."""
     if float(np.prod(np.asarray(cards, dtype=np.float64))) < 2.0**62:
-        strides = np.cumprod([1, *cards[:0:-1]])[::-1].astype(np.int64)
-        return codes.astype(np.int64) @ strides
-    c = np.ascontiguousarray(codes.astype(np.int32))
-    return c.view(np.dtype((np.void, 4 * c.shape[1]))).ravel()
+        key = np.zeros(len(codes), dtype=np.int64)
+        for i, card in enumerate(cards):
+            key *= card
+            key += codes[:, i]
+        return key
+    c32 = np.ascontiguousarray(codes.astype(np.int32))
+    return c32.view(np.dtype((np.void, 4 * c32.shape[1]))).ravel()
+
+
+def unique_keys(codes: np.ndarray, cards: list[int]) -> np.ndarray:
+    """Sorted distinct style keys of an (n, k) code matrix (see ``style_keys``)."""
+    keys = np.sort(style_keys(codes, cards))
+    if len(keys) == 0:
+        return keys
+    return keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+
+
+def keys_to_codes(keys: np.ndarray, cards: list[int]) -> np.ndarray:
+    """Invert ``style_keys``: (m,) keys -> (m, k) int64 codes."""
+    if keys.dtype != np.int64:
+        return np.ascontiguousarray(keys).view(np.int32).reshape(len(keys), len(cards)).astype(np.int64)
+    out = np.empty((len(keys), len(cards)), dtype=np.int64)
+    rest = keys.copy()
+    for i in range(len(cards) - 1, -1, -1):
+        rest, out[:, i] = np.divmod(rest, cards[i])
+    return out
+
+
+def is_member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """For each key, whether it is in ``sorted_keys`` (sorted, distinct); (n,) bool."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    if keys.dtype == np.int64 and sorted_keys.dtype == np.int64:
+        pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+        return np.asarray(sorted_keys[pos] == keys)
+    return np.isin(keys, sorted_keys)
 
 
 def distinct_codes(
     net: TreeNetwork,
     n: int,
     rng: np.random.Generator,
-    exclude: np.ndarray | None = None,
+    exclude_keys: np.ndarray | None = None,
     max_rounds: int = 50,
 ) -> np.ndarray:
-    """Draw styles one after another, skipping repeats and rows of ``exclude`` (codes (m, k)).
+    """Draw styles one after another, skipping repeats and styles whose keys are in
+    ``exclude_keys`` (sorted, distinct; see ``style_keys``).
 
     This equals sampling without replacement in proportion to probability. Draws in growing
     batches; returns fewer than n rows only if the distinct styles run out (the caller checks).
     """
     cards = net.cards
-    banned = np.unique(style_keys(exclude, cards)) if exclude is not None and len(exclude) else None
+    k = len(cards)
+    seen = exclude_keys if exclude_keys is not None else style_keys(np.zeros((0, k), dtype=np.int64), cards)
     kept: list[np.ndarray] = []
-    kept_keys = np.zeros(0, dtype=np.int64) if banned is None or banned.dtype == np.int64 else None
     have = 0
     batch = max(2 * n, 1024)
     for _ in range(max_rounds):
         codes = ancestral_codes(net, batch, rng)
         keys = style_keys(codes, cards)
         _, first = np.unique(keys, return_index=True)
-        first.sort()
+        first.sort()  # first occurrences, in the order they were drawn
         codes, keys = codes[first], keys[first]
-        fresh = np.ones(len(keys), dtype=bool)
-        if banned is not None:
-            fresh &= ~np.isin(keys, banned)
-        if kept_keys is not None and kept_keys.size:
-            fresh &= ~np.isin(keys, kept_keys)
-        elif kept_keys is None and kept:
-            prev = np.concatenate([style_keys(c, cards) for c in kept])
-            fresh &= ~np.isin(keys, prev)
+        fresh = ~is_member(keys, seen)
         codes, keys = codes[fresh], keys[fresh]
         take = min(n - have, len(codes))
         kept.append(codes[:take])
-        if kept_keys is not None:
-            kept_keys = np.concatenate([kept_keys, keys[:take]])
+        seen = np.sort(np.concatenate([seen, keys[:take]]))
         have += take
         if have >= n:
             break
-        batch *= 2
+        batch = min(batch * 2, 1 << 22)
     if not kept:
-        return np.zeros((0, len(cards)), dtype=np.int64)
+        return np.zeros((0, k), dtype=np.int64)
     return np.concatenate(kept)[:n]

@@ -7,8 +7,6 @@ Training glue lives in ``spillguard.supervised``.
 
 from __future__ import annotations
 
-import copy
-import warnings
 from collections.abc import Sequence
 
 import torch
@@ -79,20 +77,6 @@ class ConvAEHead(nn.Module):
         f = self.features(x)
         logit = self.head(torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)).squeeze(1)
         return self.decoder(self.to_latent(f)), logit
-
-    def inference_copy(self) -> ConvAEHead:
-        """An eval-mode copy for fast CPU scoring: BatchNorm folded into the convolutions, channels-last
-        weights (same logits up to float rounding; about 1.5-2x faster on CPU)."""
-        m = copy.deepcopy(self).eval()
-        try:
-            with warnings.catch_warnings():  # the fx helper imports deprecated torch.jit pieces
-                warnings.simplefilter("ignore", DeprecationWarning)
-                from torch.fx.experimental.optimization import fuse
-
-                m.features = fuse(m.features)  # type: ignore[assignment]
-        except Exception:  # an optimisation only: keep the unfused copy
-            pass
-        return m.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def regularisation(self) -> torch.Tensor:
         """No extra penalty."""

@@ -140,3 +140,42 @@ def test_bad_input_one_line_exit_2_nothing_written(
     assert len(err.strip().splitlines()) == 1 and err.startswith("avatargen: error: ")
     assert message in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_sample_most_probable_is_sorted(model: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(
+        ["styles", "sample", str(model), "-n", "5", "--most-probable", "--format", "json"],
+        capsys,
+        monkeypatch,
+    )
+    probs = [r["probability"] for r in json.loads(out)]
+    assert code == 0 and len(probs) == 5 and probs == sorted(probs, reverse=True)
+
+
+def test_experiment_refuses_non_empty_folder(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "exp"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine", encoding="utf-8")
+    code, _, err = run(["styles", "experiment", str(EXAMPLE_STYLES), "-o", str(out)], capsys, monkeypatch)
+    assert code == 2 and "not empty" in err
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.slow
+def test_experiment_command_end_to_end(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "exp"
+    args = [
+        "styles",
+        "experiment",
+        str(EXAMPLE_STYLES),
+        "--rules",
+        str(EXAMPLE_RULES),
+        "-o",
+        str(out),
+        "--seed",
+        "2",
+    ]
+    code, stdout, err = run(args, capsys, monkeypatch)
+    assert code == 0, err
+    assert (out / "report.html").is_file() and "wrote" in stdout
+    assert "declared" in (out / "report.md").read_text(encoding="utf-8")

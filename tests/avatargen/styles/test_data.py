@@ -127,3 +127,9 @@ def test_rules_file(tmp_path: Path) -> None:
 def test_bad_rules(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
         load_rules(write(tmp_path, "r.yaml", text))
+
+
+def test_csv_with_byte_order_mark(tmp_path: Path) -> None:
+    p = tmp_path / "bom.csv"
+    p.write_bytes("hair,color\nbob,black\n".encode("utf-8-sig"))
+    assert load_styles(p).attributes == ["hair", "color"]

@@ -40,6 +40,8 @@ def test_run_experiment_writes_report_deterministically(tmp_path: Path) -> None:
         "mutual_information.png",
         "value_effects.png",
         "style_probabilities.png",
+        "samples.csv",
+        "samples_unique.csv",
     ]:
         assert f in names
     text = html.read_text(encoding="utf-8")

@@ -53,3 +53,25 @@ def test_no_hair_inconsistency_reported_and_resolved(counts: Path) -> None:
     assert ((df[HAIR] == "нет волос") == (df[COLOR] == "нет")).all()
     # the zero-count hairstyle is never drawn with alpha = 0
     assert not (df[HAIR] == "длинные в пучок").any()
+
+
+def test_all_course_styles_sum_to_one_and_sampling_matches(counts: Path) -> None:
+    from scipy.stats import chisquare
+
+    from avatargen.styles.network import enumerate_support
+    from avatargen.styles.sample import ancestral_codes, style_keys
+
+    m = StyleModel(alpha=1.0, rules=COURSE_RULES).fit(load_styles(counts))
+    codes, p = enumerate_support(m.network_)
+    assert len(codes) == m.n_styles() == 3552
+    assert p.sum() == pytest.approx(1.0, abs=1e-12)
+    # chi-square on the hairstyle x hair-colour margin of 200,000 draws
+    draws = ancestral_codes(m.network_, 200_000, np.random.default_rng(7))
+    cards = m.network_.cards[:2]
+    observed = np.bincount(style_keys(draws[:, :2], cards), minlength=cards[0] * cards[1])
+    expected = (
+        np.bincount(style_keys(codes[:, :2], cards), weights=p, minlength=cards[0] * cards[1]) * 200_000
+    )
+    keep = expected > 0
+    assert observed[~keep].sum() == 0
+    assert chisquare(observed[keep], expected[keep]).pvalue > 0.001

@@ -1,0 +1,64 @@
+"""Hard rules and declared dependencies: checked against the data, enforced in tables and samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from avatargen.styles.data import EXAMPLE_RULES, EXAMPLE_STYLES, load_styles
+from avatargen.styles.model import StyleModel
+from sharedcore.errors import UserError
+
+
+@pytest.fixture(scope="module")
+def example() -> StyleModel:
+    return StyleModel(alpha=1.0, rules=EXAMPLE_RULES).fit(load_styles(EXAMPLE_STYLES))
+
+
+def test_rows_breaking_a_rule_are_named(tmp_path: Path) -> None:
+    p = tmp_path / "bad.csv"
+    p.write_text("hairstyle,hair_color\nbob,black\nnone,black\n", encoding="utf-8")
+    rules = {"rules": [{"if": {"hairstyle": "none"}, "then": {"hair_color": "none"}}]}
+    with pytest.raises(UserError, match="does not occur"):
+        StyleModel(rules=rules).fit(load_styles(p))
+    p.write_text("hairstyle,hair_color\nbob,black\nnone,none\nnone,black\n", encoding="utf-8")
+    with pytest.raises(
+        UserError, match=r"bad.csv: row 3 \(line 4\), column 'hair_color': value 'black' breaks rule 1"
+    ):
+        StyleModel(rules=rules).fit(load_styles(p))
+
+
+def test_declared_two_parents_or_cycle_is_user_error() -> None:
+    df = pd.DataFrame({"a": ["x", "y"], "b": ["u", "v"], "c": ["p", "q"]})
+    with pytest.raises(UserError, match="cycle"):
+        StyleModel(rules={"depends_on": {"a": "b", "b": "c", "c": "a"}}).fit(df)
+    with pytest.raises(UserError, match="one other"):
+        StyleModel(rules={"depends_on": {"a": ["b", "c"]}}).fit(df)
+    with pytest.raises(UserError, match="two parents"):
+        StyleModel(rules={"depends_on": {"a": "b", "c": "b", "b": "c"}}).fit(df)
+
+
+def test_rules_naming_unknown_attributes_or_contradicting_are_user_errors() -> None:
+    df = pd.DataFrame({"a": ["x", "y"], "b": ["u", "v"]})
+    with pytest.raises(UserError, match="depends_on names attribute 'c'"):
+        StyleModel(rules={"depends_on": {"c": "a"}}).fit(df)
+    with pytest.raises(UserError, match=r"rule 1 \(c=x => b=u\): attribute 'c' is not in"):
+        StyleModel(rules={"rules": [{"if": {"c": "x"}, "then": {"b": "u"}}]}).fit(df)
+    clash = {"rules": [{"if": {"a": "x"}, "then": {"b": "u"}}, {"if": {"a": "x"}, "then": {"b": "v"}}]}
+    with pytest.raises(UserError, match="breaks rule 2"):
+        StyleModel(rules=clash).fit(df)
+    counts = {"attributes": {"a": {"x": 1, "y": 1}, "b": {"u": 1, "v": 1}}}
+    with pytest.raises(UserError, match="contradict each other"):
+        StyleModel(rules=clash).fit(counts)
+
+
+def test_hard_rule_holds_in_model_and_samples(example: StyleModel) -> None:
+    df = example.sample(20_000, np.random.default_rng(1))
+    assert ((df["hairstyle"] == "none") == (df["hair_color"] == "none")).all()
+    style = df.iloc[0].drop("probability").to_dict()
+    style.update(hairstyle="none", hair_color="black")
+    assert example.probability(style) == 0.0
+    assert example.posterior("hairstyle", {"hair_color": "none"})["none"] == pytest.approx(1.0)
