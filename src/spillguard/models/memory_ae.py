@@ -77,6 +77,11 @@ class MemoryAE(nn.Module):
             self._reg = self.compact * comp + self.separate * sep
         return self.decoder(torch.cat([q, r], dim=1) if self.mode == "concat" else r)
 
+    def train(self, mode: bool = True) -> MemoryAE:
+        """Switch mode; drops the last penalty (it holds the training graph and blocks deep copies)."""
+        self._reg = torch.zeros(())
+        return super().train(mode)
+
     def regularisation(self) -> torch.Tensor:
         """MNAD compactness + separateness losses of the last training forward pass."""
         return self._reg

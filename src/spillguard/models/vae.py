@@ -47,6 +47,11 @@ class ConvVAE(nn.Module):
             z = mu
         return self.decoder(z)
 
+    def train(self, mode: bool = True) -> ConvVAE:
+        """Switch mode; drops the last penalty (it holds the training graph and blocks deep copies)."""
+        self._kl = torch.zeros(())
+        return super().train(mode)
+
     def regularisation(self) -> torch.Tensor:
         """beta * KL divergence of the last training forward pass (mean per latent unit)."""
         return self.beta * self._kl
