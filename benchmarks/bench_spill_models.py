@@ -4,7 +4,7 @@ Run: ``PYTHONPATH=src python benchmarks/bench_spill_models.py [--shared ../share
 Uses the real test images of ../shared/data/spills when present, else a synthetic set (spillguard
 synth), and says which. Weights are random (speed does not depend on them); each variant scores the
 same decoded images on at most 2 threads, best of 3. "end-to-end" adds spillguard.data.load_images
-(decode + resize, 2 threads) to the model time. Target (issue 6): >= 2,000 images/s end-to-end.
+(decode + resize) to the model time. Target (issue 6): >= 2,000 images/s end-to-end.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def main() -> None:
     print(f"data: {len(images)} {what}, 32x48; torch threads <= 2")
     print(f"{'variant':40s} {'images/s':>10s} {'vs decode':>10s} {'end-to-end/s':>13s}")
     print(f"{'baseline: Pillow decode+resize loop':40s} {len(paths) / t_decode:10.0f} {1.0:10.2f}")
-    print(f"{'spillguard load_images (2 threads)':40s} {len(paths) / t_load:10.0f} {t_decode / t_load:10.2f}")
+    print(f"{'spillguard load_images':40s} {len(paths) / t_load:10.0f} {t_decode / t_load:10.2f}")
     torch.manual_seed(0)
     for name, fields in VARIANTS.items():
         det = SpillDetector(TrainConfig(**fields))
