@@ -177,7 +177,9 @@ def main() -> None:
             f"validation ROC AUC {t1['val_auc']:.4f}"
         )
         if not a.full:
-            from_default = 30  # TrainConfig().epochs, an upper bound: early stopping usually ends sooner
+            from spillguard.config import TrainConfig
+
+            from_default = TrainConfig().epochs  # an upper bound: early stopping may end sooner
             print(
                 f"extrapolated default training (<= {from_default} epochs): <= {per_epoch * from_default:.0f} s; "
                 "run with --full to measure it"

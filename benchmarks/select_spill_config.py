@@ -47,7 +47,7 @@ def main() -> None:
         print(f"real data not found at {root}: nothing to select on; skipping")
         return
     os.environ.setdefault("SPILLGUARD_THREADS", "1")
-    from spillguard.config import TrainConfig
+    from spillguard.config import PLAIN_AE, TrainConfig
     from spillguard.data import load_sources, training_sources
     from spillguard.detector import SpillDetector
 
@@ -61,7 +61,7 @@ def main() -> None:
     for name, over in VARIANTS.items():
         if a.only and name not in a.only:
             continue
-        base = TrainConfig().to_dict()
+        base = TrainConfig(**PLAIN_AE).to_dict()  # the AE family (the package default is the spill head)
         cfg = TrainConfig(**{**base, "max_train": a.max_train, "epochs": a.epochs, "patience": 4, **over})
         t0 = time.perf_counter()
         det = SpillDetector(cfg).fit(normals, spills)

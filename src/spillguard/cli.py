@@ -153,6 +153,41 @@ def demo(
     print(run_demo(out, seed=seed, force=force))
 
 
+@app.command()
+def experiment(
+    configs: list[Path] = typer.Argument(
+        ..., help="YAML configs, one variant each (named by file stem); see src/spillguard/configs/."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Experiment folder to create."),
+    data: Path = typer.Option(..., "--data", "-d", help="Training data (course layout, folders or CSV)."),
+    test: Path | None = typer.Option(
+        None, "--test", "-t", help="Labelled evaluation images (default DATA/test)."
+    ),
+    epochs: int | None = typer.Option(None, help="Override every config's maximum epochs."),
+    max_train: int | None = typer.Option(None, help="Override: use at most this many normal images."),
+    seed: int | None = typer.Option(None, help="Override every config's seed."),
+    strict: bool = typer.Option(False, help="Stop at the first unusable input file instead of skipping it."),
+    force: bool = typer.Option(False, help="Replace an existing non-empty experiment folder."),
+    wandb: bool = typer.Option(
+        False, "--wandb", help="Also log every run to Weights & Biases (honours WANDB_MODE)."
+    ),
+) -> None:
+    """Train and evaluate several variants; write a comparison table, ROC curves, error analysis, report."""
+    from spillguard.experiment import run_experiment
+
+    folder = run_experiment(
+        configs,
+        data,
+        test if test is not None else data / "test",
+        out,
+        {"epochs": epochs, "max_train": max_train, "seed": seed},
+        wandb=wandb,
+        strict=strict,
+        force=force,
+    )
+    print(folder / "report.html")
+
+
 def main() -> None:
     """Console-script entry point."""
     run_cli(app, "spillguard")

@@ -23,6 +23,7 @@ from sharedcore.report import HtmlReport
 RULE_TEXT = {
     "fpr": "fpr: (1 - target) quantile of held-out validation normals",
     "balanced": "balanced: TPR = TNR on held-out validation normals and held-out known spills",
+    "prior": "prior: the spill head's own boundary, p(spill) = 0.5 (score ln 2); no data used",
 }
 
 

@@ -94,7 +94,8 @@ def test_bad_inputs_leave_no_run_folder(tiny_data: Path, tmp_path: Path) -> None
     res = runner.invoke(app, ["train", str(messy), "-o", str(tmp_path / "r3"), "--epochs", "1"])
     assert res.exit_code == 0 and "zero.jpg: empty file" in res.output  # a listed skip
     m = json.loads((tmp_path / "r3" / "metrics.json").read_text())
-    assert m["threshold_rule"] == "fpr" and set(m["thresholds"]) == {"fpr"}  # no known spills: fpr rule only
+    # no known spills: no balanced rule (the default spill head keeps its own 'prior' boundary)
+    assert m["threshold_rule"] == "prior" and set(m["thresholds"]) == {"fpr", "prior"}
     assert m["data"]["skipped"] == [[str(messy / "train" / "zero.jpg"), "empty file (0 bytes)"]]
     assert "not available" in _user_error(
         "predict", str(tmp_path / "r3"), str(messy / "train"), "--rule", "balanced"
