@@ -1,6 +1,6 @@
 """Experiment tracking: local files always (``epochs.jsonl`` in the run folder), Weights & Biases
 when asked. wandb is an optional extra, imported only when ``use_wandb`` is true; it honours
-WANDB_MODE (``offline`` works with no network, ``disabled`` logs nothing)."""
+WANDB_MODE (default ``offline``: works with no network; ``online`` syncs; ``disabled`` logs nothing)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class Tracker:
                 project=os.environ.get("WANDB_PROJECT", "spillguard"),
                 name=name or None,
                 config=config or {},
-                mode=os.environ.get("WANDB_MODE") or None,
+                mode=os.environ.get("WANDB_MODE") or "offline",  # offline unless the user asks
                 dir=str(self.folder),
             )
 
