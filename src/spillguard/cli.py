@@ -108,6 +108,12 @@ def evaluate(
             f"{rule:>9}: TPR {t['tpr']:.3f} [{t['tpr_ci'][0]:.3f}, {t['tpr_ci'][1]:.3f}]  "
             f"TNR {t['tnr']:.3f} [{t['tnr_ci'][0]:.3f}, {t['tnr_ci'][1]:.3f}]  threshold {t['threshold']:.4g}"
         )
+    if "recon" in m:
+        r = m["recon"]
+        print(
+            f"auxiliary reconstruction error ({r['score']}, not used for verdicts): ROC AUC "
+            f"{r['roc_auc']:.4f} [{r['roc_auc_ci'][0]:.4f}, {r['roc_auc_ci'][1]:.4f}]"
+        )
     print(folder)
 
 

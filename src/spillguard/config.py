@@ -71,6 +71,10 @@ class TrainConfig:
     supervision: str = "synthetic+known"  # one of SUPERVISION: which spills train the head
     occlusion: float = 0.3  # fraction of training images given a nuisance occluder (label kept)
     recon_weight: float = 0.0  # weight of the reconstruction loss of head models
+    # after the head is trained with recon_weight 0: fit the decoder with the encoder frozen, so that
+    # grids and error maps are real (spillguard.decoder_fit; the head's scores do not change)
+    fit_decoder: bool = True
+    decoder_epochs: int = 5  # at most, early stop on validation normals
 
     def validate(self, source: str = "config") -> TrainConfig:
         """Raise UserError naming the first invalid field; return self."""
@@ -104,7 +108,7 @@ class TrainConfig:
             )
         if not 0.0 <= self.occlusion <= 1.0:
             raise UserError(f"{source}: field 'occlusion': value {self.occlusion} must be between 0 and 1")
-        for name in ("height", "width", "epochs", "batch_size", "smooth"):
+        for name in ("height", "width", "epochs", "batch_size", "smooth", "decoder_epochs"):
             if int(getattr(self, name)) < 1:
                 raise UserError(f"{source}: field '{name}': value {getattr(self, name)} must be >= 1")
         if self.height % 8 or self.width % 8:
@@ -122,6 +126,11 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """A JSON/YAML-ready dict of all fields."""
         return dataclasses.asdict(self)
+
+    @property
+    def fits_decoder(self) -> bool:
+        """True when training ends with a frozen-encoder decoder fit (head models with recon_weight 0)."""
+        return self.fit_decoder and self.score == "head" and self.recon_weight == 0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:

@@ -16,7 +16,8 @@ import torch
 from spillguard import __version__
 from spillguard.checkpoint import load_checkpoint, save_checkpoint
 from spillguard.config import TrainConfig
-from spillguard.metrics import evaluate_scores
+from spillguard.decoder_fit import can_fit_decoder, fit_decoder
+from spillguard.metrics import evaluate_scores, ranking_metrics
 from spillguard.models import build_model
 from spillguard.models.fusion import fuse_for_inference
 from spillguard.preprocess import Preprocessor, to_unit
@@ -50,6 +51,11 @@ def _split(n: int, frac: float, rng: np.random.Generator) -> tuple[np.ndarray, n
     perm = rng.permutation(n)
     k = min(max(1, round(frac * n)), n - 1) if n >= 2 else n
     return np.sort(perm[:k]), np.sort(perm[k:])
+
+
+def recon_metrics(labels: np.ndarray, scores: np.ndarray, seed: int = 0) -> dict[str, Any]:
+    """ROC/PR AUC (bootstrap 95% CIs) of a reconstruction-error score (``mse``), beside a head's score."""
+    return {"score": "mse", **ranking_metrics(labels, scores, np.random.default_rng(seed))}
 
 
 class SpillDetector:
@@ -105,6 +111,12 @@ class SpillDetector:
             self.history_ = fit_model(
                 self.model_, self.prep_, x_train, x_val, cfg, gen, device, x_spill, on_epoch
             )
+        self.decoder_history_: list[dict[str, Any]] = []
+        self.decoder_fitted_ = cfg.fits_decoder and can_fit_decoder(self.model_)
+        if self.decoder_fitted_:  # after the head: its scores and thresholds stay as they are
+            self.decoder_history_ = fit_decoder(
+                self.model_, self.prep_, x_train, x_val, cfg, device, on_epoch
+            )
         self.train_seconds_ = time.perf_counter() - t0
         self.model_ = self.model_.cpu().eval()
         s_val = self._score_unit(x_val)
@@ -129,6 +141,11 @@ class SpillDetector:
         self.validation_scores_ = {"normal": s_val, "spill": s_spill}
         # robustness without test labels: spill looks and simulated shift (see spillguard.robustness)
         self.validation_["robustness"] = robustness_aucs(self, normals[val_idx], spills, cfg.seed)
+        if (
+            self.decoder_fitted_ and x_spill is not None and len(chk_s)
+        ):  # auxiliary: the reconstruction error of the fitted decoder
+            r_val, r_spill = self._recon_score_unit(x_val[chk_n]), self._recon_score_unit(x_spill[chk_s])
+            self.validation_["recon"] = recon_metrics(labels, np.r_[r_val, r_spill], cfg.seed)
         self.validation_images_ = {
             "normal": normals[val_idx],
             "spill": spills if spills is not None else normals[:0],
@@ -146,7 +163,11 @@ class SpillDetector:
     def _score_unit(self, x: torch.Tensor, batch: int = 512) -> np.ndarray:
         if self.config.score == "head":
             return head_scores(self.model_, self.prep_, x, batch)
-        cfg, score_fn = self.config, SCORES[self.config.score]
+        return self._recon_score_unit(x, self.config.score, batch)
+
+    @torch.inference_mode()
+    def _recon_score_unit(self, x: torch.Tensor, score: str = "mse", batch: int = 512) -> np.ndarray:
+        cfg, score_fn = self.config, SCORES[score]
         model = fuse_for_inference(self.model_)  # BatchNorm folded, channels-last: 1.5x faster on CPU
         out = np.empty(len(x), dtype=np.float32)
         for i in range(0, len(x), batch):
@@ -158,6 +179,15 @@ class SpillDetector:
         """Anomaly score per image, (N, H, W, 3) uint8 at the configured size -> (N,) float32."""
         limit_threads()
         return self._score_unit(to_unit(images))
+
+    def recon_score(self, images: np.ndarray, score: str = "mse") -> np.ndarray:
+        """Reconstruction-error score ``score`` (a name in SCORES) per image, (N, H, W, 3) uint8 -> (N,).
+
+        For head models an auxiliary figure only (verdicts use the head); meaningful once the
+        decoder is trained (``decoder_fitted_`` or ``recon_weight > 0``).
+        """
+        limit_threads()
+        return self._recon_score_unit(to_unit(images), score)
 
     def predict(self, images: np.ndarray, rule: str | None = None) -> np.ndarray:
         """True where an image is flagged as a spill under threshold ``rule`` (default: the chosen one)."""
@@ -201,6 +231,7 @@ class SpillDetector:
                 "preprocess": self.prep_.state(),
                 "thresholds": dict(self.thresholds_),
                 "threshold_rule": self.threshold_rule_,
+                "decoder_fitted": bool(getattr(self, "decoder_fitted_", False)),
             },
             force=force,
         )
@@ -216,4 +247,5 @@ class SpillDetector:
         det.prep_ = Preprocessor.from_state(data["preprocess"])
         det.thresholds_ = {k: float(v) for k, v in data["thresholds"].items()}
         det.threshold_rule_ = data["threshold_rule"]
+        det.decoder_fitted_ = bool(data.get("decoder_fitted", False))
         return det

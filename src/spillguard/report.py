@@ -169,6 +169,12 @@ def _section(rep: HtmlReport, name: str, m: dict[str, Any], figs: list[Path], ba
             "spill looks, plain and under simulated camera/lighting shift; spillguard.robustness): "
             + ", ".join(f"{k} {v:.3f}" for k, v in rob.items())
         )
+    if "recon" in m:
+        rep.paragraph(
+            f"Auxiliary: the reconstruction error ({m['recon']['score']}) of the decoder fitted with the "
+            f"encoder frozen ranks these images at ROC AUC {_ci(m['recon'], 'roc_auc')}, PR AUC "
+            f"{_ci(m['recon'], 'pr_auc')}; verdicts and the metrics above use the spill head."
+        )
     extra = {k: v for k, v in m.items() if k.startswith("tnr_at_tpr")}
     if extra:
         rep.paragraph(
@@ -210,6 +216,13 @@ def write_report(run: Path, out: Path | None = None) -> Path:
             f"{len(m['data']['skipped'])} input files skipped: "
             + "; ".join(f"{p} ({why})" for p, why in m["data"]["skipped"][:20]),
             css_class="note",
+        )
+    if m.get("decoder_history"):
+        d = m["decoder_history"]
+        rep.paragraph(
+            f"After the head, the decoder was fitted with the encoder frozen ({len(d)} epochs, validation "
+            f"MSE {d[0]['val_mse']:.3f} -> {min(r['val_mse'] for r in d):.3f}, standardised units), so the "
+            "reconstructions and error maps below are real; the head's scores are unchanged by it."
         )
     rep.heading("Training")
     for f in ("loss.png", "val_metrics.png"):

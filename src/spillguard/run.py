@@ -31,7 +31,7 @@ from spillguard.data import (
     load_sources,
     training_sources,
 )
-from spillguard.detector import SpillDetector
+from spillguard.detector import SpillDetector, recon_metrics
 from spillguard.metrics import evaluate_scores
 from spillguard.report import plot_grid, plot_history, plot_scores, write_report
 from spillguard.tracking import Tracker
@@ -130,6 +130,7 @@ def train_run(
             "sizes": det.sizes_,
             "train_seconds": det.train_seconds_,
             "history": det.history_,
+            "decoder_history": det.decoder_history_,
             "thresholds": det.thresholds_,
             "threshold_rule": det.threshold_rule_,
             "validation": det.validation_,
@@ -179,6 +180,8 @@ def evaluate_run(
     scores = det.score(ds.images)
     seconds = time.perf_counter() - t0
     metrics = evaluate_scores(ds.labels, scores, det.thresholds_, seed=cfg.seed)
+    if det.decoder_fitted_:  # auxiliary figure beside the head's score; verdicts stay the head's
+        metrics["recon"] = recon_metrics(ds.labels, det.recon_score(ds.images), cfg.seed)
     target = Path(out) if out is not None else run_dir / "evaluation"
     with atomic_dir(target, force=force) as tmp:
         _write_scores(tmp / "scores_test.csv", ds.paths, ds.labels, scores)
