@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from avatargen.pixels import valuelists
-from avatargen.pixels.literal import check_images
+from avatargen.pixels.literal import check_alpha, check_images
 from avatargen.pixels.modelfile import read_model_file, write_model_file
-from sharedcore.errors import UserError
 
 _N_RGBA = 2**32
 
@@ -36,9 +35,7 @@ class JointColourModel:
     method = "joint"
 
     def __init__(self, alpha: float = 0.0) -> None:
-        if alpha < 0:
-            raise UserError(f"--alpha: value {alpha} is negative; use 0 (plain MLE) or a positive number")
-        self.alpha = float(alpha)
+        self.alpha = check_alpha(alpha)
 
     def fit(self, images: np.ndarray) -> JointColourModel:
         """Estimate from ``images`` (N, H, W, 4) uint8."""

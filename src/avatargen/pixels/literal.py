@@ -18,6 +18,13 @@ from sharedcore.errors import UserError
 _ALL_BYTES = np.arange(256, dtype=np.uint8)
 
 
+def check_alpha(alpha: float) -> float:
+    """Validate an additive-smoothing pseudo-count (0 = plain MLE) and return it as a float."""
+    if alpha < 0:
+        raise UserError(f"--alpha: value {alpha} is negative; use 0 (plain MLE) or a positive number")
+    return float(alpha)
+
+
 def check_images(images: np.ndarray) -> np.ndarray:
     """Validate a (N, H, W, 4) uint8 stack of RGBA images and return it."""
     arr = np.asarray(images)
@@ -38,9 +45,7 @@ class LiteralPixelModel:
     method = "literal"
 
     def __init__(self, alpha: float = 0.0) -> None:
-        if alpha < 0:
-            raise UserError(f"--alpha: value {alpha} is negative; use 0 (plain MLE) or a positive number")
-        self.alpha = float(alpha)
+        self.alpha = check_alpha(alpha)
 
     def fit(self, images: np.ndarray) -> LiteralPixelModel:
         """Estimate from ``images`` (N, H, W, 4) uint8."""

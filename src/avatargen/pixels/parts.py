@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from avatargen.pixels.joint import pack
-from avatargen.pixels.literal import check_images
+from avatargen.pixels.literal import check_alpha, check_images
 from avatargen.pixels.modelfile import read_model_file, write_model_file
 from avatargen.pixels.segment import (
     CLOTHES,
@@ -110,11 +110,9 @@ class PartBasedModel:
         min_distance: float | None = 35.0,
         max_tries: int = 30,
     ) -> None:
-        if alpha < 0:
-            raise UserError(f"--alpha: value {alpha} is negative; use 0 (plain MLE) or a positive number")
         if not 0.0 <= keep_hair_colour <= 1.0:
             raise UserError(f"keep_hair_colour: value {keep_hair_colour} is not in [0, 1]; use e.g. 0.5")
-        self.alpha = float(alpha)
+        self.alpha = check_alpha(alpha)
         self.keep_hair_colour = float(keep_hair_colour)
         self.max_identical = max_identical
         self.min_distance = min_distance
