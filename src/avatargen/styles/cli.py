@@ -53,6 +53,15 @@ def fit_model(
     )
 
 
+def emit(text: str, output: Path | None, force: bool, what: str) -> None:
+    """Print ``text`` to stdout, or write it atomically to ``output`` (refusing to overwrite without force)."""
+    if output is None:
+        print(text, end="")
+    else:
+        write_text(output, text, force=force)
+        info(f"wrote {what} to {output}")
+
+
 def styles_table(df: pd.DataFrame, fmt: str) -> str:
     """Render sampled styles (a DataFrame with a probability column) as table, JSON or CSV text."""
     if fmt == "json":
@@ -124,12 +133,7 @@ def sample_cmd(
         df = model.most_probable(n, given=ev)
     else:
         df = model.sample(n, np.random.default_rng(seed), given=ev, unique=unique)
-    text = styles_table(df, fmt)
-    if output is None:
-        print(text, end="")
-    else:
-        write_text(output, text, force=force)
-        info(f"wrote {len(df)} styles to {output}")
+    emit(styles_table(df, fmt), output, force, f"{len(df)} styles")
 
 
 @app.command("prob")
@@ -194,12 +198,7 @@ def explain_cmd(
     if output is not None:
         check_writable(output, force)
     tables = explain_tables(StyleModel.load(model_path))
-    text = render_text(tables) if fmt == "text" else render_markdown(tables)
-    if output is None:
-        print(text, end="")
-    else:
-        write_text(output, text, force=force)
-        info(f"wrote {output}")
+    emit(render_text(tables) if fmt == "text" else render_markdown(tables), output, force, "the tables")
 
 
 @app.command("experiment")
