@@ -84,8 +84,8 @@ def main() -> None:
         det = SpillDetector(TrainConfig(**fields))
         det.model_ = build_model(det.config.model, 3, det.config.model_params).eval()
         det.prep_ = Preprocessor().fit(to_unit(images[:1000]))
-        det.score(images[:64])
-        t = _best(lambda det=det: det.score(images))
+        det.score_samples(images[:64])
+        t = _best(lambda det=det: det.score_samples(images))
         rate = len(images) / t
         e2e = len(images) / (t + t_load)
         print(f"{name:40s} {rate:10.0f} {rate * t_decode / len(paths):10.2f} {e2e:13.0f}")

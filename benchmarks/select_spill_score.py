@@ -50,10 +50,10 @@ def main() -> None:
         shifted_normals = perturb(normals, np.random.default_rng(1))
         for score, smooth in (("mse", 16), ("local", 5), ("local", 16), ("combined", 5), ("combined", 16)):
             det.config.score, det.config.smooth = score, smooth
-            sn, ssn = det.score(normals), det.score(shifted_normals)
+            sn, ssn = det.score_samples(normals), det.score_samples(shifted_normals)
             cells = []
             for imgs in sets.values():
-                sp, ssp = det.score(imgs), det.score(perturb(imgs, np.random.default_rng(2)))
+                sp, ssp = det.score_samples(imgs), det.score_samples(perturb(imgs, np.random.default_rng(2)))
                 y = np.r_[np.zeros(len(sn)), np.ones(len(sp))]
                 cells.append(
                     f" {roc_auc_score(y, np.r_[sn, sp]):>9.4f} {roc_auc_score(y, np.r_[ssn, ssp]):>9.4f}"

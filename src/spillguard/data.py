@@ -166,27 +166,45 @@ def labelled_sources(root: str | os.PathLike[str]) -> Sources:
     raise UserError(f"{r}: no labelled test images found; {LAYOUT_HELP}")
 
 
-def _decode(path: Path, size: tuple[int, int]) -> np.ndarray | str:
-    """Decode one image to a (H, W, 3) uint8 array of ``size`` = (height, width), or a skip reason."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return f"cannot read ({exc.strerror or exc})"
+def resize_to_input(im: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """A decoded Pillow image -> (H, W, 3) uint8 RGB at ``size`` = (height, width), bilinear.
+
+    The one resizing step of every runtime (torch, ONNX, service, cluster): scoring graphs start
+    after it, at the model's input size.
+    """
+    h, w = size
+    if im.mode != "RGB":
+        im = convert_mode(im, "RGB")
+    if im.size != (w, h):
+        im = im.resize((w, h), Image.Resampling.BILINEAR)
+    return np.asarray(im, dtype=np.uint8)
+
+
+def decode_image(data: bytes, size: tuple[int, int]) -> np.ndarray:
+    """Encoded image bytes (JPEG/PNG/...) -> (H, W, 3) uint8 at ``size``; UserError naming the reason."""
     if not data:
-        return "empty file (0 bytes)"
+        raise UserError("empty file (0 bytes)")
     h, w = size
     try:
         im: Image.Image = Image.open(io.BytesIO(data))
         if im.format == "JPEG" and im.size[0] >= 2 * w and im.size[1] >= 2 * h:
             im.draft("RGB", (w, h))  # DCT-domain downscale (1/2 .. 1/8) for images >= 2x the target
         im.load()
-        if im.mode != "RGB":
-            im = convert_mode(im, "RGB")
-        if im.size != (w, h):
-            im = im.resize((w, h), Image.Resampling.BILINEAR)
-        return np.asarray(im, dtype=np.uint8)
+        return resize_to_input(im, size)
     except Exception as exc:  # Pillow raises many types for bad files
-        return f"unreadable image ({type(exc).__name__})"
+        raise UserError(f"unreadable image ({type(exc).__name__})") from None
+
+
+def _decode(path: Path, size: tuple[int, int]) -> np.ndarray | str:
+    """Decode one image file to a (H, W, 3) uint8 array of ``size`` = (height, width), or a skip reason."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return f"cannot read ({exc.strerror or exc})"
+    try:
+        return decode_image(data, size)
+    except UserError as exc:
+        return str(exc)
 
 
 def load_images(

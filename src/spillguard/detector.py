@@ -175,7 +175,7 @@ class SpillDetector:
             out[i : i + batch] = score_fn(error_map(xb, model(xb)), cfg.smooth).numpy()
         return out
 
-    def score(self, images: np.ndarray) -> np.ndarray:
+    def score_samples(self, images: np.ndarray) -> np.ndarray:
         """Anomaly score per image, (N, H, W, 3) uint8 at the configured size -> (N,) float32."""
         limit_threads()
         return self._score_unit(to_unit(images))
@@ -191,7 +191,7 @@ class SpillDetector:
 
     def predict(self, images: np.ndarray, rule: str | None = None) -> np.ndarray:
         """True where an image is flagged as a spill under threshold ``rule`` (default: the chosen one)."""
-        return self.score(images) > self.threshold(rule)
+        return self.score_samples(images) > self.threshold(rule)
 
     def threshold(self, rule: str | None = None) -> float:
         """The threshold of ``rule``; UserError if that rule could not be calibrated."""

@@ -83,11 +83,11 @@ def scoring_speed(det: SpillDetector, images: np.ndarray, min_images: int = 4000
     """Images per second of ``det.score`` (decoded images, 2 threads at most), best of 3 passes."""
     reps = max(1, -(-min_images // max(1, len(images))))
     batch = np.concatenate([images] * reps) if reps > 1 else images
-    det.score(batch[:64])  # warm-up
+    det.score_samples(batch[:64])  # warm-up
     best = float("inf")
     for _ in range(3):
         t0 = time.perf_counter()
-        det.score(batch)
+        det.score_samples(batch)
         best = min(best, time.perf_counter() - t0)
     return len(batch) / best
 

@@ -14,7 +14,7 @@ from spillguard.synth import paste_spills
 
 
 class Scorer(Protocol):
-    def score(self, images: np.ndarray) -> np.ndarray: ...
+    def score_samples(self, images: np.ndarray) -> np.ndarray: ...
 
 
 def robustness_aucs(
@@ -29,13 +29,13 @@ def robustness_aucs(
     }
     if spills is not None and len(spills):
         sets = {"known": spills, **sets}
-    s_norm = det.score(normals)
-    s_norm_shift = det.score(perturb(normals, np.random.default_rng(seed + 1)))
+    s_norm = det.score_samples(normals)
+    s_norm_shift = det.score_samples(perturb(normals, np.random.default_rng(seed + 1)))
     out: dict[str, float] = {}
     for name, imgs in sets.items():
         y = np.r_[np.zeros(len(normals)), np.ones(len(imgs))]
-        out[name] = float(roc_auc_score(y, np.r_[s_norm, det.score(imgs)]))
-        shifted = det.score(perturb(imgs, np.random.default_rng(seed + 2)))
+        out[name] = float(roc_auc_score(y, np.r_[s_norm, det.score_samples(imgs)]))
+        shifted = det.score_samples(perturb(imgs, np.random.default_rng(seed + 2)))
         out[f"{name}_shifted"] = float(roc_auc_score(y, np.r_[s_norm_shift, shifted]))
     out["mean"] = float(np.mean(list(out.values())))
     return out

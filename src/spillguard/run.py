@@ -177,7 +177,7 @@ def evaluate_run(
     ds: ImageSet = load_sources(labelled_sources(test), (cfg.height, cfg.width), strict, what=str(test))
     report_skips(ds.skipped)
     t0 = time.perf_counter()
-    scores = det.score(ds.images)
+    scores = det.score_samples(ds.images)
     seconds = time.perf_counter() - t0
     metrics = evaluate_scores(ds.labels, scores, det.thresholds_, seed=cfg.seed)
     if det.decoder_fitted_:  # auxiliary figure beside the head's score; verdicts stay the head's
@@ -227,7 +227,7 @@ def predict_paths(
             pending = pool.submit(load_images, chunks[k + 1], size) if k + 1 < len(chunks) else None
             skipped += bad
             check_skips(bad, strict)
-            scores = det.score(images) if len(idx) else np.zeros(0)
+            scores = det.score_samples(images) if len(idx) else np.zeros(0)
             rows += [(chunk[j], float(s), bool(s > threshold)) for j, s in zip(idx, scores, strict=True)]
     if not rows:
         raise UserError(f"{' '.join(items)}: no readable images to score; point to JPEG/PNG files or folders")

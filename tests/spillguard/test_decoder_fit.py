@@ -32,7 +32,7 @@ def fitted_pair(tiny_data: Path) -> tuple[SpillDetector, SpillDetector, np.ndarr
 def test_decoder_fit_leaves_head_scores_and_thresholds_unchanged(fitted_pair: tuple) -> None:
     plain, fitted, images, _ = fitted_pair
     assert not plain.decoder_fitted_ and fitted.decoder_fitted_
-    assert np.array_equal(plain.score(images), fitted.score(images))
+    assert np.array_equal(plain.score_samples(images), fitted.score_samples(images))
     assert plain.thresholds_ == fitted.thresholds_
     assert plain.validation_["roc_auc"] == fitted.validation_["roc_auc"]
 

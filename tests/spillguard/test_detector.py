@@ -31,8 +31,8 @@ def test_training_detects_synthetic_spills(tiny_run: Path) -> None:
 def test_checkpoint_round_trip(tiny_run: Path, tiny_data: Path) -> None:
     det = SpillDetector.load(tiny_run)
     ds = load_sources(labelled_sources(tiny_data), (det.config.height, det.config.width))
-    s1 = det.score(ds.images)
-    s2 = SpillDetector.load(tiny_run / "checkpoint.pt").score(ds.images)
+    s1 = det.score_samples(ds.images)
+    s2 = SpillDetector.load(tiny_run / "checkpoint.pt").score_samples(ds.images)
     assert np.array_equal(s1, s2)
     assert auc_rank(ds.labels[None], s1[None])[0] > 0.85
     assert det.predict(ds.images).dtype == bool

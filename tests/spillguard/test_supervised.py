@@ -48,7 +48,7 @@ def test_head_detects_held_out_spills_of_the_tiny_data(tiny_data: Path) -> None:
     assert det.thresholds_["prior"] == pytest.approx(PRIOR_THRESHOLD)
     assert det.threshold_rule_ == "prior"
     test = load_sources(labelled_sources(tiny_data), size)
-    s = det.score(test.images)
+    s = det.score_samples(test.images)
     assert (s > 0).all()
     assert float(auc_rank(test.labels, s)) > 0.85
     prior, balanced = s > det.threshold("prior"), s > det.threshold("balanced")
