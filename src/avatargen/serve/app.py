@@ -16,14 +16,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Body, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from avatargen import __version__
@@ -31,10 +32,10 @@ from avatargen.serve import schemas
 from avatargen.serve.cache import LRUCache
 from avatargen.serve.service import (
     DEFAULT_SIZE,
+    IMMUTABLE,
     MAX_K,
     MAX_N,
     MAX_SEED,
-    IMMUTABLE,
     Rendered,
     ServeError,
     StyleService,
@@ -108,8 +109,12 @@ def create_app(service: StyleService) -> FastAPI:
     def pins_of(request: Request, allowed: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
         return service.pins(request.query_params.multi_items(), allowed)
 
+    # CPU-bound work (sampling, drawing, resvg) runs in threads, at most one per core: more threads only
+    # contend for the interpreter and stretch every request's latency.
+    limiter = anyio.CapacityLimiter(max(1, min(4, os.cpu_count() or 1)))
+
     async def off_loop(fn: Callable[[], T]) -> T:
-        return await run_in_threadpool(fn)
+        return await anyio.to_thread.run_sync(fn, limiter=limiter)
 
     # ------------------------------------------------------------------------------- errors
 
@@ -143,26 +148,22 @@ def create_app(service: StyleService) -> FastAPI:
     async def avatar(kind: str, request: Request, seed: int, size: str) -> Response:
         pins = pins_of(request, ("seed", "size"))
         px = served_size(size)
-        etag = service.etag(kind, seed, px, pins)
         served.labels(kind).inc()
+        hit = service.avatars.get((kind, seed, px, pins))
+        etag = hit.etag if hit is not None else service.etag(kind, seed, px, pins)
         if etag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
             return Response(status_code=304, headers={"ETag": etag, "Cache-Control": IMMUTABLE})
-        key = (kind, seed, px, pins)
-        cached = service.avatars.get(key)
-        drawn = service.styles.get((seed, pins)) if cached is not None else None
-        if cached is None or drawn is None:
+        if hit is None:
 
-            def work() -> Any:
+            def work() -> Rendered:
                 t0 = time.perf_counter()
-                r = service.avatar(kind, seed, size, pins)
+                r = service.avatar(kind, seed, px, pins)
                 render_seconds.labels(kind).observe(time.perf_counter() - t0)
                 rendered.labels(kind).inc()
                 return r
 
-            r = await off_loop(work)
-        else:
-            r = Rendered(cached, "image/svg+xml" if kind == "svg" else "image/png", etag, drawn)
-        return Response(r.body, media_type=r.media_type, headers=service.avatar_headers(r))
+            hit = await off_loop(work)
+        return Response(hit.body, media_type=hit.media_type, headers=hit.headers)
 
     seed_q = Query(0, ge=0, le=MAX_SEED, description="Random seed: the same seed and pins draw the same style.")
     size_q = Query(DEFAULT_SIZE, description="WIDTHxHEIGHT (8..1024 per side) or a scale of 264x280 (1x, 2x).")
@@ -365,7 +366,9 @@ def run_server(
     os.environ[MODEL_ENV] = str(Path(model).resolve()) if Path(model).exists() else model
     if mapping:
         os.environ[MAPPING_ENV] = str(Path(mapping).resolve()) if Path(mapping).exists() else mapping
-    uvicorn.run(
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
         "avatargen.serve.app:app_from_env",
         factory=True,
         host=host,
@@ -374,3 +377,9 @@ def run_server(
         access_log=access_log,
         log_level="warning",
     )
+    sock = config.bind_socket()
+    # Workers get the listening socket through multiprocessing, where asyncio no longer recognises it as
+    # TCP and skips TCP_NODELAY: Nagle + delayed ACKs then add ~40 ms to every answer. Accepted
+    # connections inherit the option from the listening socket.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, sockets=[sock]).run()

@@ -13,6 +13,7 @@ import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -66,12 +67,15 @@ class Drawn:
 
 @dataclass(frozen=True)
 class Rendered:
-    """Bytes of one avatar answer with what goes into its headers."""
+    """Bytes of one avatar answer with its headers (ETag, Cache-Control, X-Style...)."""
 
     body: bytes
     media_type: str
-    etag: str
-    drawn: Drawn
+    headers: dict[str, str]
+
+    @property
+    def etag(self) -> str:
+        return self.headers["ETag"]
 
 
 def load_model(spec: str | os.PathLike[str]) -> StyleModel:
@@ -121,7 +125,7 @@ class StyleService:
         digest.update(repr(sorted(self.mapping.rows(), key=lambda r: tuple(r.values()))).encode())
         digest.update(__version__.encode())
         self.digest = digest.hexdigest()[:16]
-        self.avatars: LRUCache[bytes] = LRUCache(1 << 20, cache_bytes, len)
+        self.avatars: LRUCache[Rendered] = LRUCache(1 << 20, cache_bytes, lambda r: len(r.body) + 512)
         self.styles: LRUCache[Drawn] = LRUCache(style_cache)
         self.svgs: LRUCache[str] = LRUCache(4096)
         self.evidence: LRUCache[float] = LRUCache(4096)
@@ -216,29 +220,26 @@ class StyleService:
         key = json.dumps([self.digest, kind, seed, size, pins], ensure_ascii=True)
         return '"' + hashlib.sha256(key.encode()).hexdigest()[:24] + '"'
 
-    def avatar(self, kind: str, seed: int, size_text: str, pins: Pins) -> Rendered:
-        """The SVG or PNG (``kind``) of the style drawn for (seed, pins) at ``size_text``; cached bytes."""
-        size = served_size(size_text)
-        drawn = self.draw(seed, pins)
+    def avatar(self, kind: str, seed: int, size: tuple[int, int], pins: Pins) -> Rendered:
+        """The SVG or PNG (``kind``) of the style drawn for (seed, pins) at ``size`` (w, h), with its
+        headers; cached by the canonical request."""
         key = (kind, seed, size, pins)
-        etag = self.etag(kind, seed, size, pins)
-
-        def render() -> bytes:
-            svg = sized_svg(self.svg_text(drawn.style), size)
-            return svg.encode() if kind == "svg" else svg_to_png(svg, size)
-
-        body, _ = self.avatars.get_or_compute(key, render)
-        return Rendered(body, "image/svg+xml" if kind == "svg" else "image/png", etag, drawn)
-
-    def avatar_headers(self, r: Rendered) -> dict[str, str]:
-        """ETag, Cache-Control and the X-Style headers of an avatar answer."""
-        return {
-            "ETag": r.etag,
+        hit = self.avatars.get(key)
+        if hit is not None:
+            return hit
+        drawn = self.draw(seed, pins)
+        svg = sized_svg(self.svg_text(drawn.style), size)
+        body = svg.encode() if kind == "svg" else svg_to_png(svg, size)
+        headers = {
+            "ETag": self.etag(kind, seed, size, pins),
             "Cache-Control": IMMUTABLE,
-            "X-Style": header_json(r.drawn.style),
-            "X-Style-Probability": repr(r.drawn.probability),
-            "X-Style-Given-Probability": repr(r.drawn.given_probability),
+            "X-Style": header_json(drawn.style),
+            "X-Style-Probability": repr(drawn.probability),
+            "X-Style-Given-Probability": repr(drawn.given_probability),
         }
+        r = Rendered(body, "image/svg+xml" if kind == "svg" else "image/png", headers)
+        self.avatars.put(key, r)
+        return r
 
     def avatar_urls(self, style: Mapping[str, str]) -> tuple[str, str]:
         """URLs that always draw exactly ``style`` (every attribute pinned)."""
@@ -396,6 +397,7 @@ def check_seed(seed: int) -> None:
         raise ServeError(422, "bad_parameter", f"seed={seed}: give an integer 0..{MAX_SEED}")
 
 
+@lru_cache(maxsize=1024)
 def served_size(text: str) -> tuple[int, int]:
     """``WxH`` or a scale (``2x``) of 264x280, each side MIN_SIDE..MAX_SIDE; else 422."""
     try:
