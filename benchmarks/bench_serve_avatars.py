@@ -97,6 +97,7 @@ def main() -> None:
 
     model = load_model("example")
     mapping = resolve_mapping(None, model.values_)
+
     # the baseline: the library in this process, one thread, on the same (seed, pins) mix
     def lib_style(i: int) -> object:
         df = model.sample(1, np.random.default_rng(10_000 + i), given=PINS[i % len(PINS)])
@@ -115,7 +116,17 @@ def main() -> None:
         model.save(model_file)
         port = free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "avatargen", "serve", str(model_file), "--port", str(port), "--workers", str(args.workers)],
+            [
+                sys.executable,
+                "-m",
+                "avatargen",
+                "serve",
+                str(model_file),
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -161,10 +172,20 @@ def main() -> None:
             png = [url("/v1/avatar.png", 100_000 + i, pins(i), size=SIZE) for i in range(n_png)]
             measure("PNG 264x280, uncached (distinct seeds)", png, ">= 50/s, p99 < 200 ms", base_png)
             hot = [url("/v1/avatar.png", 100_000 + i, pins(i), size=SIZE) for i in range(64)]
-            measure("PNG 264x280, repeated URLs (cache)", [hot[i % 64] for i in range(n_cached)], ">= 1,000/s", base_png)
+            measure(
+                "PNG 264x280, repeated URLs (cache)",
+                [hot[i % 64] for i in range(n_cached)],
+                ">= 1,000/s",
+                base_png,
+            )
             style = [url("/v1/style", 500_000 + i, pins(i)) for i in range(n_style)]
             measure("/v1/style, distinct seeds (uncached)", style, ">= 1,000/s", base_style)
-            measure("/v1/style, repeated URLs (cache)", [style[i % 64] for i in range(n_style)], ">= 1,000/s", base_style)
+            measure(
+                "/v1/style, repeated URLs (cache)",
+                [style[i % 64] for i in range(n_style)],
+                ">= 1,000/s",
+                base_style,
+            )
             svg = [url("/v1/avatar.svg", 700_000 + i, pins(i), size=SIZE) for i in range(n_png)]
             measure("SVG, uncached (distinct seeds)", svg, "", None)
         finally:
@@ -179,12 +200,16 @@ def main() -> None:
         f"avatargen serve, built-in example model, {args.workers} worker(s), {args.clients} concurrent clients, "
         f"loopback; {os.cpu_count()} CPUs; load average before each row in the last column"
     )
-    print(f"baseline (library, this process, 1 thread): style+breakdown {base_style:.0f}/s, PNG 264x280 {base_png:.1f}/s")
+    print(
+        f"baseline (library, this process, 1 thread): style+breakdown {base_style:.0f}/s, PNG 264x280 {base_png:.1f}/s"
+    )
     print()
     print("| requests | n | req/s | p50 ms | p99 ms | errors | target | vs library | load |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, n, rate, p50, p99, errors, target, ratio, load1 in rows:
-        print(f"| {name} | {n} | {rate:,.0f} | {p50:.1f} | {p99:.1f} | {errors} | {target} | {ratio} | {load1:.1f} |")
+        print(
+            f"| {name} | {n} | {rate:,.0f} | {p50:.1f} | {p99:.1f} | {errors} | {target} | {ratio} | {load1:.1f} |"
+        )
 
 
 if __name__ == "__main__":

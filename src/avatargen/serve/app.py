@@ -46,7 +46,10 @@ from sharedcore.errors import UserError
 
 T = TypeVar("T")
 ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"model": schemas.ErrorBody, "description": "Unknown attribute/value, impossible pins, bad n/seed/size"}
+    422: {
+        "model": schemas.ErrorBody,
+        "description": "Unknown attribute/value, impossible pins, bad n/seed/size",
+    }
 }
 PIN_DOC = (
     "Any other query parameter pins an attribute to a value (`hairstyle=bob`; URL-encode non-ASCII "
@@ -59,9 +62,12 @@ def _package_dir(name: str) -> Path:
     return Path(str(resources.files("avatargen.serve") / name))
 
 
+def _json_bytes(obj: Any) -> bytes:
+    return json.dumps(jsonable_encoder(obj), ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def _json(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(jsonable_encoder(obj), ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(body, status, headers=headers, media_type="application/json")
+    return Response(_json_bytes(obj), status, headers=headers, media_type="application/json")
 
 
 def _pin_parameters(service: StyleService) -> dict[str, Any]:
@@ -96,8 +102,12 @@ def create_app(service: StyleService) -> FastAPI:
     style_json: LRUCache[bytes] = LRUCache(65_536, 64 * 2**20, len)
 
     registry = CollectorRegistry()
-    rendered = Counter("avatargen_avatars_rendered", "Avatars drawn (cache misses)", ["kind"], registry=registry)
-    served = Counter("avatargen_avatars_served", "Avatar answers (incl. cache hits and 304)", ["kind"], registry=registry)
+    rendered = Counter(
+        "avatargen_avatars_rendered", "Avatars drawn (cache misses)", ["kind"], registry=registry
+    )
+    served = Counter(
+        "avatargen_avatars_served", "Avatar answers (incl. cache hits and 304)", ["kind"], registry=registry
+    )
     render_seconds = Histogram(
         "avatargen_render_seconds",
         "Time to draw one uncached avatar",
@@ -165,8 +175,12 @@ def create_app(service: StyleService) -> FastAPI:
             hit = await off_loop(work)
         return Response(hit.body, media_type=hit.media_type, headers=hit.headers)
 
-    seed_q = Query(0, ge=0, le=MAX_SEED, description="Random seed: the same seed and pins draw the same style.")
-    size_q = Query(DEFAULT_SIZE, description="WIDTHxHEIGHT (8..1024 per side) or a scale of 264x280 (1x, 2x).")
+    seed_q = Query(
+        0, ge=0, le=MAX_SEED, description="Random seed: the same seed and pins draw the same style."
+    )
+    size_q = Query(
+        DEFAULT_SIZE, description="WIDTHxHEIGHT (8..1024 per side) or a scale of 264x280 (1x, 2x)."
+    )
     avatar_doc = (
         "The style drawn from P(. | pins) with `seed`. Same URL, same bytes: strong `ETag` "
         "(`If-None-Match` -> 304) and `Cache-Control: public, max-age=31536000, immutable`. Headers: "
@@ -251,7 +265,9 @@ def create_app(service: StyleService) -> FastAPI:
         summary="P(query | pins) for every value of the query attribute (Bayes' rule)",
         description=PIN_DOC,
     )
-    async def posterior(request: Request, query: str = Query(..., description="The attribute asked about.")) -> Response:
+    async def posterior(
+        request: Request, query: str = Query(..., description="The attribute asked about.")
+    ) -> Response:
         return _json(service.posterior(query, pins_of(request, ("query",))))
 
     @app.get(
@@ -295,9 +311,11 @@ def create_app(service: StyleService) -> FastAPI:
         pins = pins_of(request, ("k",))
         return _json(await off_loop(lambda: service.most_probable(k, pins)))
 
-    schema_body = _json(service.schema()).body
+    schema_body = _json_bytes(service.schema())
 
-    @app.get("/v1/schema", response_model=schemas.SchemaOut, summary="Attributes, values, rules, mapping, limits")
+    @app.get(
+        "/v1/schema", response_model=schemas.SchemaOut, summary="Attributes, values, rules, mapping, limits"
+    )
     async def schema() -> Response:
         return Response(schema_body, media_type="application/json")
 
@@ -308,8 +326,16 @@ def create_app(service: StyleService) -> FastAPI:
         return templates.TemplateResponse(
             request,
             "explore.html",
-            {"schema_json": schema_body.decode().replace("<", "\\u003c"), "version": __version__, "mapping": service.mapping.name},
+            {
+                "schema_json": schema_body.decode().replace("<", "\\u003c"),
+                "version": __version__,
+                "mapping": service.mapping.name,
+            },
         )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
@@ -337,7 +363,9 @@ def check_port(host: str, port: int) -> None:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((host, port))
     except OSError as exc:
-        raise UserError(f"--host {host} --port {port}: cannot listen there ({exc.strerror}); pick another port") from None
+        raise UserError(
+            f"--host {host} --port {port}: cannot listen there ({exc.strerror}); pick another port"
+        ) from None
 
 
 def run_server(

@@ -456,7 +456,6 @@ def explain_impossible(model: StyleModel, pins: dict[str, str]) -> tuple[str, st
                     None,
                 )
     return (
-        f"pins {desc} have probability 0 under the model (hard rules and zero counts together); "
-        "drop a pin",
+        f"pins {desc} have probability 0 under the model (hard rules and zero counts together); drop a pin",
         None,
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 from urllib.parse import quote, urlencode
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -27,13 +29,19 @@ def test_style_is_the_models_sample_with_its_probability(client: TestClient, mod
         expect = model.sample(1, np.random.default_rng(seed), given=PINS).iloc[0]
         assert body["style"] == {a: str(expect[a]) for a in model.attributes_}
         assert body["probability"] == pytest.approx(model.probability(body["style"]), rel=1e-12)
-        assert math.prod(f["probability"] for f in body["breakdown"]) == pytest.approx(body["probability"], rel=1e-12)
+        assert math.prod(f["probability"] for f in body["breakdown"]) == pytest.approx(
+            body["probability"], rel=1e-12
+        )
         assert body["pins_probability"] == pytest.approx(model.probability(PINS), rel=1e-12)
-        assert body["given_probability"] == pytest.approx(body["probability"] / body["pins_probability"], rel=1e-12)
+        assert body["given_probability"] == pytest.approx(
+            body["probability"] / body["pins_probability"], rel=1e-12
+        )
         for a, v in PINS.items():
             assert body["style"][a] == v
     # different seeds draw different styles (with these pins there are 346,500)
-    styles = {json.dumps(client.get("/v1/style", params={"seed": s, **PINS}).json()["style"]) for s in range(20)}
+    styles = {
+        json.dumps(client.get("/v1/style", params={"seed": s, **PINS}).json()["style"]) for s in range(20)
+    }
     assert len(styles) > 15
 
 
@@ -81,8 +89,12 @@ def test_cyrillic_names_url_encoded(cyrillic_client: TestClient, cyrillic_model:
     style = json.loads(r.headers["x-style"])
     assert {k: style[k] for k in pins} == pins
     assert "\\u" in r.headers["x-style"] and r.headers["x-style"].isascii()
-    assert float(r.headers["x-style-probability"]) == pytest.approx(cyrillic_model.probability(style), rel=1e-12)
-    post = cyrillic_client.get("/v1/posterior?query=" + quote("цвет волос") + "&" + urlencode({"прическа": "нет волос"}))
+    assert float(r.headers["x-style-probability"]) == pytest.approx(
+        cyrillic_model.probability(style), rel=1e-12
+    )
+    post = cyrillic_client.get(
+        "/v1/posterior?query=" + quote("цвет волос") + "&" + urlencode({"прическа": "нет волос"})
+    )
     assert post.status_code == 200
     assert {p["value"]: p["probability"] for p in post.json()["posterior"]}["нет"] == pytest.approx(1.0)
     bad = cyrillic_client.get("/v1/style?" + urlencode({"прическа": "нет волос", "цвет волос": "рыжий"}))
@@ -150,7 +162,7 @@ def test_sample_and_most_probable(client: TestClient, model: StyleModel) -> None
     assert [t["probability"] for t in top] == pytest.approx(list(ref["probability"]), rel=1e-12)
 
 
-def _error(r, status: int = 422) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def _error(r: httpx.Response, status: int = 422) -> dict[str, Any]:
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/json")
     body = r.json()
@@ -163,7 +175,11 @@ def test_errors_name_the_problem(client: TestClient, model: StyleModel) -> None:
     assert b["error"] == "unknown_attribute" and b["attribute"] == "hairstyel"
     assert b["known"] == model.attributes_ and "hairstyle" in b["message"]
     b = _error(client.get("/v1/avatar.svg?hairstyle=mohawk"))
-    assert b["error"] == "unknown_value" and "mohawk" in b["message"] and b["known"] == model.values_["hairstyle"]
+    assert (
+        b["error"] == "unknown_value"
+        and "mohawk" in b["message"]
+        and b["known"] == model.values_["hairstyle"]
+    )
     b = _error(client.get("/v1/style?hairstyle=none&hair_color=black"))
     assert b["error"] == "impossible_pins" and b["rule"] == "hairstyle=none => hair_color=none"
     assert "rule 1" in b["message"]

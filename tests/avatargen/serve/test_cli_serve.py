@@ -19,7 +19,11 @@ from .conftest import free_port
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "avatargen", "serve", *args], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "avatargen", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -45,7 +49,17 @@ def test_real_server_process(model_file: Path, client: TestClient) -> None:
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "avatargen", "serve", str(model_file), "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "avatargen",
+            "serve",
+            str(model_file),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -30,7 +30,9 @@ ARGS = [
 def browser() -> Iterator[Any]:
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium); the page test needs it")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (extra 'browser')")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (extra 'browser')"
+    )
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -42,7 +44,19 @@ def browser() -> Iterator[Any]:
 def cli_posterior(model_file: Path, pins: dict[str, str], query: str) -> dict[str, float]:
     args = [f"{a}={v}" for a, v in pins.items()]
     res = subprocess.run(
-        [sys.executable, "-m", "avatargen", "styles", "prob", str(model_file), *args, "--query", query, "--format", "json"],
+        [
+            sys.executable,
+            "-m",
+            "avatargen",
+            "styles",
+            "prob",
+            str(model_file),
+            *args,
+            "--query",
+            query,
+            "--format",
+            "json",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -50,7 +64,9 @@ def cli_posterior(model_file: Path, pins: dict[str, str], query: str) -> dict[st
     return {str(k): float(v) for k, v in json.loads(res.stdout)["posterior"].items()}
 
 
-def test_pin_two_attributes_and_read_a_probability(browser: Any, live_server: LiveServer, model_file: Path) -> None:
+def test_pin_two_attributes_and_read_a_probability(
+    browser: Any, live_server: LiveServer, model_file: Path
+) -> None:
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -70,7 +86,12 @@ def test_pin_two_attributes_and_read_a_probability(browser: Any, live_server: Li
     assert row.locator("td.num").inner_text() == f"{cli['bob']:.4f}"
     # every value of every other attribute is listed, with probabilities summing to 1
     for attr in ("hairstyle", "skin", "eyes"):
-        probs = [float(x) for x in page.locator(f'#attrs tr[data-attr="{attr}"]').evaluate_all("rs => rs.map(r => r.dataset.probability)")]
+        probs = [
+            float(x)
+            for x in page.locator(f'#attrs tr[data-attr="{attr}"]').evaluate_all(
+                "rs => rs.map(r => r.dataset.probability)"
+            )
+        ]
         assert sum(probs) == pytest.approx(1.0)
     # a grid of sampled avatars and the most probable styles, all drawn
     assert page.locator("#grid figure").count() == 12
@@ -80,7 +101,10 @@ def test_pin_two_attributes_and_read_a_probability(browser: Any, live_server: Li
     page.goto(live_server.url + "/?hair_color=blonde&clothes=hoodie")
     page.wait_for_function("document.body.dataset.state === 'ready'")
     assert page.locator('select[data-attr="clothes"]').input_value() == "hoodie"
-    assert float(page.locator('#attrs tr[data-attr="hairstyle"][data-value="bob"]').get_attribute("data-probability") or "nan") == pytest.approx(cli["bob"], rel=1e-12)
+    assert float(
+        page.locator('#attrs tr[data-attr="hairstyle"][data-value="bob"]').get_attribute("data-probability")
+        or "nan"
+    ) == pytest.approx(cli["bob"], rel=1e-12)
     page.select_option('select[data-attr="hairstyle"]', "none")
     page.wait_for_function("document.body.dataset.state === 'error'")
     assert "hair_color=none" in page.locator("#error").inner_text()

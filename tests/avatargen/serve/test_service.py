@@ -70,7 +70,9 @@ def test_impossible_pins_name_every_rule_of_the_chain() -> None:
 
 def test_zero_count_without_rule_is_named() -> None:
     rows = pd.DataFrame({"a": ["x", "x", "u"], "b": ["y", "y", "w"]})
-    m = StyleModel(alpha=0.0, structure="declared", rules={"format_version": 1, "depends_on": {"b": "a"}}).fit(rows)
+    m = StyleModel(
+        alpha=0.0, structure="declared", rules={"format_version": 1, "depends_on": {"b": "a"}}
+    ).fit(rows)
     assert m.probability({"a": "x", "b": "w"}) == 0
     message, rule = explain_impossible(m, {"a": "x", "b": "w"})
     assert rule is None and "a=x together with b=w" in message

@@ -11,7 +11,7 @@ let generation = 0;
 
 function fmt(p) {
   if (p === 0) return "0";
-  return p >= 0.001 ? p.toFixed(4) : p.toPrecision(3);
+  return p >= 0.001 ? p.toFixed(4) : p.toExponential(2);
 }
 
 function el(tag, attrs, ...children) {
@@ -65,6 +65,7 @@ function renderAttrs(m) {
   box.replaceChildren();
   for (const a of m.attributes) {
     const rows = [...a.values].sort((x, y) => y.probability - x.probability);
+    const top = rows.length && rows[0].probability > 0 ? rows[0].probability : 1;  // bars relative to the largest
     const table = el("table");
     for (const v of rows) {
       const tr = el(
@@ -73,7 +74,7 @@ function renderAttrs(m) {
           "data-attr": a.attribute, "data-value": v.value, "data-probability": String(v.probability),
           title: "P(" + a.attribute + "=" + v.value + (Object.keys(a.given).length ? " | " + styleText(a.given) : "") + ")" },
         el("td", { class: "v" }, v.value),
-        el("td", {}, el("div", { class: "bar", style: "width:" + (100 * v.probability).toFixed(2) + "%" })),
+        el("td", {}, el("div", { class: "bar", style: "width:" + (100 * v.probability / top).toFixed(2) + "%" })),
         el("td", { class: "num" }, fmt(v.probability)),
       );
       tr.addEventListener("click", () => {
@@ -95,8 +96,8 @@ function renderGrid(s) {
   s.styles.forEach((st, i) => {
     grid.append(el("figure", { class: "card", "data-probability": String(st.probability), title: styleText(st.style) },
       el("img", { src: st.svg_url, alt: "avatar " + (i + 1), loading: "lazy" }),
-      el("div", { class: "p" }, fmt(st.given_probability)),
-      el("div", { class: "p0" }, "P(style) " + st.probability.toPrecision(3))));
+      el("div", { class: "p" }, "P(· | pins) " + fmt(st.given_probability)),
+      el("div", { class: "p0" }, "P(style) " + fmt(st.probability))));
   });
 }
 
@@ -106,7 +107,7 @@ function renderTop(t) {
   for (const st of t.styles) {
     top.append(el("li", { "data-probability": String(st.probability) },
       el("img", { src: st.svg_url, alt: "most probable avatar" }),
-      el("div", {}, el("div", {}, "P(style | pins) " + fmt(st.given_probability) + " · P(style) " + st.probability.toPrecision(3)),
+      el("div", {}, el("div", {}, "P(style | pins) " + fmt(st.given_probability) + " · P(style) " + fmt(st.probability)),
         el("div", { class: "style" }, styleText(st.style)))));
   }
 }
