@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -244,3 +245,20 @@ def test_docs_and_page(client: TestClient, model: StyleModel) -> None:
     assert client.get("/static/explore.js").status_code == 200
     assert client.get("/healthz").json()["status"] == "ok"
     assert "avatargen_avatars_served" in client.get("/metrics").text
+
+
+@pytest.mark.realdata
+def test_course_counts_model_served(shared_dir: Path) -> None:
+    """The course's own counts (../shared) with its rules: Cyrillic pins, the course_ru mapping, the rule."""
+    from avatargen.styles.data import load_styles
+
+    rules = Path(__file__).resolve().parents[3] / "src/avatargen/data/course_rules.yaml"
+    m = StyleModel(rules=rules).fit(load_styles(shared_dir / "data/styles/course_counts.json"))
+    with TestClient(create_app(StyleService(m))) as c:
+        assert c.get("/v1/schema").json()["mapping"]["name"] == "course_ru"
+        r = c.get("/v1/avatar.svg?" + urlencode({"seed": 1, "прическа": "длинные в пучок"}))
+        assert r.status_code == 200, r.text
+        assert json.loads(r.headers["x-style"])["прическа"] == "длинные в пучок"
+        assert float(r.headers["x-style-probability"]) == m.probability(json.loads(r.headers["x-style"]))
+        bad = c.get("/v1/style?" + urlencode({"прическа": "нет волос", "цвет волос": "рыжий"})).json()
+        assert bad["rule"] == "прическа=нет волос => цвет волос=нет"
