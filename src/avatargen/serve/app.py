@@ -55,6 +55,7 @@ PIN_DOC = (
     "Any other query parameter pins an attribute to a value (`hairstyle=bob`; URL-encode non-ASCII "
     "names and values, e.g. `%D0%BF%D1%80%D0%B8%D1%87%D0%B5%D1%81%D0%BA%D0%B0=...`). "
 )
+MAX_BODY = 64 * 1024  # bytes of a POST body
 MODEL_ENV, MAPPING_ENV = "AVATARGEN_SERVE_MODEL", "AVATARGEN_SERVE_MAPPING"
 
 
@@ -68,6 +69,45 @@ def _json_bytes(obj: Any) -> bytes:
 
 def _json(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(_json_bytes(obj), status, headers=headers, media_type="application/json")
+
+
+class BodyLimit:
+    """Pure ASGI middleware: request bodies (only POST /v1/probability has one) must state their
+    Content-Length and stay within ``limit`` bytes; else 411/413 with a JSON body. GETs pass untouched."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        status, message = 0, ""
+        if length is None and headers.get(b"transfer-encoding"):
+            status, message = 411, "send the request body with a Content-Length header"
+        elif length is not None and (not length.isdigit() or int(length) > self.limit):
+            status, message = (
+                413,
+                f"request body over {self.limit} bytes; send one style of attribute=value pairs",
+            )
+        if not status:
+            await self.app(scope, receive, send)
+            return
+        body = _json_bytes({"error": "bad_request", "message": message})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 def _pin_parameters(service: StyleService) -> dict[str, Any]:
@@ -96,6 +136,7 @@ def create_app(service: StyleService) -> FastAPI:
         "P(style), P(style | pins), Bayes' rule, sampling under pins. " + PIN_DOC,
     )
     app.state.service = service
+    app.add_middleware(BodyLimit)
     templates = Jinja2Templates(directory=str(_package_dir("templates")))
     app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
     pins_doc = _pin_parameters(service)

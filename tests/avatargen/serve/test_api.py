@@ -206,6 +206,9 @@ def test_errors_name_the_problem(client: TestClient, model: StyleModel) -> None:
     assert b["error"] == "unknown_attribute"
     _error(client.post("/v1/probability", content=b"{not json", headers={"content-type": "application/json"}))
     _error(client.post("/v1/probability", json={"style": {"hairstyle": 3}}))
+    big = json.dumps({"style": {"hairstyle": "x" * 100_000}}).encode()
+    b = _error(client.post("/v1/probability", content=big, headers={"content-type": "application/json"}), 413)
+    assert "bytes" in b["message"]
     b = _error(client.get("/v1/style?hairstyle=bob&hairstyle=bun"))
     assert "twice" in b["message"]
     _error(client.get("/v1/nothing-here"), 404)
