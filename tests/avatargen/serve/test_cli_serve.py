@@ -45,7 +45,8 @@ def test_port_in_use_exits_2(model_file: Path) -> None:
 
 
 @pytest.mark.slow
-def test_real_server_process(model_file: Path, client: TestClient) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_real_server_process(model_file: Path, client: TestClient, workers: int) -> None:
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
@@ -59,6 +60,8 @@ def test_real_server_process(model_file: Path, client: TestClient) -> None:
             "127.0.0.1",
             "--port",
             str(port),
+            "--workers",
+            str(workers),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -86,6 +89,14 @@ def test_real_server_process(model_file: Path, client: TestClient) -> None:
             assert http.get("/v1/style?seed=abc").status_code == 422
             assert http.get("/").status_code == 200
             assert http.get("/docs").status_code == 200
+            # keep-alive answers without Nagle delays (the multi-worker socket sets TCP_NODELAY)
+            # (Nagle + delayed ACK would add ~40 ms to every request; the median is robust to load spikes)
+            times = []
+            for _ in range(21):
+                t = time.perf_counter()
+                assert http.get(url).status_code == 200
+                times.append(time.perf_counter() - t)
+            assert sorted(times)[10] < 0.035, sorted(times)
     finally:
         proc.terminate()
         try:
