@@ -6,7 +6,8 @@ cache) >= 1,000/s; `/v1/style` >= 1,000 requests/s. The server is a real `avatar
 connections in this process, sending a bounded number of requests, then the server is stopped.
 Baseline, measured in the same run: the library alone in one thread (StyleModel.sample + breakdown;
 style_svg + svg_to_png), i.e. what the service adds or gains over calling the library directly.
-Client and server share the machine's cores, so the figures include the client's own cost.
+Client and server share the machine's cores, so the figures include the client's own cost; the CPU
+columns (server process tree from /proc, and this client) say what each request costs whatever else runs.
 
     python benchmarks/bench_serve_avatars.py [--workers 2] [--clients 8] [--scale 1.0]
 """
@@ -74,6 +75,22 @@ async def load(port: int, urls: list[str], clients: int) -> tuple[float, np.ndar
     t0 = time.perf_counter()
     await asyncio.gather(*(_connection(port, todo, lat, errors) for _ in range(clients)))
     return time.perf_counter() - t0, np.asarray(lat), errors[0]
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants so far, from /proc (Linux;
+    0 elsewhere). Under a busy machine this is the load-independent cost of the requests."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.0
 
 
 def url(path: str, seed: int, pins: dict[str, str], **extra: str) -> str:
@@ -153,7 +170,10 @@ def main() -> None:
 
             def measure(name: str, urls: list[str], target: str, baseline: float | None) -> None:
                 load1 = os.getloadavg()[0]
+                cpu0, client0 = tree_cpu_seconds(proc.pid), time.process_time()
                 wall, lat, errors = asyncio.run(load(port, urls, args.clients))
+                server_ms = 1e3 * (tree_cpu_seconds(proc.pid) - cpu0) / len(urls)
+                client_ms = 1e3 * (time.process_time() - client0) / len(urls)
                 rate = len(urls) / wall
                 rows.append(
                     (
@@ -165,6 +185,8 @@ def main() -> None:
                         errors,
                         target,
                         f"{rate / baseline:.2f}x" if baseline else "",
+                        server_ms,
+                        client_ms,
                         load1,
                     )
                 )
@@ -204,11 +226,15 @@ def main() -> None:
         f"baseline (library, this process, 1 thread): style+breakdown {base_style:.0f}/s, PNG 264x280 {base_png:.1f}/s"
     )
     print()
-    print("| requests | n | req/s | p50 ms | p99 ms | errors | target | vs library | load |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, n, rate, p50, p99, errors, target, ratio, load1 in rows:
+    print(
+        "| requests | n | req/s | p50 ms | p99 ms | errors | target | vs library | server CPU ms/req "
+        "| client CPU ms/req | load |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, n, rate, p50, p99, errors, target, ratio, server_ms, client_ms, load1 in rows:
         print(
-            f"| {name} | {n} | {rate:,.0f} | {p50:.1f} | {p99:.1f} | {errors} | {target} | {ratio} | {load1:.1f} |"
+            f"| {name} | {n} | {rate:,.0f} | {p50:.1f} | {p99:.1f} | {errors} | {target} | {ratio} "
+            f"| {server_ms:.2f} | {client_ms:.2f} | {load1:.1f} |"
         )
 
 
