@@ -195,9 +195,8 @@ class StyleService:
             return hit
         p_pins = self.check_possible(pins)
         df = self.model.sample(1, np.random.default_rng(seed), given=dict(pins))
-        row = df.iloc[0]
-        style = {a: str(row[a]) for a in self.attributes}
-        drawn = Drawn(seed, pins, style, float(row["probability"]), p_pins)
+        style = {a: str(df[a].array[0]) for a in self.attributes}
+        drawn = Drawn(seed, pins, style, float(df["probability"].iat[0]), p_pins)
         self.styles.put(key, drawn)
         return drawn
 
