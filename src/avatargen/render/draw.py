@@ -21,8 +21,8 @@ import resvg_py
 from PIL import Image
 
 from avatargen.render.mapping import StyleMapping, detect_mapping, load_mapping
-from avatargen.render.parts import PartValue
 from avatargen.render.simplify import simplify_svg
+from avatargen.render.vocabulary import PartValue
 from sharedcore.atomic import write_bytes, write_text
 from sharedcore.errors import UserError
 

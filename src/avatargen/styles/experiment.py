@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avatargen.styles.data import Rules, StyleData, load_rules, load_styles
+from avatargen.styles.data import StyleData, load_styles
 from avatargen.styles.diversity import diversity_curve
 from avatargen.styles.explain import Table, explain_tables, render_markdown
 from avatargen.styles.model import StyleModel
+from avatargen.styles.rules import Rules, load_rules
 from sharedcore.atomic import atomic_dir, write_text
 from sharedcore.console import info, progress
 from sharedcore.figures import plt, save_figure
