@@ -102,7 +102,7 @@ def evaluate(
 ) -> None:
     """Fit every method, sample, and write the quality figures, montages and an HTML report."""
     col = _load(folder, size)
-    html = run_evaluation(
+    result = run_evaluation(
         col,
         output,
         seed=seed,
@@ -112,7 +112,7 @@ def evaluate(
         force=force,
         reliability_seeds=seeds,
     )
-    info(f"report: {html}")
-    info((html.parent / "figures.md").read_text())
+    info(f"report: {result.report}")
+    info(result.markdown)
     if seeds:
-        info((html.parent / "reliability.md").read_text())
+        info(result.reliability_markdown)

@@ -9,6 +9,7 @@ import typer
 from avatargen.render.draw import parse_size, write_style
 from avatargen.render.gallery import defaults_line, draw_gallery, load_style_model, parse_given
 from avatargen.render.mapping import BUILTIN_NAMES, load_mapping
+from sharedcore.console import info
 
 app = typer.Typer(help="Draw sampled styles as Avataaars-type avatars (SVG + PNG).", no_args_is_help=True)
 
@@ -44,7 +45,7 @@ def draw(
     """Sample styles from MODEL and draw each as PNG + SVG, with a captioned grid, styles.csv and report.html."""
     px = parse_size(size)
     sampler = load_style_model(model)
-    draw_gallery(
+    gallery = draw_gallery(
         sampler,
         out,
         n=n,
@@ -57,6 +58,7 @@ def draw(
         force=force,
         model_name=str(model),
     )
+    info(f"drew {len(gallery.styles)} avatars ({px[0]}x{px[1]}, mapping {gallery.mapping.name}) -> {out}")
     typer.echo(f"{out}/grid.png  {out}/report.html  {out}/styles.csv")
 
 

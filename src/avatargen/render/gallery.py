@@ -17,7 +17,7 @@ from avatargen.render.draw import png_to_image, resolve_mapping, style_svg, svgs
 from avatargen.render.grid import make_grid, png_bytes
 from avatargen.render.mapping import StyleMapping, normalise
 from sharedcore.atomic import atomic_dir
-from sharedcore.console import info, progress
+from sharedcore.console import progress
 from sharedcore.errors import UserError
 from sharedcore.report import HtmlReport
 
@@ -155,7 +155,6 @@ def draw_gallery(
         (tmp / "grid.png").write_bytes(png_bytes(grid))
         table.to_csv(tmp / "styles.csv", index=False, lineterminator="\n")
         _report(m, table, attrs, model_name, n, seed, given_model, size, unique).write(tmp / "report.html")
-    info(f"drew {len(names)} avatars ({size[0]}x{size[1]}, mapping {m.name}) -> {out}")
     return Gallery(folder=Path(out), styles=styles, mapping=m)
 
 

@@ -215,5 +215,5 @@ def experiment_cmd(
     """Experiments: value and alpha effects, mutual information, structures, diversity vs sample size."""
     from avatargen.styles.experiment import run_experiment
 
-    html = run_experiment(data, output, seed=seed, alpha=alpha, rules=rules, force=force)
-    info(f"wrote {html}")
+    result = run_experiment(data, output, seed=seed, alpha=alpha, rules=rules, force=force)
+    info(f"wrote {result.report}")
