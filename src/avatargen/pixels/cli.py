@@ -6,10 +6,11 @@ from pathlib import Path
 
 import typer
 
-from avatargen.pixels.collection import Collection, load_collection, parse_size
+from avatargen.pixels.collection import Collection, load_collection
 from avatargen.pixels.evaluate import run_evaluation, sample_to_folder
 from avatargen.pixels.methods import DEFAULT_METHOD, METHODS, load_model, make_model
 from sharedcore.atomic import check_writable
+from sharedcore.cli_params import parse_optional_size
 from sharedcore.console import info
 
 app = typer.Typer(
@@ -21,7 +22,7 @@ _METHOD_HELP = f"Model: {', '.join(METHODS)} ({DEFAULT_METHOD} = the coherent pa
 
 
 def _load(folder: Path, size: str | None) -> Collection:
-    col = load_collection(folder, parse_size(size))
+    col = load_collection(folder, parse_optional_size(size))
     for p, why in col.skipped:
         info(f"skipped {p.name}: {why}")
     w, h = col.size
