@@ -10,7 +10,9 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from avatargen.pixels.collection import load_collection
+from PIL import Image
+
+from avatargen.pixels.collection import Collection, load_collection
 from avatargen.pixels.evaluate import COLUMNS, Evaluation, run_evaluation
 from avatargen.render.draw import draw_collection
 from avatargen.render.gallery import Gallery, draw_gallery
@@ -66,12 +68,12 @@ def run_demo(
             info(f"[3/3] pixels: loading the avatar collection {avatars}")
             collection = load_collection(avatars)
             source = f"{avatars} ({len(collection.images)} images)"
-            images: object = collection
+            images: Collection | list[Image.Image] = collection
         else:
             info(f"[3/3] pixels: drawing a collection of {n_collection} avatars with the renderer")
             images = draw_collection(n_collection, seed=seed, model=model)
             source = f"{n_collection} avatars drawn by the renderer from the style model (seed {seed})"
-        evaluation = run_evaluation(images, tmp / "pixels", seed=seed, n_samples=n_generated)  # type: ignore[arg-type]
+        evaluation = run_evaluation(images, tmp / "pixels", seed=seed, n_samples=n_generated)
         result = Demo(
             target,
             target / "report.html",

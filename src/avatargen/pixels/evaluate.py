@@ -77,8 +77,6 @@ def as_collection(images: Collection | np.ndarray | Sequence[Any]) -> Collection
     """Accept a Collection, a (N, H, W, 4) array or a list of Pillow images / arrays."""
     if isinstance(images, Collection):
         return images
-    if isinstance(images, np.ndarray) and images.ndim == 4:
-        return from_images(list(images))
     return from_images(list(images))
 
 

@@ -19,7 +19,6 @@ import pandas as pd
 
 from sharedcore.errors import UserError
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 COUNTS_SUFFIXES = (".json",)
 
 

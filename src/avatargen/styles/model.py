@@ -234,14 +234,20 @@ class StyleModel:
         out[bad] = -np.inf
         return out
 
-    def score(self, table: pd.DataFrame | StyleData) -> float:
-        """Mean log2-likelihood per style (bits; higher is better) of a table or StyleData."""
+    def score_samples(self, table: pd.DataFrame | StyleData) -> np.ndarray:
+        """log2 P(style) of each row (bits, -inf for impossible or unknown values) of a table or
+        StyleData; (n,). Per-sample, as scikit-learn's ``score_samples``."""
         if isinstance(table, StyleData):
             if table.codes is None:
                 raise UserError(f"{table.source}: counts-only data has no rows to score")
             with np.errstate(divide="ignore"):
-                return float(self.network_.log2_probability(table.codes).mean())
-        return float(self.log2_probability(table).mean())
+                return self.network_.log2_probability(table.codes)
+        return self.log2_probability(table)
+
+    def score(self, table: pd.DataFrame | StyleData) -> float:
+        """Mean log2-likelihood per style (bits; higher is better) of a table or StyleData: one
+        number, the mean of ``score_samples`` (scikit-learn's ``score``)."""
+        return float(self.score_samples(table).mean())
 
     def marginals(self) -> dict[str, dict[str, float]]:
         """P(attribute = value) for every attribute, by the law of total probability."""
