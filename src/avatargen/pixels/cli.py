@@ -42,7 +42,9 @@ def fit(
         0.0, "--alpha", help="Additive smoothing of the categoricals (0 = plain MLE)."
     ),
     size: str | None = typer.Option(
-        None, "--size", help="Common size WxH (default: the most frequent size)."
+        None,
+        "--size",
+        help="Common size WIDTHxHEIGHT or a scale of 264x280 (1x, 2x); default: the most frequent size.",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model file."),
 ) -> None:
@@ -66,7 +68,9 @@ def sample(
     method: str = typer.Option(
         DEFAULT_METHOD, "--method", "-m", help="When MODEL is a folder: " + _METHOD_HELP
     ),
-    size: str | None = typer.Option(None, "--size", help="When MODEL is a folder: common size WxH."),
+    size: str | None = typer.Option(
+        None, "--size", help="When MODEL is a folder: common size WIDTHxHEIGHT or a scale of 264x280 (2x)."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
 ) -> None:
     """Generate new avatars from a saved model (or from a folder, with the coherent model by default)."""
@@ -90,7 +94,9 @@ def evaluate(
     alpha: float = typer.Option(0.0, "--alpha", help="Smoothing for sampling (0 = plain MLE)."),
     loo_alpha: float = typer.Option(0.1, "--loo-alpha", help="Smoothing for the leave-one-out likelihood."),
     size: str | None = typer.Option(
-        None, "--size", help="Common size WxH (default: the most frequent size)."
+        None,
+        "--size",
+        help="Common size WIDTHxHEIGHT or a scale of 264x280 (1x, 2x); default: the most frequent size.",
     ),
     force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
     seeds: int = typer.Option(
