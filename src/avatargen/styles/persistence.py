@@ -8,27 +8,53 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from avatargen.styles.consistency import Note
 from avatargen.styles.data import read_json
 from avatargen.styles.network import TreeNetwork
-from avatargen.styles.rules import rules_from_mapping
+from avatargen.styles.rules import Rules, rules_from_mapping
 from avatargen.styles.sample import unique_keys
 from sharedcore.atomic import write_text
 from sharedcore.errors import UserError
-
-if TYPE_CHECKING:
-    from avatargen.styles.model import StyleModel
 
 FORMAT_VERSION = 1
 MODEL_KIND = "avatargen.styles.StyleModel"
 
 
-def model_to_json(model: StyleModel) -> dict[str, Any]:
+class SavedModel(Protocol):
+    """What a model file holds: the parameters and the learned state of ``StyleModel``."""
+
+    alpha: float
+    structure: str
+    edge_pvalue: float | None
+    rules: Any
+    attributes_: list[str]
+    values_: dict[str, list[str]]
+    parents_: dict[str, str | None]
+    network_: TreeNetwork
+    tables_: list[np.ndarray]
+    counts_: dict[str, np.ndarray]
+    mutual_information_: np.ndarray | None
+    n_rows_: int
+    data_kind_: str
+    source_: str
+    rules_: Rules
+    notes_: list[Note]
+    training_keys_: np.ndarray
+
+    @property
+    def training_codes_(self) -> np.ndarray: ...
+
+
+M = TypeVar("M", bound=SavedModel)
+
+
+def model_to_json(model: SavedModel) -> dict[str, Any]:
     """A fitted model as a JSON-ready mapping (with ``format_version`` and ``kind``)."""
     keys = model.training_keys_
     if keys.dtype == np.int64:  # compact: one little-endian int64 mixed-radix key per style
@@ -61,8 +87,9 @@ def model_to_json(model: StyleModel) -> dict[str, Any]:
     }
 
 
-def model_from_json(cls: type[StyleModel], obj: Any, source: str = "<model>") -> StyleModel:
-    """Rebuild a fitted ``cls`` from ``model_to_json`` output; wrong kind, version or shapes -> UserError."""
+def model_from_json(make: Callable[..., M], obj: Any, source: str = "<model>") -> M:
+    """Rebuild a fitted model from ``model_to_json`` output; ``make(alpha=, structure=, edge_pvalue=)``
+    gives the unfitted model (the class). Wrong kind, version or shapes -> UserError."""
     if not isinstance(obj, dict) or obj.get("kind") != MODEL_KIND:
         raise UserError(
             f"{source}: not a style model file (no kind '{MODEL_KIND}'); run `avatargen styles fit` first"
@@ -74,7 +101,7 @@ def model_from_json(cls: type[StyleModel], obj: Any, source: str = "<model>") ->
         )
     try:
         params = obj["params"]
-        m = cls(alpha=params["alpha"], structure=params["structure"], edge_pvalue=params.get("edge_pvalue"))
+        m = make(alpha=params["alpha"], structure=params["structure"], edge_pvalue=params.get("edge_pvalue"))
         attrs = [str(a) for a in obj["attributes"]]
         m.attributes_ = attrs
         m.values_ = {a: [str(v) for v in obj["values"][a]] for a in attrs}
@@ -115,14 +142,14 @@ def model_from_json(cls: type[StyleModel], obj: Any, source: str = "<model>") ->
     return m
 
 
-def save_model(model: StyleModel, path: str | os.PathLike[str], force: bool = False) -> Path:
+def save_model(model: SavedModel, path: str | os.PathLike[str], force: bool = False) -> Path:
     """Write ``model`` as JSON atomically; an existing file is replaced only with ``force``."""
     return write_text(path, json.dumps(model_to_json(model), ensure_ascii=False) + "\n", force=force)
 
 
-def load_model(cls: type[StyleModel], path: str | os.PathLike[str]) -> StyleModel:
+def load_model(make: Callable[..., M], path: str | os.PathLike[str]) -> M:
     """Read a model file written by ``save_model``; a missing file, another version or damage -> UserError."""
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{p}: no such model file; run `avatargen styles fit DATA -o {p.name}` first")
-    return model_from_json(cls, read_json(p), str(p))
+    return model_from_json(make, read_json(p), str(p))
