@@ -21,10 +21,11 @@ from urllib.parse import urlencode
 import numpy as np
 
 from avatargen import __version__
-from avatargen.render.draw import parse_size, resolve_mapping, sized_svg, style_svg, svg_to_png
+from avatargen.render.draw import resolve_mapping, sized_svg, style_svg, svg_to_png
 from avatargen.render.mapping import StyleMapping, normalise
 from avatargen.serve.cache import LRUCache
 from avatargen.styles.model import StyleModel
+from sharedcore.cli_params import parse_size
 from sharedcore.errors import UserError
 
 DEFAULT_SIZE = "264x280"
@@ -196,7 +197,7 @@ class StyleService:
         p_pins = self.check_possible(pins)
         df = self.model.sample(1, np.random.default_rng(seed), given=dict(pins))
         style = {a: str(df[a].array[0]) for a in self.attributes}
-        drawn = Drawn(seed, pins, style, float(df["probability"].iat[0]), p_pins)
+        drawn = Drawn(seed, pins, style, float(df["probability"].to_numpy()[0]), p_pins)
         self.styles.put(key, drawn)
         return drawn
 
@@ -400,9 +401,9 @@ def check_seed(seed: int) -> None:
 def served_size(text: str) -> tuple[int, int]:
     """``WxH`` or a scale (``2x``) of 264x280, each side MIN_SIDE..MAX_SIDE; else 422."""
     try:
-        size = parse_size(text)
+        size = parse_size(text, where="size")
     except UserError as exc:
-        raise ServeError(422, "bad_size", str(exc).replace("--size", "size", 1)) from None
+        raise ServeError(422, "bad_size", str(exc)) from None
     if not all(MIN_SIDE <= s <= MAX_SIDE for s in size):
         raise ServeError(
             422, "bad_size", f"size '{text}': each side must be {MIN_SIDE}..{MAX_SIDE} pixels here"
