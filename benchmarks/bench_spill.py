@@ -53,7 +53,7 @@ def phase_load(root: Path, n: int) -> dict[str, float]:
 def phase_score(root: Path, n: int, run: Path) -> dict[str, float]:
     """Scoring including JPEG decoding: what `spillguard predict` does, per image."""
     from spillguard.data import training_sources
-    from spillguard.run import predict_paths
+    from spillguard.pipelines.train import predict_paths
 
     paths = [str(p) for p in training_sources(root).of_label(0)[:n]]
     predict_paths(run, paths[:256])  # warm-up (model load, first kernels)
@@ -122,7 +122,7 @@ def main() -> None:
         else:
             print(f"(real data not found at {real}: skipping real-data figures, using a synthetic set)")
             sys.path.insert(0, str(REPO / "src"))
-            from spillguard.synth import SynthSpec, write_synth
+            from spillguard.data.synthetic import SynthSpec, write_synth
 
             root = write_synth(Path(tmp) / "synth", seed=0, spec=SynthSpec(n_train=3000, n_proliv=60))
             what = "synthetic data (spillguard synth, 3,000 training JPEGs)"

@@ -28,7 +28,7 @@ VARIANTS = {
 
 def _paths(shared: Path, n: int) -> tuple[list[Path], str]:
     from spillguard.data import labelled_sources
-    from spillguard.synth import SynthSpec, write_synth
+    from spillguard.data.synthetic import SynthSpec, write_synth
 
     real = shared / "data" / "spills" / "test"
     if real.is_dir():
@@ -63,7 +63,7 @@ def main() -> None:
     from spillguard.data import load_images
     from spillguard.detector import SpillDetector
     from spillguard.models import build_model
-    from spillguard.preprocess import Preprocessor, to_unit
+    from spillguard.data.preprocess import Preprocessor, to_unit
 
     paths, what = _paths(args.shared, args.n)
 

@@ -11,10 +11,10 @@ from sharedcore.console import info, make_app, run_cli
 from sharedcore.errors import UserError
 from spillguard import __version__
 from spillguard.config import TrainConfig
-from spillguard.demo import run_demo
-from spillguard.report import write_report
-from spillguard.run import evaluate_run, predict_paths, report_skips, train_run, write_predictions
-from spillguard.synth import SynthSpec, write_synth
+from spillguard.pipelines.demo import run_demo
+from spillguard.reporting.run_report import write_report
+from spillguard.pipelines.train import evaluate_run, predict_paths, report_skips, train_run, write_predictions
+from spillguard.data.synthetic import SynthSpec, write_synth
 
 app = make_app(
     "spillguard",
@@ -179,7 +179,7 @@ def experiment(
     ),
 ) -> None:
     """Train and evaluate several variants; write a comparison table, ROC curves, error analysis, report."""
-    from spillguard.experiment import run_experiment
+    from spillguard.pipelines.experiment import run_experiment
 
     folder = run_experiment(
         configs,

@@ -67,20 +67,20 @@ class TrainConfig:
     max_train: int | None = None  # cap on training images (None: all)
     seed: int = 0
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
-    # outlier exposure (spillguard.supervised; needs a model with a spill head and score "head"):
+    # outlier exposure (spillguard.training.spill_head; needs a model with a spill head and score "head"):
     supervision: str = "synthetic+known"  # one of SUPERVISION: which spills train the head
     occlusion: float = 0.3  # fraction of training images given a nuisance occluder (label kept)
     recon_weight: float = 0.0  # weight of the reconstruction loss of head models
     # after the head is trained with recon_weight 0: fit the decoder with the encoder frozen, so that
-    # grids and error maps are real (spillguard.decoder_fit; the head's scores do not change)
+    # grids and error maps are real (spillguard.training.decoder; the head's scores do not change)
     fit_decoder: bool = True
     decoder_epochs: int = 5  # at most, early stop on validation normals
 
     def validate(self, source: str = "config") -> TrainConfig:
         """Raise UserError naming the first invalid field; return self."""
-        from spillguard.losses import LOSSES
+        from spillguard.training.losses import LOSSES
         from spillguard.models import MODELS
-        from spillguard.scoring import SCORES
+        from spillguard.post_processing.scores import SCORES
 
         choices: dict[str, Any] = {
             "model": MODELS,

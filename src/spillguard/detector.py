@@ -16,15 +16,15 @@ import torch
 from spillguard import __version__
 from spillguard.checkpoint import load_checkpoint, save_checkpoint
 from spillguard.config import TrainConfig
-from spillguard.decoder_fit import can_fit_decoder, fit_decoder
-from spillguard.metrics import evaluate_scores, ranking_metrics
+from spillguard.training.decoder import can_fit_decoder, fit_decoder
+from spillguard.metrics.detection import evaluate_scores, ranking_metrics
 from spillguard.models import build_model
 from spillguard.models.fusion import fuse_for_inference
-from spillguard.preprocess import Preprocessor, to_unit
-from spillguard.robustness import robustness_aucs
-from spillguard.scoring import SCORES, choose_thresholds, error_map
-from spillguard.supervised import PRIOR_THRESHOLD, fit_supervised, head_scores
-from spillguard.train import fit_model, reconstruct
+from spillguard.data.preprocess import Preprocessor, to_unit
+from spillguard.metrics.robustness import robustness_aucs
+from spillguard.post_processing.scores import SCORES, choose_thresholds, error_map
+from spillguard.training.spill_head import PRIOR_THRESHOLD, fit_supervised, head_scores
+from spillguard.training.reconstruction import fit_model, reconstruct
 
 
 def limit_threads(default: int = 1) -> None:
@@ -96,7 +96,7 @@ class SpillDetector:
         self.prep_ = Preprocessor(cfg.colour, cfg.illumination).fit(x_train)
         self.model_ = build_model(cfg.model, 3, cfg.model_params).to(device)
         t0 = time.perf_counter()
-        if cfg.supervision != "none":  # outlier exposure (spillguard.supervised)
+        if cfg.supervision != "none":  # outlier exposure (spillguard.training.spill_head)
             if not hasattr(self.model_, "spill_logit"):
                 from sharedcore.errors import UserError
 
@@ -139,7 +139,7 @@ class SpillDetector:
             labels, np.r_[s_val[chk_n], s_spill[chk_s]], self.thresholds_, cfg.seed
         )
         self.validation_scores_ = {"normal": s_val, "spill": s_spill}
-        # robustness without test labels: spill looks and simulated shift (see spillguard.robustness)
+        # robustness without test labels: spill looks and simulated shift (see spillguard.metrics.robustness)
         self.validation_["robustness"] = robustness_aucs(self, normals[val_idx], spills, cfg.seed)
         if (
             self.decoder_fitted_ and x_spill is not None and len(chk_s)

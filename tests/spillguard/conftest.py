@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from spillguard.config import PLAIN_AE, TrainConfig
-from spillguard.run import evaluate_run, train_run
-from spillguard.synth import SynthSpec, write_synth
+from spillguard.pipelines.train import evaluate_run, train_run
+from spillguard.data.synthetic import SynthSpec, write_synth
 
 TINY = SynthSpec(n_train=320, n_proliv=30, n_test_normal=100, n_test_spill=20)
 TINY_CONFIG = TrainConfig(**{**PLAIN_AE, "epochs": 25, "patience": 6, "batch_size": 32, "seed": 0})

@@ -50,7 +50,7 @@ def baseline(data: Path, test: Path) -> dict[str, Any]:
 
 
 def _synth(folder: Path) -> Path:
-    from spillguard.synth import write_synth
+    from spillguard.data.synthetic import write_synth
 
     return write_synth(folder / "synth", seed=0)  # the defaults of `spillguard synth --seed 0`
 

@@ -14,7 +14,7 @@ from spillguard.checkpoint import FORMAT_VERSION, load_checkpoint
 from spillguard.config import TrainConfig
 from spillguard.data import labelled_sources, load_sources
 from spillguard.detector import SpillDetector
-from spillguard.metrics import auc_rank
+from spillguard.metrics.detection import auc_rank
 
 
 def test_training_detects_synthetic_spills(tiny_run: Path) -> None:

@@ -2,7 +2,7 @@
 
 Pure ``nn.Module``: ``forward`` reconstructs (so error maps and grids still work), ``spill_logit``
 maps the encoder's last feature map (mean- and max-pooled) to one logit per image (> 0: spill).
-Training glue lives in ``spillguard.supervised``.
+Training glue lives in ``spillguard.training.spill_head``.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from torch import nn
 
 from sharedcore.console import progress
 from spillguard.config import TrainConfig
-from spillguard.preprocess import Preprocessor
+from spillguard.data.preprocess import Preprocessor
 
 
 def can_fit_decoder(model: nn.Module) -> bool:

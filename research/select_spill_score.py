@@ -33,8 +33,8 @@ def main() -> None:
 
     from spillguard.data import load_sources, training_sources
     from spillguard.detector import SpillDetector
-    from spillguard.shift import perturb
-    from spillguard.synth import paste_spills
+    from spillguard.data.camera_shift import perturb
+    from spillguard.data.synthetic import paste_spills
 
     ds = load_sources(training_sources(root), (32, 48))
     normals, proliv = ds.images[ds.labels == 0][-1000:], ds.images[ds.labels == 1]

@@ -12,8 +12,8 @@ from sharedcore.errors import UserError
 from spillguard.config import TrainConfig
 from spillguard.data import labelled_sources, load_sources, training_sources
 from spillguard.detector import SpillDetector
-from spillguard.metrics import auc_rank
-from spillguard.supervised import PRIOR_THRESHOLD, augment_reframe
+from spillguard.metrics.detection import auc_rank
+from spillguard.training.spill_head import PRIOR_THRESHOLD, augment_reframe
 
 HEAD = TrainConfig(
     model="conv_ae_head",
@@ -68,7 +68,7 @@ def test_joint_loss_is_finite_for_a_batch_without_normals() -> None:
     import dataclasses
 
     from spillguard.models import build_model
-    from spillguard.supervised import head_loss
+    from spillguard.training.spill_head import head_loss
 
     cfg = dataclasses.replace(HEAD, recon_weight=1.0)
     m = build_model(cfg.model, 3, cfg.model_params)

@@ -9,8 +9,8 @@ from typing import Protocol
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from spillguard.shift import perturb
-from spillguard.synth import paste_spills
+from spillguard.data.camera_shift import perturb
+from spillguard.data.synthetic import paste_spills
 
 
 class Scorer(Protocol):

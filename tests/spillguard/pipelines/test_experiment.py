@@ -11,9 +11,9 @@ import yaml
 
 from sharedcore.errors import UserError
 from spillguard.config import PLAIN_AE
-from spillguard.experiment import image_stats, load_variants, run_experiment, stream_threshold
+from spillguard.pipelines.experiment import image_stats, load_variants, run_experiment, stream_threshold
 
-CONFIGS = Path(__file__).resolve().parents[2] / "src" / "spillguard" / "configs"
+CONFIGS = Path(__file__).resolve().parents[3] / "src" / "spillguard" / "configs"
 
 
 def _write(folder: Path, name: str, fields: dict[str, object]) -> Path:

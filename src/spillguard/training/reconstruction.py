@@ -18,10 +18,10 @@ from torch import nn
 
 from sharedcore.console import progress
 from spillguard.config import TrainConfig
-from spillguard.losses import get_loss
-from spillguard.metrics import auc_rank
-from spillguard.preprocess import Preprocessor, augment_lighting, augment_shift
-from spillguard.scoring import SCORES, error_map
+from spillguard.training.losses import get_loss
+from spillguard.metrics.detection import auc_rank
+from spillguard.data.preprocess import Preprocessor, augment_lighting, augment_shift
+from spillguard.post_processing.scores import SCORES, error_map
 
 
 @torch.inference_mode()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from spillguard.metrics import auc_rank, confusion, evaluate_scores, threshold_metrics, wilson_ci
+from spillguard.metrics.detection import auc_rank, confusion, evaluate_scores, threshold_metrics, wilson_ci
 
 
 def test_wilson_known_values() -> None:

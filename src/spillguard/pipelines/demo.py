@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sharedcore.atomic import atomic_dir
 from spillguard.config import TrainConfig
-from spillguard.report import write_report
-from spillguard.run import evaluate_run, train_run
-from spillguard.synth import SynthSpec, write_synth
+from spillguard.reporting.run_report import write_report
+from spillguard.pipelines.train import evaluate_run, train_run
+from spillguard.data.synthetic import SynthSpec, write_synth
 
 # the shipped default (spill head), shortened; the decoder fit is cheap (encoder frozen), so it gets more epochs
 DEMO_CONFIG = TrainConfig(epochs=6, decoder_epochs=25, patience=4)

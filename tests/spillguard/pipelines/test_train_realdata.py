@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from spillguard.config import TrainConfig
-from spillguard.run import evaluate_run, train_run
+from spillguard.pipelines.train import evaluate_run, train_run
 
 
 @pytest.mark.slow

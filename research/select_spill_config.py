@@ -1,5 +1,5 @@
 """How the shipped default config was chosen: variants trained on train/ (a 5,000-image subset, 15
-epochs), judged without any test image by spillguard.robustness: ROC AUC of held-out validation
+epochs), judged without any test image by spillguard.metrics.robustness: ROC AUC of held-out validation
 normals against known spills (proliv/) and procedural spill looks (speckled, flooded) pasted onto
 held-out normals, each plain and under simulated camera/lighting shift; the criterion is the mean.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from spillguard.data import labelled_sources, load_sources, training_sources
-from spillguard.synth import SynthSpec, draw_pit, write_synth
+from spillguard.data.synthetic import SynthSpec, draw_pit, write_synth
 
 
 def test_layout_and_counts(tiny_data: Path) -> None:

@@ -1,7 +1,7 @@
 """Outlier-exposure training of a model with a spill head (e.g. ``conv_ae_head``).
 
 Each batch holds B/2 training normals (label 0) and B/2 spills (label 1): synthetic spill looks
-pasted onto other training normals (``spillguard.outliers``) and, with ``supervision =
+pasted onto other training normals (``spillguard.data.spill_looks``) and, with ``supervision =
 "synthetic+known"``, known spills in a quarter of the spill half. Nuisance occluders are pasted on a
 fraction ``occlusion`` of all images (labels kept); then random flips, reframing (zoom 0.8-1.25 and
 offset per image) and, with ``augment != "none"``, lighting jitter. Loss: binary cross-entropy of
@@ -25,11 +25,11 @@ from torch import nn
 
 from sharedcore.console import progress
 from spillguard.config import TrainConfig
-from spillguard.losses import get_loss
-from spillguard.metrics import auc_rank
+from spillguard.training.losses import get_loss
+from spillguard.metrics.detection import auc_rank
 from spillguard.models.fusion import fuse_for_inference
-from spillguard.outliers import make_spills, occlude
-from spillguard.preprocess import Preprocessor, augment_lighting
+from spillguard.data.spill_looks import make_spills, occlude
+from spillguard.data.preprocess import Preprocessor, augment_lighting
 
 PRIOR_THRESHOLD = float(np.log(2.0))  # softplus(0): the head's own decision boundary, p(spill) = 0.5
 KNOWN_SHARE = 0.25  # share of the spill half of a batch drawn from known spills, when allowed

@@ -166,7 +166,7 @@ def _section(rep: HtmlReport, name: str, m: dict[str, Any], figs: list[Path], ba
         rob = m["robustness"]
         rep.paragraph(
             "Robustness without test labels (ROC AUC of held-out normals against known spills and procedural "
-            "spill looks, plain and under simulated camera/lighting shift; spillguard.robustness): "
+            "spill looks, plain and under simulated camera/lighting shift; spillguard.metrics.robustness): "
             + ", ".join(f"{k} {v:.3f}" for k, v in rob.items())
         )
     if "recon" in m:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from spillguard.outliers import bar, flood, make_spills, occlude, stream, wedge
+from spillguard.data.spill_looks import bar, flood, make_spills, occlude, stream, wedge
 
 
 def _pits(n: int = 16, seed: int = 0) -> np.ndarray:

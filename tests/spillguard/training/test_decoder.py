@@ -12,7 +12,7 @@ from spillguard.config import TrainConfig
 from spillguard.data import labelled_sources, load_sources, training_sources
 from spillguard.detector import SpillDetector
 
-from .test_supervised import HEAD
+from .test_spill_head import HEAD
 
 
 @pytest.fixture(scope="module")

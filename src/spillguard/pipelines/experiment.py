@@ -33,10 +33,10 @@ from sharedcore.report import HtmlReport
 from spillguard.config import TrainConfig
 from spillguard.data import labelled_sources, load_sources
 from spillguard.detector import SpillDetector, limit_threads
-from spillguard.metrics import evaluate_scores
-from spillguard.preprocess import to_unit
-from spillguard.report import plot_grid, read_scores
-from spillguard.run import evaluate_run, train_run
+from spillguard.metrics.detection import evaluate_scores
+from spillguard.data.preprocess import to_unit
+from spillguard.reporting.run_report import plot_grid, read_scores
+from spillguard.pipelines.train import evaluate_run, train_run
 
 MAX_GRID = 60  # misclassified images drawn per class (all are counted and measured)
 
@@ -94,7 +94,7 @@ def scoring_speed(det: SpillDetector, images: np.ndarray, min_images: int = 4000
 
 def choose_best(variants: Sequence[Variant]) -> Variant:
     """The variant to ship, chosen WITHOUT test labels: the mean robustness AUC of validation
-    (spillguard.robustness: known spills and pasted spill looks, plain and under simulated camera and
+    (spillguard.metrics.robustness: known spills and pasted spill looks, plain and under simulated camera and
     lighting shift, the known failure mode), then the plain validation ROC AUC, then validation TPR +
     TNR at the variant's own rule. (For heads trained on known spills the 'known' AUCs are in-sample.)"""
 

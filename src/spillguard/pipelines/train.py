@@ -32,9 +32,9 @@ from spillguard.data import (
     training_sources,
 )
 from spillguard.detector import SpillDetector, recon_metrics
-from spillguard.metrics import evaluate_scores
-from spillguard.report import plot_grid, plot_history, plot_scores, write_report
-from spillguard.tracking import Tracker
+from spillguard.metrics.detection import evaluate_scores
+from spillguard.reporting.run_report import plot_grid, plot_history, plot_scores, write_report
+from spillguard.reporting.tracking import Tracker
 
 
 def _write_scores(path: Path, paths: Sequence[Any], labels: np.ndarray, scores: np.ndarray) -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from spillguard.experiment import run_experiment
+from spillguard.pipelines.experiment import run_experiment
 
-CONFIGS = Path(__file__).resolve().parents[2] / "src" / "spillguard" / "configs"
+CONFIGS = Path(__file__).resolve().parents[3] / "src" / "spillguard" / "configs"
 
 
 @pytest.mark.slow
