@@ -20,6 +20,7 @@ from spillguard.data.loading import (
     load_sources,
     read_annotation,
     read_manifest,
+    report_skips,
     resize_to_input,
     training_sources,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "load_sources",
     "read_annotation",
     "read_manifest",
+    "report_skips",
     "resize_to_input",
     "training_sources",
 ]

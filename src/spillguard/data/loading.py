@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from sharedcore.console import info
 from sharedcore.errors import UserError
 from sharedcore.images import IMAGE_SUFFIXES, convert_mode, scan_folder
 
@@ -42,10 +43,6 @@ class Sources:
     skipped: list[Skip] = field(default_factory=list)
     layout: str = ""
 
-    def of_label(self, label: int) -> list[Path]:
-        """The paths with the given label."""
-        return [p for p, y in zip(self.paths, self.labels, strict=True) if y == label]
-
 
 def check_skips(skipped: Sequence[Skip], strict: bool) -> None:
     """With ``strict``, raise a UserError for the first skipped file."""
@@ -53,6 +50,16 @@ def check_skips(skipped: Sequence[Skip], strict: bool) -> None:
         p, why = skipped[0]
         more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
         raise UserError(f"{p}: {why}{more}; fix or remove it, or run without --strict to skip it")
+
+
+def report_skips(skipped: Sequence[Skip]) -> None:
+    """Print the list of skipped files (the first 50)."""
+    if skipped:
+        info(f"skipped {len(skipped)} file(s):")
+        for p, why in skipped[:50]:
+            info(f"  {p}: {why}")
+        if len(skipped) > 50:
+            info(f"  ... and {len(skipped) - 50} more (all listed in metrics.json)")
 
 
 def list_images(folder: str | os.PathLike[str], recursive: bool = False) -> tuple[list[Path], list[Skip]]:

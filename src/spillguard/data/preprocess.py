@@ -1,6 +1,6 @@
 """From uint8 images to the network's input: colour space, optional per-image illumination
-normalisation, lighting augmentation (training only), and per-channel standardisation with
-statistics learned on the training normals."""
+normalisation, and per-channel standardisation with statistics learned on the training normals
+(training augmentation is in ``spillguard.data.augmentation``)."""
 
 from __future__ import annotations
 
@@ -39,32 +39,6 @@ def convert_colour(x: torch.Tensor, space: str) -> torch.Tensor:
     if space == "hsv":
         return rgb_to_hsv(x)
     raise ValueError(f"unknown colour space {space!r}")
-
-
-def augment_lighting(x: torch.Tensor, strength: float, generator: torch.Generator) -> torch.Tensor:
-    """Random per-image brightness, contrast, saturation and gamma on an RGB batch in [0, 1]."""
-    n = x.shape[0]
-
-    def u() -> torch.Tensor:
-        return (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1).to(x.device) * strength
-
-    grey = x.mean(dim=1, keepdim=True)
-    x = grey + (x - grey) * (1 + 2 * u())
-    mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    y = ((x - mean) * (1 + u()) + mean) * (1 + u())
-    return y.clamp(0, 1).pow(torch.exp(u()))
-
-
-def augment_shift(x: torch.Tensor, pixels: int, generator: torch.Generator) -> torch.Tensor:
-    """Random translation of each image by up to ``pixels`` in each direction (edges replicated)."""
-    n, _, h, w = x.shape
-    padded = torch.nn.functional.pad(x, (pixels,) * 4, mode="replicate")
-    dy = torch.randint(0, 2 * pixels + 1, (n,), generator=generator)
-    dx = torch.randint(0, 2 * pixels + 1, (n,), generator=generator)
-    rows = (dy[:, None] + torch.arange(h)[None]).to(x.device)  # (n, h)
-    cols = (dx[:, None] + torch.arange(w)[None]).to(x.device)  # (n, w)
-    idx_n = torch.arange(n, device=x.device)[:, None, None]
-    return padded.permute(0, 2, 3, 1)[idx_n, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
 
 
 class Preprocessor:

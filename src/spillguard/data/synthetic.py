@@ -100,34 +100,3 @@ def write_synth(
             lines.append(f"{name} {y}\n")
         (tmp / "test" / "test_annotation.txt").write_text("".join(lines), encoding="utf-8")
     return Path(out)
-
-
-FLOOD_COLOURS = np.array(
-    [[150, 190, 230], [235, 240, 245], [245, 200, 120], [190, 225, 215]], dtype=np.float32
-)
-
-
-def paste_spills(images: np.ndarray, rng: np.random.Generator, look: str) -> np.ndarray:
-    """Paste procedural spills onto (N, H, W, 3) uint8 pit images, for validation without test labels.
-
-    ``look``: "speckled" (small bright multicolour blobs, like streams of metal) or "flooded" (a large,
-    smooth, bright or bluish sheet over much of the pit) — spill looks that known spills may lack.
-    """
-    n, h, w, _ = images.shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    out = images.astype(np.float32)
-    for i in range(n):
-        cx, cy = w * rng.uniform(0.3, 0.7), h * rng.uniform(0.35, 0.75)
-        if look == "flooded":
-            rx, ry = w * rng.uniform(0.2, 0.4), h * rng.uniform(0.2, 0.4)
-            mask = np.clip(1.5 - np.sqrt(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2), 0, 1)
-            colour = FLOOD_COLOURS[rng.integers(0, len(FLOOD_COLOURS))] * rng.uniform(0.8, 1.0)
-            a = (mask * rng.uniform(0.5, 0.85))[..., None]
-        else:
-            sx, sy = w * rng.uniform(0.05, 0.12), h * rng.uniform(0.08, 0.2)
-            blob = np.exp(-(((xx - cx) / sx) ** 2 + ((yy - cy) / sy) ** 2) / 2)
-            speckle = np.clip(0.55 + 0.6 * rng.standard_normal((h, w)), 0, 1)
-            colour = SPILL_COLOURS[rng.integers(0, len(SPILL_COLOURS), size=(h, w))]
-            a = (blob * (0.5 + 0.5 * speckle))[..., None]
-        out[i] = out[i] * (1 - a) + colour * a
-    return np.clip(out, 0, 255).astype(np.uint8)

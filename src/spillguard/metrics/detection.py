@@ -132,3 +132,8 @@ def evaluate_scores(
         for target in (0.9, 0.95, 0.98):
             out[f"tnr_at_tpr_{target:g}"] = float(1 - fpr[np.searchsorted(tpr, target, side="left")])
     return out
+
+
+def recon_metrics(labels: np.ndarray, scores: np.ndarray, seed: int = 0) -> dict[str, Any]:
+    """ROC/PR AUC (bootstrap 95% CIs) of a reconstruction-error score (``mse``), beside a head's score."""
+    return {"score": "mse", **ranking_metrics(labels, scores, np.random.default_rng(seed))}

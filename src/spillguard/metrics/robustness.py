@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from spillguard.data.camera_shift import perturb
-from spillguard.data.synthetic import paste_spills
+from spillguard.data.spill_looks import paste_spills
 
 
 class Scorer(Protocol):

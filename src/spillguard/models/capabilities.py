@@ -57,7 +57,9 @@ class SeparableDecoder(Protocol):
 
 @runtime_checkable
 class MemoryModel(Protocol):
-    """A network with a memory of prototype vectors."""
+    """A network with a memory of prototype vectors (``memory``: (items, latent))."""
+
+    memory: torch.Tensor
 
     def assign(self, x: torch.Tensor) -> torch.Tensor:
         """Index of the nearest memory item per latent cell, (N, h, w)."""

@@ -1,24 +1,18 @@
-"""Anomaly scores from reconstruction errors, and threshold rules chosen without test labels.
+"""Anomaly scores from reconstruction errors (the thresholds are in ``post_processing.thresholds``).
 
 Scores (higher = more likely a spill), from a per-pixel error map (N, H, W) = squared error averaged
 over channels in standardised units:
 - ``mse``: the mean of the map (the classic reconstruction error);
 - ``local``: the maximum of the map after a ``smooth`` x ``smooth`` box filter, so a small bright
   spill is not diluted by a large well-reconstructed background;
-- ``combined``: the geometric mean of the two.
-
-Threshold rules (an image is flagged when its score is above the threshold):
-- ``fpr``: the (1 - target_fpr) quantile of held-out validation normals: a set false-alarm rate on
-  data like the training normals (it rises when new normals look different);
-- ``balanced``: the threshold where TPR on held-out known spills (part of ``proliv``) equals TNR on
-  held-out validation normals (equal error rate; ties go to the higher TPR + TNR).
+- ``combined``: the geometric mean of the two;
+- ``head`` (models with a spill head): softplus of the head's logit (``head_score``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -53,30 +47,6 @@ SCORES: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
 }
 
 
-def threshold_fpr(normal_scores: np.ndarray, target_fpr: float) -> float:
-    """Smallest score value with at most ``target_fpr`` of ``normal_scores`` above it."""
-    s = np.sort(np.asarray(normal_scores, dtype=np.float64))
-    k = int(np.floor(target_fpr * len(s)))  # how many normals may lie above
-    return float(s[len(s) - 1 - k]) if k < len(s) else float(s[0])
-
-
-def threshold_balanced(normal_scores: np.ndarray, spill_scores: np.ndarray) -> float:
-    """Threshold where TPR (spills above) best equals TNR (normals at or below); see module doc."""
-    neg = np.sort(np.asarray(normal_scores, dtype=np.float64))
-    pos = np.sort(np.asarray(spill_scores, dtype=np.float64))
-    cand = np.unique(np.r_[neg, pos])
-    tnr = np.searchsorted(neg, cand, side="right") / len(neg)
-    tpr = 1 - np.searchsorted(pos, cand, side="right") / len(pos)
-    gap = np.abs(tpr - tnr)
-    best = np.flatnonzero(gap == gap.min())
-    return float(cand[best[np.argmax((tpr + tnr)[best])]])
-
-
-def choose_thresholds(
-    normal_scores: np.ndarray, spill_scores: np.ndarray | None, target_fpr: float
-) -> dict[str, float]:
-    """Thresholds of every rule that the available held-out data allows."""
-    out = {"fpr": threshold_fpr(normal_scores, target_fpr)}
-    if spill_scores is not None and len(spill_scores):
-        out["balanced"] = threshold_balanced(normal_scores, spill_scores)
-    return out
+def head_score(logit: torch.Tensor) -> torch.Tensor:
+    """Spill score of a spill head: softplus(logit), > 0, monotone in the logit; ln 2 at p(spill) = 0.5."""
+    return F.softplus(logit)

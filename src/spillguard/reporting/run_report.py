@@ -1,7 +1,8 @@
-"""Figures (PNG) and the HTML report of a run folder.
+"""The HTML report of a run folder, rendered from the run's numbers (the content of ``metrics.json``)
+and its evaluations (the content of ``evaluation/test_metrics.json``), linking figures already drawn.
 
-Plots are rebuilt from the run's ``metrics.json`` and score CSVs, so ``spillguard report RUN`` needs
-no model; the input / reconstruction / error-map grids are drawn when the model is at hand.
+The pipelines render it from their result objects; ``spillguard report RUN`` (``rebuild_report``)
+reads the run's files, re-draws the plots from the score CSVs and renders the same page.
 """
 
 from __future__ import annotations
@@ -9,22 +10,28 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib import pyplot as plt
-from sklearn.metrics import roc_curve
 
-from sharedcore import figures  # noqa: F401  (sets the headless backend)
-from sharedcore.figures import save_figure
 from sharedcore.report import HtmlReport
+from spillguard.post_processing.thresholds import RULE_TEXT
+from spillguard.reporting.plots import plot_history, plot_scores
 
-RULE_TEXT = {
-    "fpr": "fpr: (1 - target) quantile of held-out validation normals",
-    "balanced": "balanced: TPR = TNR on held-out validation normals and held-out known spills",
-    "prior": "prior: the spill head's own boundary, p(spill) = 0.5 (score ln 2); no data used",
-}
+EVALUATION = (
+    "evaluation"  # the evaluation folder of a run that its report shows (spillguard evaluate's default)
+)
+VAL_TITLE = "validation normals vs known spills"
+
+
+def write_scores(path: Path, paths: Sequence[Any], labels: np.ndarray, scores: np.ndarray) -> None:
+    """CSV with columns path, label, score (6 significant digits)."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "score"])
+        w.writerows((str(p), int(y), f"{s:.6g}") for p, y, s in zip(paths, labels, scores, strict=True))
 
 
 def read_scores(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -32,101 +39,6 @@ def read_scores(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     with Path(path).open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     return np.array([int(r["label"]) for r in rows]), np.array([float(r["score"]) for r in rows])
-
-
-def plot_history(history: list[dict[str, Any]], folder: Path) -> list[Path]:
-    """Train/validation loss and validation AUC per epoch."""
-    ep = [h["epoch"] for h in history]
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.plot(ep, [h["train_loss"] for h in history], label="train")
-    ax.plot(ep, [h["val_loss"] for h in history], label="validation")
-    ax.set(xlabel="epoch", ylabel="loss", yscale="log", title="Reconstruction loss")
-    ax.legend()
-    out = [save_figure(fig, folder / "loss.png")]
-    if any("val_auc" in h for h in history):
-        fig, ax = plt.subplots(figsize=(5, 3.2))
-        ax.plot(
-            ep,
-            [h.get("val_auc", np.nan) for h in history],
-            marker="o",
-            label="ROC AUC (val normals vs known spills)",
-        )
-        ax2 = ax.twinx()
-        ax2.plot(ep, [h["lr"] for h in history], color="grey", ls="--", label="learning rate")
-        ax2.set_ylabel("learning rate")
-        ax.set(xlabel="epoch", ylabel="ROC AUC", title="Validation metrics per epoch")
-        ax.legend(loc="lower right", fontsize=8)
-        out.append(save_figure(fig, folder / "val_metrics.png"))
-    return out
-
-
-def plot_scores(
-    labels: np.ndarray,
-    scores: np.ndarray,
-    thresholds: dict[str, float],
-    folder: Path,
-    prefix: str,
-    title: str,
-) -> list[Path]:
-    """ROC curve with each threshold's operating point, and score histograms of both classes."""
-    out = []
-    colours = {"fpr": "tab:red", "balanced": "tab:purple"}
-    if labels.min() != labels.max():
-        fpr, tpr, _ = roc_curve(labels, scores)
-        fig, ax = plt.subplots(figsize=(4.2, 4))
-        ax.plot(fpr, tpr, label="ROC")
-        for rule, t in thresholds.items():
-            f = labels == 0
-            ax.plot(
-                np.mean(scores[f] > t),
-                np.mean(scores[~f] > t),
-                "o",
-                color=colours.get(rule),
-                label=f"{rule} threshold",
-            )
-        ax.plot([0, 1], [0, 1], ls=":", color="grey")
-        ax.set(xlabel="false-alarm rate (FPR)", ylabel="TPR", title=f"ROC: {title}")
-        ax.legend(fontsize=8)
-        out.append(save_figure(fig, folder / f"{prefix}_roc.png"))
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    bins = np.geomspace(max(scores.min(), 1e-6), scores.max() * 1.01, 50)
-    for y, name, c in ((0, "normal", "tab:green"), (1, "spill", "tab:orange")):
-        if np.any(labels == y):
-            ax.hist(
-                scores[labels == y],
-                bins=list(bins),
-                alpha=0.6,
-                density=True,
-                color=c,
-                label=f"{name} (n={np.sum(labels == y)})",
-            )
-    for rule, t in thresholds.items():
-        ax.axvline(t, color=colours.get(rule), ls="--", label=f"{rule} threshold")
-    ax.set(xscale="log", xlabel="anomaly score", ylabel="density", title=f"Scores: {title}")
-    ax.legend(fontsize=8)
-    out.append(save_figure(fig, folder / f"{prefix}_hist.png"))
-    return out
-
-
-def plot_grid(
-    inputs: np.ndarray, recons: np.ndarray, errors: np.ndarray, captions: list[str], path: Path, title: str
-) -> Path:
-    """Columns of examples; rows: input, reconstruction, error map (shared colour scale)."""
-    n = len(inputs)
-    fig, axes = plt.subplots(3, n, figsize=(1.25 * n + 0.8, 3.4), squeeze=False)
-    vmax = float(np.percentile(errors, 99.5)) if n else 1.0
-    for j in range(n):
-        axes[0, j].imshow(inputs[j])
-        axes[1, j].imshow(recons[j])
-        axes[2, j].imshow(errors[j], cmap="inferno", vmin=0, vmax=vmax)
-        axes[0, j].set_title(captions[j], fontsize=6)
-    for ax in axes.ravel():
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for i, name in enumerate(("input", "reconstruction", "error map")):
-        axes[i, 0].set_ylabel(name, fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
 
 
 def _ci(m: dict[str, Any], key: str) -> str:
@@ -187,16 +99,17 @@ def _section(rep: HtmlReport, name: str, m: dict[str, Any], figs: list[Path], ba
             rep.image(os.path.relpath(f, base), caption=f.stem.replace("_", " "))
 
 
-def write_report(run: Path, out: Path | None = None) -> Path:
-    """Re-plot from the run's files and write ``report.html`` (into ``out`` if given, else ``run``)."""
+def render_run_report(
+    m: dict[str, Any],
+    run: Path,
+    evaluations: Sequence[tuple[Path, dict[str, Any]]] = (),
+    out: Path | None = None,
+) -> Path:
+    """Write the report of run folder ``run`` from its numbers ``m`` (metrics.json's content) and
+    ``evaluations`` ((folder, test_metrics.json's content) pairs), to ``out`` (default RUN/report.html)."""
     out = out or run / "report.html"
     base = out.parent
-    m = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     plots = run / "plots"
-    plot_history(m["history"], plots)
-    if (run / "scores_validation.csv").is_file():
-        y, s = read_scores(run / "scores_validation.csv")
-        plot_scores(y, s, m["thresholds"], plots, "val", "validation normals vs known spills")
     cfg = m["config"]
     rep = HtmlReport("spillguard: spill detector run")
     rep.paragraph(
@@ -219,9 +132,10 @@ def write_report(run: Path, out: Path | None = None) -> Path:
         )
     if m.get("decoder_history"):
         d = m["decoder_history"]
+        key = "val_loss" if "val_loss" in d[0] else "val_mse"  # run folders made before the one loop
         rep.paragraph(
             f"After the head, the decoder was fitted with the encoder frozen ({len(d)} epochs, validation "
-            f"MSE {d[0]['val_mse']:.3f} -> {min(r['val_mse'] for r in d):.3f}, standardised units), so the "
+            f"MSE {d[0][key]:.3f} -> {min(r[key] for r in d):.3f}, standardised units), so the "
             "reconstructions and error maps below are real; the head's scores are unchanged by it."
         )
     rep.heading("Training")
@@ -235,11 +149,7 @@ def write_report(run: Path, out: Path | None = None) -> Path:
         [plots / "val_roc.png", plots / "val_hist.png", plots / "recon_grid.png"],
         base,
     )
-    for ev_file in sorted(run.glob("evaluation*/test_metrics.json")):
-        ev = json.loads(ev_file.read_text(encoding="utf-8"))
-        folder = ev_file.parent
-        y, s = read_scores(folder / "scores_test.csv")
-        plot_scores(y, s, ev["thresholds"], folder, "test", f"test ({ev['data']['root']})")
+    for folder, ev in evaluations:
         _section(
             rep,
             f"Test: {ev['data']['root']}",
@@ -255,3 +165,20 @@ def write_report(run: Path, out: Path | None = None) -> Path:
                 "means the test normals differ from the training normals (lighting, framing)."
             )
     return rep.write(out)
+
+
+def rebuild_report(run: Path, out: Path | None = None) -> Path:
+    """``spillguard report RUN``: re-draw the run's plots from its files and write its report."""
+    m = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    plot_history(m["history"], run / "plots")
+    if (run / "scores_validation.csv").is_file():
+        y, s = read_scores(run / "scores_validation.csv")
+        plot_scores(y, s, m["thresholds"], run / "plots", "val", VAL_TITLE)
+    evaluations = []
+    folder = run / EVALUATION
+    if (folder / "test_metrics.json").is_file():
+        ev = json.loads((folder / "test_metrics.json").read_text(encoding="utf-8"))
+        y, s = read_scores(folder / "scores_test.csv")
+        plot_scores(y, s, ev["thresholds"], folder, "test", f"test ({ev['data']['root']})")
+        evaluations.append((folder, ev))
+    return render_run_report(m, run, evaluations, out)

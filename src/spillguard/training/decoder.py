@@ -3,35 +3,34 @@
 A head model trained with ``recon_weight = 0`` has an untrained decoder, so its reconstructions and
 error maps mean nothing. Here the encoder's feature stack (``features``) and the spill head stay
 fixed (eval mode, no gradients: the head's scores do not change); only ``to_latent`` and
-``decoder`` learn to reconstruct the training normals (MSE in standardised units), with early
-stopping on validation normals and the best weights kept. Encoder features are computed once.
+``decoder`` learn to reconstruct the training normals (MSE in standardised units, constant learning
+rate), with early stopping on validation normals and the best weights kept. Encoder features are
+computed once.
 """
 
 from __future__ import annotations
 
-import copy
-import math
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sharedcore.console import progress
 from spillguard.config import TrainConfig
 from spillguard.data.preprocess import Preprocessor
+from spillguard.models.capabilities import SeparableDecoder
+from spillguard.training.loop import LoopSettings, fit
 
 
 def can_fit_decoder(model: nn.Module) -> bool:
-    """True for models with a separable encoder (``features``) and decoder (``to_latent``, ``decoder``)."""
-    return all(hasattr(model, a) for a in ("features", "to_latent", "decoder"))
+    """True for models that declare a separable encoder and decoder (``SeparableDecoder``)."""
+    return isinstance(model, SeparableDecoder)
 
 
 @torch.inference_mode()
 def _encode(
-    model: Any, prep: Preprocessor, x: torch.Tensor, device: torch.device, batch: int = 1024
+    model: SeparableDecoder, prep: Preprocessor, x: torch.Tensor, device: torch.device, batch: int = 1024
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Frozen encoder features and standardised targets of ``x`` (N, 3, H, W) in [0, 1], on ``device``."""
     feats, targets = [], []
@@ -40,6 +39,60 @@ def _encode(
         feats.append(model.features(xb))
         targets.append(xb)
     return torch.cat(feats), torch.cat(targets)
+
+
+class FrozenEncoderDecoder:
+    """Objective: MSE of ``decoder(to_latent(features))`` against the standardised input."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        prep: Preprocessor,
+        train_x: torch.Tensor,
+        val_x: torch.Tensor,
+        cfg: TrainConfig,
+        device: torch.device,
+    ) -> None:
+        if not isinstance(model, SeparableDecoder):
+            raise TypeError(f"{type(model).__name__} has no separable decoder")
+        self.model: nn.Module = model
+        self.net = model
+        self.cfg, self.device = cfg, device
+        self.f_train, self.t_train = _encode(model, prep, train_x, device)
+        self.f_val, self.t_val = _encode(model, prep, val_x, device)
+        self.gen = torch.Generator().manual_seed(cfg.seed + 3)
+
+    def decode(self, f: torch.Tensor) -> torch.Tensor:
+        return self.net.decoder(self.net.to_latent(f))
+
+    def parameters(self) -> list[nn.Parameter]:
+        return [*self.net.to_latent.parameters(), *self.net.decoder.parameters()]
+
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.f_train) // self.cfg.batch_size)
+
+    def train_mode(self) -> None:
+        self.net.to_latent.train()
+        self.net.decoder.train()
+
+    def batches(self) -> Iterator[torch.Tensor]:
+        perm = torch.randperm(len(self.f_train), generator=self.gen).to(self.device)
+        for i in range(0, len(self.f_train), self.cfg.batch_size):
+            yield perm[i : i + self.cfg.batch_size]
+
+    def loss(self, idx: torch.Tensor) -> tuple[torch.Tensor, int]:
+        return F.mse_loss(self.decode(self.f_train[idx]), self.t_train[idx]), len(idx)
+
+    def validate(self) -> dict[str, float]:
+        self.net.to_latent.eval()
+        self.net.decoder.eval()
+        f, t = self.f_val, self.t_val
+        with torch.inference_mode():
+            val = sum(
+                float(F.mse_loss(self.decode(f[j : j + 1024]), t[j : j + 1024], reduction="sum"))
+                for j in range(0, len(f), 1024)
+            ) / max(1, t.numel())
+        return {"val_loss": val}
 
 
 def fit_decoder(
@@ -51,68 +104,23 @@ def fit_decoder(
     device: torch.device,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Train ``to_latent`` + ``decoder`` of ``model`` on normals (N, 3, H, W) in [0, 1]; per-epoch logs.
+    """Train ``to_latent`` + ``decoder`` of ``model`` on normals (N, 3, H, W) in [0, 1]; per-epoch logs
+    (``train_loss``/``val_loss`` = MSE; ``on_epoch`` gets them as ``decoder_*``).
 
     Seeded by ``cfg.seed``; ``cfg.decoder_epochs`` epochs at most, early stop after ``cfg.patience``
-    epochs without a lower validation MSE.
+    epochs without a lower validation MSE. The frozen part's weights are restored unchanged.
     """
-    m: Any = model
-    m.features.eval()
-    for p in m.features.parameters():
+    if not isinstance(model, SeparableDecoder):
+        raise TypeError(f"{type(model).__name__} has no separable decoder")
+    model.features.eval()
+    for p in model.features.parameters():
         p.requires_grad_(False)
-    f_train, t_train = _encode(m, prep, train_x, device)
-    f_val, t_val = _encode(m, prep, val_x, device)
-    params = [*m.to_latent.parameters(), *m.decoder.parameters()]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    gen = torch.Generator().manual_seed(cfg.seed + 3)
-
-    def decode(f: torch.Tensor) -> torch.Tensor:
-        return m.decoder(m.to_latent(f))
-
-    def state() -> dict[str, Any]:
-        return {
-            "to_latent": copy.deepcopy(m.to_latent.state_dict()),
-            "decoder": copy.deepcopy(m.decoder.state_dict()),
-        }
-
-    best, best_state, stale, history = math.inf, state(), 0, []
-    for epoch in progress(range(cfg.decoder_epochs), desc="decoder", total=cfg.decoder_epochs):
-        t0, total = time.perf_counter(), 0.0
-        m.to_latent.train()
-        m.decoder.train()
-        perm = torch.randperm(len(f_train), generator=gen).to(device)
-        for i in range(0, len(f_train), cfg.batch_size):
-            idx = perm[i : i + cfg.batch_size]
-            loss = F.mse_loss(decode(f_train[idx]), t_train[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-        m.to_latent.eval()
-        m.decoder.eval()
-        with torch.inference_mode():
-            val = sum(
-                float(F.mse_loss(decode(f_val[j : j + 1024]), t_val[j : j + 1024], reduction="sum"))
-                for j in range(0, len(f_val), 1024)
-            ) / max(1, t_val.numel())
-        log = {
-            "epoch": epoch + 1,
-            "train_mse": total / len(f_train),
-            "val_mse": val,
-            "seconds": time.perf_counter() - t0,
-        }
-        history.append(log)
-        if on_epoch is not None:
-            on_epoch({f"decoder_{k}": v for k, v in log.items()})
-        if val < best - 1e-6:
-            best, best_state, stale = val, state(), 0
-        else:
-            stale += 1
-            if stale >= cfg.patience:
-                break
-    m.to_latent.load_state_dict(best_state["to_latent"])
-    m.decoder.load_state_dict(best_state["decoder"])
-    for p in m.features.parameters():
+    obj = FrozenEncoderDecoder(model, prep, train_x, val_x, cfg, device)
+    settings = LoopSettings(
+        cfg.decoder_epochs, cfg.lr, cfg.weight_decay, "constant", cfg.patience, "decoder", "decoder_"
+    )
+    history = fit(obj, settings, on_epoch)
+    for p in model.features.parameters():
         p.requires_grad_(True)
     model.eval()
     return history

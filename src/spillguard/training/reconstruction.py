@@ -1,27 +1,26 @@
-"""The training loop: AdamW, cosine LR schedule, early stopping on validation loss, best weights kept.
-
-Per epoch it logs train/validation loss, the learning rate, and the validation ROC AUC of validation
-normals against known spills (when any are given); the spills are never trained on.
+"""The reconstruction objective of a plain autoencoder (``conv_ae``, ``conv_vae``, ``memory_ae``):
+the configured loss between input and reconstruction (plus the model's own penalty) on batches of
+training normals with lighting/shift augmentation. Per epoch it logs the validation loss and, when
+known spills are given, the validation ROC AUC of validation normals against them (never trained on).
 """
 
 from __future__ import annotations
 
-import copy
-import math
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from sharedcore.console import progress
 from spillguard.config import TrainConfig
-from spillguard.training.losses import get_loss
+from spillguard.data.augmentation import augment_lighting, augment_shift
+from spillguard.data.preprocess import Preprocessor
 from spillguard.metrics.detection import auc_rank
-from spillguard.data.preprocess import Preprocessor, augment_lighting, augment_shift
+from spillguard.models.capabilities import Reconstructor
 from spillguard.post_processing.scores import SCORES, error_map
+from spillguard.training.loop import LoopSettings, fit
+from spillguard.training.losses import get_loss
 
 
 @torch.inference_mode()
@@ -38,7 +37,65 @@ def reconstruct(
     return torch.cat(xs), torch.cat(rs)
 
 
-def fit_model(
+class Reconstruction:
+    """Objective: reconstruct augmented training normals (N, 3, H, W) in [0, 1]."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        prep: Preprocessor,
+        train_x: torch.Tensor,
+        val_x: torch.Tensor,
+        cfg: TrainConfig,
+        generator: torch.Generator,
+        device: torch.device,
+        spill_x: torch.Tensor | None = None,
+    ) -> None:
+        if not isinstance(model, Reconstructor):
+            raise TypeError(f"{type(model).__name__} is not a Reconstructor")
+        self.model: nn.Module = model
+        self.net = model
+        self.prep, self.train_x, self.val_x, self.spill_x = prep, train_x, val_x, spill_x
+        self.cfg, self.gen, self.device = cfg, generator, device
+        self.loss_fn, self.score_fn = get_loss(cfg.loss), SCORES[cfg.score]
+
+    def parameters(self) -> Iterator[nn.Parameter]:
+        return self.model.parameters()
+
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.train_x) // self.cfg.batch_size)
+
+    def train_mode(self) -> None:
+        self.model.train()
+
+    def batches(self) -> Iterator[torch.Tensor]:
+        cfg = self.cfg
+        perm = torch.randperm(len(self.train_x), generator=self.gen)
+        for i in range(0, len(self.train_x), cfg.batch_size):
+            xb = self.train_x[perm[i : i + cfg.batch_size]]
+            if cfg.augment.startswith("lighting"):
+                xb = augment_lighting(xb, cfg.augment_strength, self.gen)
+            if cfg.augment.endswith("shift"):
+                xb = augment_shift(xb, cfg.augment_shift, self.gen)
+            yield self.prep(xb.to(self.device))
+
+    def loss(self, xb: torch.Tensor) -> tuple[torch.Tensor, int]:
+        return self.loss_fn(self.net(xb), xb) + self.net.regularisation().to(self.device), len(xb)
+
+    def validate(self) -> dict[str, float]:
+        xs, rs = reconstruct(self.model, self.prep, self.val_x, self.device)
+        out = {"val_loss": float(self.loss_fn(rs, xs))}
+        if self.spill_x is not None and len(self.spill_x):
+            cfg = self.cfg
+            sn = self.score_fn(error_map(xs, rs), cfg.smooth).numpy()
+            ss = self.score_fn(
+                error_map(*reconstruct(self.model, self.prep, self.spill_x, self.device)), cfg.smooth
+            ).numpy()
+            out["val_auc"] = float(auc_rank(np.r_[np.zeros(len(sn)), np.ones(len(ss))], np.r_[sn, ss]))
+        return out
+
+
+def fit_reconstruction(
     model: nn.Module,
     prep: Preprocessor,
     train_x: torch.Tensor,
@@ -49,54 +106,7 @@ def fit_model(
     spill_x: torch.Tensor | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Train ``model`` on ``train_x`` (N, 3, H, W) in [0, 1]; return per-epoch logs; best weights kept."""
-    loss_fn, score_fn = get_loss(cfg.loss), SCORES[cfg.score]
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
-        if cfg.lr_schedule == "cosine"
-        else None
-    )
-    best, best_state, stale, history = math.inf, copy.deepcopy(model.state_dict()), 0, []
-    epochs = progress(range(cfg.epochs), desc="training", total=cfg.epochs)
-    for epoch in epochs:
-        t0, total, model = time.perf_counter(), 0.0, model.train()
-        perm = torch.randperm(len(train_x), generator=generator)
-        for i in range(0, len(train_x), cfg.batch_size):
-            xb = train_x[perm[i : i + cfg.batch_size]]
-            if cfg.augment.startswith("lighting"):
-                xb = augment_lighting(xb, cfg.augment_strength, generator)
-            if cfg.augment.endswith("shift"):
-                xb = augment_shift(xb, cfg.augment_shift, generator)
-            xb = prep(xb.to(device))
-            loss = loss_fn(model(xb), xb) + model.regularisation().to(device)  # type: ignore[operator]
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(xb)
-        log: dict[str, Any] = {
-            "epoch": epoch + 1,
-            "lr": opt.param_groups[0]["lr"],
-            "train_loss": total / len(train_x),
-        }
-        if sched is not None:
-            sched.step()
-        xs, rs = reconstruct(model, prep, val_x, device)
-        log["val_loss"] = float(loss_fn(rs, xs))
-        if spill_x is not None and len(spill_x):
-            sn = score_fn(error_map(xs, rs), cfg.smooth).numpy()
-            ss = score_fn(error_map(*reconstruct(model, prep, spill_x, device)), cfg.smooth).numpy()
-            labels = np.r_[np.zeros(len(sn)), np.ones(len(ss))]
-            log["val_auc"] = float(auc_rank(labels, np.r_[sn, ss]))
-        log["seconds"] = time.perf_counter() - t0
-        history.append(log)
-        if on_epoch is not None:
-            on_epoch(log)
-        if log["val_loss"] < best - 1e-6:
-            best, best_state, stale = log["val_loss"], copy.deepcopy(model.state_dict()), 0
-        else:
-            stale += 1
-            if stale >= cfg.patience:
-                break
-    model.load_state_dict(best_state)
-    return history
+    """Train ``model`` to reconstruct ``train_x``; per-epoch logs; best (validation loss) weights kept."""
+    obj = Reconstruction(model, prep, train_x, val_x, cfg, generator, device, spill_x)
+    settings = LoopSettings(cfg.epochs, cfg.lr, cfg.weight_decay, cfg.lr_schedule, cfg.patience)
+    return fit(obj, settings, on_epoch)

@@ -12,10 +12,7 @@ the ROC AUC of validation normals against held-out known spills when given; best
 
 from __future__ import annotations
 
-import copy
-import math
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -23,15 +20,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sharedcore.console import progress
 from spillguard.config import TrainConfig
-from spillguard.training.losses import get_loss
-from spillguard.metrics.detection import auc_rank
-from spillguard.models.fusion import fuse_for_inference
+from spillguard.data.augmentation import augment_lighting, augment_reframe
+from spillguard.data.preprocess import Preprocessor
 from spillguard.data.spill_looks import make_spills, occlude
-from spillguard.data.preprocess import Preprocessor, augment_lighting
+from spillguard.metrics.detection import auc_rank
+from spillguard.models.capabilities import SpillClassifier
+from spillguard.models.fusion import fuse_for_inference
+from spillguard.post_processing.scores import head_score
+from spillguard.training.loop import LoopSettings, fit
+from spillguard.training.losses import get_loss
 
-PRIOR_THRESHOLD = float(np.log(2.0))  # softplus(0): the head's own decision boundary, p(spill) = 0.5
 KNOWN_SHARE = 0.25  # share of the spill half of a batch drawn from known spills, when allowed
 
 
@@ -41,29 +40,6 @@ def _hwc(x: torch.Tensor) -> np.ndarray:
 
 def _chw(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).permute(0, 3, 1, 2)
-
-
-def augment_reframe(x: torch.Tensor, generator: torch.Generator, flip: bool = True) -> torch.Tensor:
-    """Random horizontal flip, zoom (0.8-1.25 per axis) and offset (+-10%) per image; nearest pixels.
-
-    Mimics the re-framed crops of a drifting camera. (N, C, H, W) -> same shape.
-    """
-    n, _, h, w = x.shape
-
-    def u(lo: float, hi: float) -> torch.Tensor:
-        return torch.rand(n, 1, generator=generator) * (hi - lo) + lo
-
-    def coords(size: int) -> torch.Tensor:
-        t = (torch.arange(size) + 0.5) / size - 0.5
-        c = (t[None] / u(0.8, 1.25) + 0.5 + u(-0.1, 0.1)).clamp(0, 0.999) * size
-        return c.long()
-
-    rows, cols = coords(h), coords(w)
-    if flip:
-        mirror = torch.rand(n, generator=generator) < 0.5
-        cols = torch.where(mirror[:, None], w - 1 - cols, cols)
-    idx = torch.arange(n)[:, None, None]
-    return x.permute(0, 2, 3, 1)[idx, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
 
 
 def spill_batch(
@@ -77,32 +53,111 @@ def spill_batch(
     return out
 
 
-def head_loss(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+def head_loss(model: SpillClassifier, xb: torch.Tensor, yb: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
     """BCE of the spill head plus ``recon_weight`` x reconstruction loss on the normals of the batch."""
     if cfg.recon_weight > 0:
-        recon, logit = model.forward_both(xb)  # type: ignore[operator]
+        recon, logit = model.forward_both(xb)
         bce = F.binary_cross_entropy_with_logits(logit, yb)
         normal = yb == 0
         if not bool(normal.any()):  # a batch of spills only: nothing to reconstruct
             return bce
         return bce + cfg.recon_weight * get_loss(cfg.loss)(recon[normal], xb[normal])
-    return F.binary_cross_entropy_with_logits(model.spill_logit(xb), yb)  # type: ignore[operator]
+    return F.binary_cross_entropy_with_logits(model.spill_logit(xb), yb)
 
 
 @torch.inference_mode()
 def head_scores(model: nn.Module, prep: Preprocessor, x: torch.Tensor, batch: int = 1024) -> np.ndarray:
-    """Spill score per image: softplus(logit), > 0, monotone in the head's logit; (N,) float32."""
+    """Spill score per image during training (weights still changing): (N,) float32, see ``head_score``."""
     model.eval()
     dev = next(model.parameters()).device
     fast: Any = fuse_for_inference(model) if dev.type == "cpu" else model  # BN folded, channels-last
     out = []
     for i in range(0, len(x), batch):
         xb = prep(x[i : i + batch].to(dev)).contiguous(memory_format=torch.channels_last)
-        out.append(F.softplus(fast.spill_logit(xb)).cpu())
+        out.append(head_score(fast.spill_logit(xb)).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
 
-def fit_supervised(
+class SpillHead:
+    """Objective: outlier exposure; batches of B/2 normals and B/2 spills, BCE of the head."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        prep: Preprocessor,
+        train_x: torch.Tensor,
+        val_x: torch.Tensor,
+        cfg: TrainConfig,
+        generator: torch.Generator,
+        device: torch.device,
+        known: torch.Tensor | None = None,
+        check: torch.Tensor | None = None,
+    ) -> None:
+        if not isinstance(model, SpillClassifier):
+            raise TypeError(f"{type(model).__name__} is not a SpillClassifier")
+        self.model: nn.Module = model
+        self.net = model
+        self.prep, self.train_x, self.val_x, self.check = prep, train_x, val_x, check
+        self.cfg, self.gen, self.device = cfg, generator, device
+        self.rng = np.random.default_rng(cfg.seed + 1)
+        self.known = known if cfg.supervision == "synthetic+known" else None
+        self.half = max(1, cfg.batch_size // 2)
+        self.steps = max(1, len(train_x) // self.half)
+        val_spill = _chw(make_spills(_hwc(val_x), np.random.default_rng(cfg.seed + 2)))
+        self.val_x_all = torch.cat([val_x, val_spill])
+        self.val_y = torch.cat([torch.zeros(len(val_x)), torch.ones(len(val_spill))])
+
+    def parameters(self) -> Iterator[nn.Parameter]:
+        return self.model.parameters()
+
+    def steps_per_epoch(self) -> int:
+        return self.steps
+
+    def train_mode(self) -> None:
+        self.model.train()
+
+    def batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        cfg, gen, half, x = self.cfg, self.gen, self.half, self.train_x
+        perm = torch.randperm(len(x), generator=gen)
+        for i in range(self.steps):
+            normals = x[perm[i * half : (i + 1) * half]]
+            donors = x[torch.randint(0, len(x), (len(normals),), generator=gen)]
+            xb = torch.cat([normals, spill_batch(donors, self.known, cfg, self.rng)])
+            yb = torch.cat([torch.zeros(len(normals)), torch.ones(len(normals))])
+            if cfg.occlusion > 0:
+                xb = _chw(occlude(_hwc(xb), self.rng, cfg.occlusion))
+            xb = augment_reframe(xb, gen)
+            if cfg.augment != "none":
+                xb = augment_lighting(xb, cfg.augment_strength, gen)
+            yield self.prep(xb.to(self.device)), yb.to(self.device)
+
+    def loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        xb, yb = batch
+        return head_loss(self.net, xb, yb, self.cfg), len(xb)
+
+    def validate(self) -> dict[str, float]:
+        self.model.eval()
+        x, y, dev = self.val_x_all, self.val_y, self.device
+        with torch.inference_mode():
+            val_loss = float(
+                sum(
+                    head_loss(self.net, self.prep(x[j : j + 1024].to(dev)), y[j : j + 1024].to(dev), self.cfg)
+                    * len(y[j : j + 1024])
+                    for j in range(0, len(y), 1024)
+                )
+                / len(y)
+            )
+        out = {"val_loss": val_loss}
+        if self.check is not None and len(self.check):
+            sn, ss = (
+                head_scores(self.model, self.prep, self.val_x),
+                head_scores(self.model, self.prep, self.check),
+            )
+            out["val_auc"] = float(auc_rank(np.r_[np.zeros(len(sn)), np.ones(len(ss))], np.r_[sn, ss]))
+        return out
+
+
+def fit_spill_head(
     model: nn.Module,
     prep: Preprocessor,
     train_x: torch.Tensor,
@@ -119,71 +174,6 @@ def fit_supervised(
     ``train_x``/``val_x``: normals (N, 3, H, W) in [0, 1]; ``known``: spills allowed in training;
     ``check``: held-out spills for the validation AUC (never trained on).
     """
-    rng = np.random.default_rng(cfg.seed + 1)
-    known = known if cfg.supervision == "synthetic+known" else None
-    half = max(1, cfg.batch_size // 2)
-    steps = max(1, len(train_x) // half)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = (
-        torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps)
-        if cfg.lr_schedule == "cosine"
-        else None
-    )
-    val_rng = np.random.default_rng(cfg.seed + 2)
-    val_spill = _chw(make_spills(_hwc(val_x), val_rng))
-    val_x_all = torch.cat([val_x, val_spill])
-    val_y = torch.cat([torch.zeros(len(val_x)), torch.ones(len(val_spill))])
-    best, best_state, stale, history = math.inf, copy.deepcopy(model.state_dict()), 0, []
-    for epoch in progress(range(cfg.epochs), desc="training", total=cfg.epochs):
-        t0, total, model = time.perf_counter(), 0.0, model.train()
-        perm = torch.randperm(len(train_x), generator=generator)
-        for i in range(steps):
-            normals = train_x[perm[i * half : (i + 1) * half]]
-            donors = train_x[torch.randint(0, len(train_x), (len(normals),), generator=generator)]
-            xb = torch.cat([normals, spill_batch(donors, known, cfg, rng)])
-            yb = torch.cat([torch.zeros(len(normals)), torch.ones(len(normals))])
-            if cfg.occlusion > 0:
-                xb = _chw(occlude(_hwc(xb), rng, cfg.occlusion))
-            xb = augment_reframe(xb, generator)
-            if cfg.augment != "none":
-                xb = augment_lighting(xb, cfg.augment_strength, generator)
-            loss = head_loss(model, prep(xb.to(device)), yb.to(device), cfg)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-            total += float(loss.detach())
-        model.eval()
-        with torch.inference_mode():
-            val_loss = float(
-                sum(
-                    head_loss(
-                        model, prep(val_x_all[j : j + 1024].to(device)), val_y[j : j + 1024].to(device), cfg
-                    )
-                    * len(val_y[j : j + 1024])
-                    for j in range(0, len(val_y), 1024)
-                )
-                / len(val_y)
-            )
-        log: dict[str, Any] = {
-            "epoch": epoch + 1,
-            "lr": opt.param_groups[0]["lr"],
-            "train_loss": total / steps,
-            "val_loss": val_loss,
-        }
-        if check is not None and len(check):
-            sn, ss = head_scores(model, prep, val_x), head_scores(model, prep, check)
-            log["val_auc"] = float(auc_rank(np.r_[np.zeros(len(sn)), np.ones(len(ss))], np.r_[sn, ss]))
-        log["seconds"] = time.perf_counter() - t0
-        history.append(log)
-        if on_epoch is not None:
-            on_epoch(log)
-        if val_loss < best - 1e-6:
-            best, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
-        else:
-            stale += 1
-            if stale >= cfg.patience:
-                break
-    model.load_state_dict(best_state)
-    return history
+    obj = SpillHead(model, prep, train_x, val_x, cfg, generator, device, known, check)
+    settings = LoopSettings(cfg.epochs, cfg.lr, cfg.weight_decay, cfg.lr_schedule, cfg.patience)
+    return fit(obj, settings, on_epoch)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from spillguard.data.preprocess import Preprocessor, augment_lighting, augment_shift, rgb_to_hsv, to_unit
+from spillguard.data.augmentation import augment_lighting, augment_shift
 from spillguard.data.camera_shift import perturb
+from spillguard.data.preprocess import Preprocessor, rgb_to_hsv, to_unit
 
 
 def test_perturb_is_seeded_and_keeps_shape() -> None:

@@ -11,7 +11,9 @@ import yaml
 
 from sharedcore.errors import UserError
 from spillguard.config import PLAIN_AE
-from spillguard.pipelines.experiment import image_stats, load_variants, run_experiment, stream_threshold
+from spillguard.pipelines.experiment import load_variants, run_experiment
+from spillguard.post_processing.thresholds import threshold_stream
+from spillguard.reporting.experiment_report import image_stats
 
 CONFIGS = Path(__file__).resolve().parents[3] / "src" / "spillguard" / "configs"
 
@@ -40,11 +42,11 @@ def test_duplicate_and_bad_configs_are_user_errors(tmp_path: Path) -> None:
         load_variants([bad], {})
 
 
-def test_stream_threshold_follows_a_shift_of_the_unlabelled_stream() -> None:
+def test_threshold_stream_follows_a_shift_of_the_unlabelled_stream() -> None:
     rng = np.random.default_rng(0)
     val = rng.normal(0, 1, 5000)
-    same = stream_threshold(val, rng.normal(0, 1, 5000), 0.01)
-    shifted = stream_threshold(val, rng.normal(3, 2, 5000), 0.01)
+    same = threshold_stream(val, rng.normal(0, 1, 5000), 0.01)
+    shifted = threshold_stream(val, rng.normal(3, 2, 5000), 0.01)
     assert same == pytest.approx(np.quantile(val, 0.99), abs=0.15)
     assert shifted == pytest.approx(3 + 2 * np.quantile(val, 0.99), abs=0.3)
 
@@ -79,7 +81,7 @@ def test_experiment_on_tiny_data_writes_table_rocs_and_error_analysis(
             },
         ),
     ]
-    out = run_experiment(cfgs, tiny_data, tiny_data, tmp_path / "exp", {"seed": 0})
+    out = run_experiment(cfgs, tiny_data, tiny_data, tmp_path / "exp", {"seed": 0}).folder
     rows = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
     assert [r["variant"] for r in rows] == ["ae", "mem", "head"]
     assert all(r["images/s"] > 0 and r["train s"] > 0 for r in rows)

@@ -32,13 +32,17 @@ def test_head_beats_plain_ae_on_the_real_test_half(shared_dir: Path, tmp_path: P
         data / "test",
         tmp_path / "exp",
         {"max_train": 3000},
-    )
+    ).folder
     rows = {r["variant"]: r for r in json.loads((out / "comparison.json").read_text(encoding="utf-8"))}
-    m = json.loads((out / "runs" / "head" / "test_metrics.json").read_text(encoding="utf-8"))
+    m = json.loads((out / "runs" / "head" / "evaluation" / "test_metrics.json").read_text(encoding="utf-8"))[
+        "metrics"
+    ]
     assert m["n"] == 1855 and m["n_spill"] == 63
     assert m["roc_auc"] >= 0.98, m["roc_auc"]
     assert m["at_threshold"]["prior"]["tnr"] >= 0.95, m["at_threshold"]["prior"]
-    ae_m = json.loads((out / "runs" / "ae" / "test_metrics.json").read_text(encoding="utf-8"))
+    ae_m = json.loads((out / "runs" / "ae" / "evaluation" / "test_metrics.json").read_text(encoding="utf-8"))[
+        "metrics"
+    ]
     assert m["roc_auc"] > ae_m["roc_auc"]
     assert (out / "best.txt").read_text(encoding="utf-8").strip() == "head"  # chosen on validation
     assert rows["head"]["rule"] == "prior"

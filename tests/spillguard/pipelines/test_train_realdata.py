@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from spillguard.config import TrainConfig
-from spillguard.pipelines.train import evaluate_run, train_run
+from spillguard.pipelines.evaluate import evaluate_run
+from spillguard.pipelines.train import train_run
 
 
 @pytest.mark.slow
@@ -19,8 +20,8 @@ from spillguard.pipelines.train import evaluate_run, train_run
 def test_short_training_on_real_data_ranks_test_spills(shared_dir: Path, tmp_path: Path) -> None:
     data = shared_dir / "data" / "spills"
     cfg = TrainConfig(max_train=3000, epochs=6, patience=3, seed=0)
-    run = train_run(data, tmp_path / "run", cfg)
-    _, m = evaluate_run(run, data / "test")
+    run = train_run(data, tmp_path / "run", cfg).run
+    m = evaluate_run(run, data / "test").metrics
     assert m["n"] == 1855 and m["n_spill"] == 63
     assert m["roc_auc"] >= 0.85, m["roc_auc"]
     assert m["at_threshold"]["balanced"]["tpr"] >= 0.6

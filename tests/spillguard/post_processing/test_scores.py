@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from spillguard.post_processing.scores import choose_thresholds, score_local, score_mse, threshold_balanced, threshold_fpr
+from spillguard.post_processing.scores import score_local, score_mse
+from spillguard.post_processing.thresholds import choose_thresholds, threshold_balanced, threshold_fpr
 
 
 def test_fpr_rule_keeps_the_false_alarm_rate() -> None:

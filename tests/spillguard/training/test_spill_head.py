@@ -11,9 +11,10 @@ import torch
 from sharedcore.errors import UserError
 from spillguard.config import TrainConfig
 from spillguard.data import labelled_sources, load_sources, training_sources
+from spillguard.data.augmentation import augment_reframe
 from spillguard.detector import SpillDetector
 from spillguard.metrics.detection import auc_rank
-from spillguard.training.spill_head import PRIOR_THRESHOLD, augment_reframe
+from spillguard.post_processing.thresholds import PRIOR_THRESHOLD
 
 HEAD = TrainConfig(
     model="conv_ae_head",
