@@ -3,7 +3,7 @@ epochs), judged without any test image by spillguard.metrics.robustness: ROC AUC
 normals against known spills (proliv/) and procedural spill looks (speckled, flooded) pasted onto
 held-out normals, each plain and under simulated camera/lighting shift; the criterion is the mean.
 
-Run: ``python benchmarks/select_spill_config.py [--shared ../shared] [--only NAME...]``.
+Run: ``python research/select_spill_config.py [--shared ../shared] [--only NAME...]``.
 """
 
 from __future__ import annotations
@@ -47,9 +47,13 @@ def main() -> None:
         print(f"real data not found at {root}: nothing to select on; skipping")
         return
     os.environ.setdefault("SPILLGUARD_THREADS", "1")
+    from spillguard.compute import limit_threads
     from spillguard.config import PLAIN_AE, TrainConfig
     from spillguard.data import load_sources, training_sources
     from spillguard.detector import SpillDetector
+    from spillguard.pipelines.train import validate
+
+    limit_threads()
 
     ds = load_sources(training_sources(root), (32, 48))
     normals, spills = ds.images[ds.labels == 0], ds.images[ds.labels == 1]
@@ -65,7 +69,8 @@ def main() -> None:
         cfg = TrainConfig(**{**base, "max_train": a.max_train, "epochs": a.epochs, "patience": 4, **over})
         t0 = time.perf_counter()
         det = SpillDetector(cfg).fit(normals, spills)
-        v, rob = det.validation_, det.validation_["robustness"]
+        v = validate(det, normals, spills, cfg.seed)
+        rob = v["robustness"]
         cells = "".join(f" {rob[c]:>11.4f}" for c in COLS)
         print(
             f"{name:<26} {v['roc_auc']:>8.4f}{cells} {len(det.history_):>6} {time.perf_counter() - t0:>5.0f}",

@@ -3,7 +3,7 @@ held-out split is not stored, so the last 1,000 train/ images stand in: they wer
 against known spills (proliv/) and procedural spill looks pasted onto held-out normals, plain and under
 simulated shift.
 
-Run: ``python benchmarks/select_spill_score.py RUN... [--shared ../shared]``.
+Run: ``python research/select_spill_score.py RUN... [--shared ../shared]``.
 """
 
 from __future__ import annotations
@@ -31,10 +31,13 @@ def main() -> None:
     os.environ.setdefault("SPILLGUARD_THREADS", "1")
     from sklearn.metrics import roc_auc_score
 
+    from spillguard.compute import limit_threads
     from spillguard.data import load_sources, training_sources
-    from spillguard.detector import SpillDetector
     from spillguard.data.camera_shift import perturb
-    from spillguard.data.synthetic import paste_spills
+    from spillguard.data.spill_looks import paste_spills
+    from spillguard.detector import SpillDetector
+
+    limit_threads()
 
     ds = load_sources(training_sources(root), (32, 48))
     normals, proliv = ds.images[ds.labels == 0][-1000:], ds.images[ds.labels == 1]

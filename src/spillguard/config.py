@@ -49,7 +49,7 @@ class TrainConfig:
     # an AE encoder with a spill head trained by outlier exposure; the plain AE is configs/ae_baseline.yaml.
     model: str = "conv_ae_head"  # a name in spillguard.models.MODELS
     model_params: dict[str, Any] = field(default_factory=dict)  # passed to the model's __init__
-    loss: str = "mse"  # a name in spillguard.training.losses.LOSSES
+    loss: str = "mse"  # a name in spillguard.models.losses.LOSSES
     score: str = (
         "head"  # a name in spillguard.post_processing.scores.SCORES, or "head" (the model's spill head)
     )
@@ -86,8 +86,8 @@ class TrainConfig:
     def validate(self, source: str = "config") -> TrainConfig:
         """Raise UserError naming the first invalid field; return self."""
         from spillguard.models import MODELS
+        from spillguard.models.losses import LOSSES
         from spillguard.post_processing.scores import SCORES
-        from spillguard.training.losses import LOSSES
 
         choices: dict[str, Any] = {
             "model": MODELS,

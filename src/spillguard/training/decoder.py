@@ -11,16 +11,18 @@ computed once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from spillguard.config import TrainConfig
 from spillguard.data.preprocess import Preprocessor
 from spillguard.models.capabilities import SeparableDecoder
 from spillguard.training.loop import LoopSettings, fit
+
+if TYPE_CHECKING:  # configuration flows down: training does not import config at run time
+    from spillguard.config import TrainConfig
 
 
 def can_fit_decoder(model: nn.Module) -> bool:

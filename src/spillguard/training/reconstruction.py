@@ -7,20 +7,22 @@ known spills are given, the validation ROC AUC of validation normals against the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from spillguard.config import TrainConfig
 from spillguard.data.augmentation import augment_lighting, augment_shift
 from spillguard.data.preprocess import Preprocessor
 from spillguard.metrics.detection import auc_rank
 from spillguard.models.capabilities import Reconstructor
+from spillguard.models.losses import get_loss
 from spillguard.post_processing.scores import SCORES, error_map
 from spillguard.training.loop import LoopSettings, fit
-from spillguard.training.losses import get_loss
+
+if TYPE_CHECKING:  # configuration flows down: training does not import config at run time
+    from spillguard.config import TrainConfig
 
 
 @torch.inference_mode()

@@ -13,23 +13,25 @@ the ROC AUC of validation normals against held-out known spills when given; best
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from spillguard.config import TrainConfig
 from spillguard.data.augmentation import augment_lighting, augment_reframe
 from spillguard.data.preprocess import Preprocessor
 from spillguard.data.spill_looks import make_spills, occlude
 from spillguard.metrics.detection import auc_rank
 from spillguard.models.capabilities import SpillClassifier
 from spillguard.models.fusion import fuse_for_inference
+from spillguard.models.losses import get_loss
 from spillguard.post_processing.scores import head_score
 from spillguard.training.loop import LoopSettings, fit
-from spillguard.training.losses import get_loss
+
+if TYPE_CHECKING:  # configuration flows down: training does not import config at run time
+    from spillguard.config import TrainConfig
 
 KNOWN_SHARE = 0.25  # share of the spill half of a batch drawn from known spills, when allowed
 

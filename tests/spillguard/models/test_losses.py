@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from spillguard.training.losses import LOSSES, ssim_loss
+from spillguard.models.losses import LOSSES, ssim_loss
 
 
 def test_ssim_loss_is_zero_for_identical_and_ranks_damage() -> None:
