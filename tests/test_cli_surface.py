@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
-import click
 import pytest
 import typer
 from typer.main import get_command
@@ -14,11 +14,11 @@ from avatargen.cli import app as avatargen_app
 from spillguard.cli import app as spillguard_app
 
 
-def _walk(cmd: click.Command, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+def _walk(cmd: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
     out = [path]
-    if isinstance(cmd, click.Group):
-        for name, sub in cmd.commands.items():
-            out += _walk(sub, (*path, name))
+    # a group of either the click package or the copy typer >= 0.2x vendors
+    for name, sub in getattr(cmd, "commands", {}).items():
+        out += _walk(sub, (*path, name))
     return out
 
 
