@@ -30,7 +30,6 @@ Kind = Literal["file", "dir"]
 
 # Longest part of the target's name kept in the temporary name (the rest is 8 random chars + ".tmp").
 _TMP_STEM = 64
-_NAME_MAX_FALLBACK = 255
 
 
 def current_umask() -> int:
@@ -45,13 +44,6 @@ def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-def _name_max(folder: Path) -> int:
-    try:
-        return int(os.pathconf(folder, "PC_NAME_MAX"))
-    except (OSError, ValueError):
-        return _NAME_MAX_FALLBACK
 
 
 def _os_error(path: Path, exc: OSError, what: str = "cannot write") -> UserError:
@@ -82,40 +74,56 @@ def check_output(path: str | os.PathLike[str], force: bool = False, kind: Kind |
     p = Path(path)
     if str(p) in ("", "."):
         raise UserError("output path is empty; name a file or folder")
-    if p.is_dir():
-        if kind == "file":
-            raise UserError(f"{p}: is a folder; name a file to write (e.g. {p / 'out'})")
-        if kind == "dir" and not force and _non_empty(p):
-            raise UserError(f"{p}: folder exists and is not empty; choose another or pass --force")
-        if kind is None and not force:
-            raise UserError(f"{p}: already exists; choose another output path or pass --force to overwrite it")
-    elif p.exists():
-        if kind == "dir":
-            raise UserError(f"{p}: exists and is not a folder; choose another output folder")
-        if not force:
-            raise UserError(f"{p}: already exists; choose another output path or pass --force to overwrite it")
     # The nearest existing ancestor must be a writable folder; every part below it will be created.
     absolute = Path(os.path.abspath(p))
-    to_create = [absolute.name]
-    anc = absolute.parent
-    while not anc.exists() and anc != anc.parent:
-        if anc.is_symlink():
+    to_create: list[str] = []
+    anc = absolute
+    while _stat(p, anc) is None and anc != anc.parent:
+        if anc.is_symlink() and anc != absolute:
             raise UserError(f"{p}: {anc} is a broken symbolic link; fix it or choose another output path")
         to_create.append(anc.name)
         anc = anc.parent
-    if not anc.is_dir():
+    if anc == absolute:  # the output itself exists
+        if absolute.is_dir():
+            if kind == "file":
+                raise UserError(f"{p}: is a folder; name a file to write (e.g. {p / 'out'})")
+            if kind == "dir" and not force and _non_empty(p):
+                raise UserError(f"{p}: folder exists and is not empty; choose another or pass --force")
+            if kind is None and not force:
+                raise UserError(
+                    f"{p}: already exists; choose another output path or pass --force to overwrite it"
+                )
+        elif kind == "dir":
+            raise UserError(f"{p}: exists and is not a folder; choose another output folder")
+        elif not force:
+            raise UserError(f"{p}: already exists; choose another output path or pass --force to overwrite it")
+        anc = absolute.parent
+    elif not anc.is_dir():
         raise UserError(f"{p}: {anc} is a file, not a folder; choose another output path")
-    name_max = _name_max(anc)
-    for name in to_create:
-        if len(os.fsencode(name)) > name_max:
-            raise UserError(
-                f"{p}: the name '{name[:40]}...' is {len(os.fsencode(name))} bytes, longer than the "
-                f"{name_max} this file system allows; choose a shorter name"
-            )
     if not os.access(anc, os.W_OK | os.X_OK):
         why = "is on a read-only file system" if _read_only_fs(anc) else "is not writable"
         raise UserError(f"{p}: folder {anc} {why}; choose another output path or fix the permissions")
     return p
+
+
+def _stat(shown: Path, path: Path) -> os.stat_result | None:
+    """stat() of ``path``, None when it does not exist; a one-line UserError for names too long."""
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            longest = max(path.parts, key=lambda part: len(os.fsencode(part)))
+            raise UserError(
+                f"{shown}: the name '{longest[:40]}...' is {len(os.fsencode(longest))} bytes, longer than "
+                f"this file system allows; choose a shorter name"
+            ) from None
+        if exc.errno == errno.ENOTDIR:
+            return None  # a part above is a file: found and reported by the caller
+        if exc.errno == errno.ELOOP:
+            raise UserError(f"{shown}: symbolic link loop in the path; fix it or choose another path") from None
+        raise _os_error(shown, exc, "cannot check") from None
 
 
 def _non_empty(folder: Path) -> bool:
