@@ -96,7 +96,9 @@ def check_output(path: str | os.PathLike[str], force: bool = False, kind: Kind |
         elif kind == "dir":
             raise UserError(f"{p}: exists and is not a folder; choose another output folder")
         elif not force:
-            raise UserError(f"{p}: already exists; choose another output path or pass --force to overwrite it")
+            raise UserError(
+                f"{p}: already exists; choose another output path or pass --force to overwrite it"
+            )
         anc = absolute.parent
     elif not anc.is_dir():
         raise UserError(f"{p}: {anc} is a file, not a folder; choose another output path")
@@ -122,7 +124,9 @@ def _stat(shown: Path, path: Path) -> os.stat_result | None:
         if exc.errno == errno.ENOTDIR:
             return None  # a part above is a file: found and reported by the caller
         if exc.errno == errno.ELOOP:
-            raise UserError(f"{shown}: symbolic link loop in the path; fix it or choose another path") from None
+            raise UserError(
+                f"{shown}: symbolic link loop in the path; fix it or choose another path"
+            ) from None
         raise _os_error(shown, exc, "cannot check") from None
 
 

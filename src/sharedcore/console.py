@@ -122,7 +122,9 @@ _click_exceptions: Any = sys.modules[typer.BadParameter.__module__]
 _UsageError: type[Exception] = _click_exceptions.UsageError
 _ClickException: type[Exception] = _click_exceptions.ClickException
 # click >= 8.2 raises this (a UsageError) for a bare group with no_args_is_help; older click exits 0.
-_NoArgsIsHelp: type[Exception] = getattr(_click_exceptions, "NoArgsIsHelpError", type("_Never", (Exception,), {}))
+_NoArgsIsHelp: type[Exception] = getattr(
+    _click_exceptions, "NoArgsIsHelpError", type("_Never", (Exception,), {})
+)
 
 
 def run_cli(app: typer.Typer, prog: str, args: Sequence[str] | None = None) -> None:
@@ -175,7 +177,7 @@ def run_cli(app: typer.Typer, prog: str, args: Sequence[str] | None = None) -> N
         except OSError as err:
             where = f"no traceback log could be written ({err})"
         print(
-            f"{prog}: internal error (a bug, not your mistake): {type(exc).__name__}: {_one_line(exc, 200)}; "
+            f"{prog}: internal error (a bug, not your mistake): {type(exc).__name__}: {_one_line(str(exc), 200)}; "
             f"{where}; please report it with that file",
             file=sys.stderr,
         )

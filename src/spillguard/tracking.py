@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sharedcore.errors import UserError
 
@@ -39,7 +39,7 @@ class Tracker:
                 project=os.environ.get("WANDB_PROJECT", "spillguard"),
                 name=name or None,
                 config=config or {},
-                mode=os.environ.get("WANDB_MODE") or "offline",  # offline unless the user asks
+                mode=cast(Any, os.environ.get("WANDB_MODE") or "offline"),  # offline unless the user asks
                 dir=str(self.folder),
             )
 

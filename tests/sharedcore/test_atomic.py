@@ -111,7 +111,7 @@ def test_read_only_folder_non_root(tmp_path: Path) -> None:
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
 def test_unwritable_folder_also_for_root() -> None:
     # /proc/self refuses new entries to every user, root included (access(2) says so before any work)
-    with pytest.raises(UserError, match="/proc/self.*not writable"):
+    with pytest.raises(UserError, match=r"/proc/self.*not writable"):
         check_output("/proc/self/out.csv", kind="file")
     with pytest.raises(UserError, match="not writable"):
         check_output("/proc/self/new/run", kind="dir")
@@ -147,7 +147,9 @@ def test_outputs_respect_the_umask(tmp_path: Path, mask: int) -> None:
     assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o777 & ~mask
 
 
-def test_interrupted_replace_puts_the_old_folder_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_replace_puts_the_old_folder_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     d = tmp_path / "run"
     with atomic_dir(d) as tmp:
         (tmp / "old").write_text("1")
@@ -223,7 +225,9 @@ def _hidden_tmp(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
 
 
-@pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
+@pytest.mark.parametrize(
+    ("sig", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+)
 @pytest.mark.parametrize("kind", ["folder", "file"])
 def test_signals_leave_no_temporary_output(tmp_path: Path, kind: str, sig: int, code: int, word: str) -> None:
     script = tmp_path / "writer.py"
@@ -248,9 +252,16 @@ def test_real_cli_signal_leaves_no_temporary_folder(tmp_path: Path, sig: int, co
     out = tmp_path / "data"
 
     def ready() -> bool:
-        return any(len(list((t / "train").glob("*.jpg"))) >= 5 for t in _hidden_tmp(tmp_path) if (t / "train").is_dir())
+        return any(
+            len(list((t / "train").glob("*.jpg"))) >= 5
+            for t in _hidden_tmp(tmp_path)
+            if (t / "train").is_dir()
+        )
 
     cmd = [sys.executable, "-m", "spillguard", "synth", "-o", str(out), "--n-train", "200000"]
     rc, err = _start_and_signal(cmd, tmp_path, sig, ready)
-    assert rc == code and err.strip().splitlines()[-1] in ("spillguard: terminated", "spillguard: interrupted")
+    assert rc == code and err.strip().splitlines()[-1] in (
+        "spillguard: terminated",
+        "spillguard: interrupted",
+    )
     assert list(tmp_path.iterdir()) == []

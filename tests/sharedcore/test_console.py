@@ -33,7 +33,7 @@ def _app() -> typer.Typer:
     @app.command()
     def bug() -> None:
         """An unexpected exception."""
-        {}["missing"]  # noqa: B018
+        {}["missing"]
 
     @app.command()
     def interrupt() -> None:
@@ -150,9 +150,7 @@ def test_interrupt_and_sigterm(crash_dir: Path, capsys: pytest.CaptureFixture[st
         ("avatargen", ["pixels", "sample", "m.npz", "-n", "two"], "Invalid value"),
     ],
 )
-def test_real_tools_usage_errors_one_line(
-    tmp_path: Path, prog: str, args: list[str], needle: str
-) -> None:
+def test_real_tools_usage_errors_one_line(tmp_path: Path, prog: str, args: list[str], needle: str) -> None:
     res = subprocess.run(
         [sys.executable, "-m", prog, *args],
         capture_output=True,
