@@ -27,7 +27,7 @@ from sharedcore.errors import UserError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 # Bands of about this many bytes are reduced at a time (the full image is never copied whole).
-_BAND_BYTES = 16 * 1024 * 1024
+_BAND_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
