@@ -47,6 +47,11 @@ def _app() -> typer.Typer:
         raise AssertionError("SIGTERM did not interrupt")  # pragma: no cover
 
     @app.command()
+    def pipe() -> None:
+        """Output into a closed pipe (e.g. `| head -1`)."""
+        raise BrokenPipeError(32, "Broken pipe")
+
+    @app.command()
     def leave(code: int = typer.Option(0, "--code")) -> None:
         """typer.Exit with a code."""
         raise typer.Exit(code)
@@ -132,6 +137,14 @@ def test_bug_log_falls_back_to_temp(
     code, _, err = _run(["bug"], capsys)
     logs = list((tmp_path / "tmp" / "toy-crash").glob("crash-*.log"))
     assert code == 1 and len(logs) == 1 and str(logs[0]) in err
+
+
+def test_broken_pipe_is_quiet(
+    crash_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "_silence_stdout", lambda: None)  # keep pytest's stdout intact
+    assert _run(["pipe"], capsys) == (1, "", "")
+    assert not crash_dir.exists()
 
 
 def test_interrupt_and_sigterm(crash_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
