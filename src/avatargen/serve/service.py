@@ -27,12 +27,13 @@ from avatargen.serve.cache import LRUCache
 from avatargen.styles.model import StyleModel
 from sharedcore.cli_params import parse_size
 from sharedcore.errors import UserError
+from sharedcore.validate import SEED_MAX
 
 DEFAULT_SIZE = "264x280"
 MIN_SIDE, MAX_SIDE = 8, 1024  # pixels per side of a served avatar
 MAX_N = 1000  # styles per /v1/sample request
 MAX_K = 100  # styles per /v1/most-probable request
-MAX_SEED = 2**63 - 1
+MAX_SEED = SEED_MAX  # the seeds every --seed option accepts, so any URL's seed works in the CLIs too
 # Query parameters with a meaning of their own; every other parameter pins an attribute.
 RESERVED = ("seed", "size", "n", "unique", "query", "k")
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -392,7 +393,7 @@ class StyleService:
 
 
 def check_seed(seed: int) -> None:
-    """Seeds are integers 0..2**63-1; others -> 422."""
+    """Seeds are integers 0..MAX_SEED (2**32-1, as every --seed option); others -> 422."""
     if not 0 <= seed <= MAX_SEED:
         raise ServeError(422, "bad_parameter", f"seed={seed}: give an integer 0..{MAX_SEED}")
 

@@ -193,7 +193,7 @@ def test_errors_name_the_problem(client: TestClient, model: StyleModel) -> None:
     assert b["error"] == "too_many"
     b = _error(client.get("/v1/most-probable?k=1000"))
     assert b["error"] == "too_many"
-    for bad in ("abc", "-1", str(2**64), "1.5"):
+    for bad in ("abc", "-1", str(2**32), str(2**64), "1.5"):
         b = _error(client.get(f"/v1/avatar.png?seed={bad}"))
         assert "seed" in b["message"]
     for bad in ("abc", "0x0", "5000x5000", "x", "264x", "-3x"):
