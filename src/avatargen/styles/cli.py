@@ -114,8 +114,6 @@ def sample_cmd(
     model = StyleModel.load(model_path)
     ev = parse_pairs(given, "--given")
     if most_probable:
-        if n < 0:
-            raise UserError(f"-n {n}: the number of styles must be >= 0")
         df = model.most_probable(n, given=ev)
     else:
         df = model.sample(n, np.random.default_rng(seed), given=ev, unique=unique)
