@@ -13,7 +13,14 @@ import numpy as np
 
 from avatargen.pixels import valuelists
 from avatargen.pixels.literal import check_alpha, check_images
-from avatargen.pixels.modelfile import read_model_file, write_model_file
+from avatargen.pixels.modelfile import (
+    check_arrays,
+    check_param,
+    check_shape_param,
+    damaged,
+    read_model_file,
+    write_model_file,
+)
 
 _N_RGBA = 2**32
 
@@ -91,7 +98,12 @@ class JointColourModel:
     def load(cls, path: str | os.PathLike[str]) -> JointColourModel:
         """Read a model written by :meth:`save`."""
         _, params, arrays = read_model_file(path, cls.method)
-        model = cls(alpha=params["alpha"])
+        h, w = check_shape_param(path, params)
+        check_arrays(path, arrays, {"table": ("u", (h * w, "N")), "palette": ("u", ("K",))})
+        for name in ("table", "palette"):
+            if arrays[name].dtype != np.uint32:
+                raise damaged(path, f"array '{name}' has dtype {arrays[name].dtype}, expected uint32")
+        model = cls(alpha=check_param(path, params, "alpha", 0.0))
         model.table_ = arrays["table"]
         model.palette_ = arrays["palette"]
         model.shape_ = (int(params["shape"][0]), int(params["shape"][1]))

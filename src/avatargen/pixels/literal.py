@@ -12,7 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from avatargen.pixels import valuelists
-from avatargen.pixels.modelfile import read_model_file, write_model_file
+from avatargen.pixels.modelfile import (
+    check_arrays,
+    check_param,
+    check_shape_param,
+    damaged,
+    read_model_file,
+    write_model_file,
+)
 from sharedcore.errors import UserError
 
 _ALL_BYTES = np.arange(256, dtype=np.uint8)
@@ -100,8 +107,12 @@ class LiteralPixelModel:
     def load(cls, path: str | os.PathLike[str]) -> LiteralPixelModel:
         """Read a model written by :meth:`save`."""
         _, params, arrays = read_model_file(path, cls.method)
-        model = cls(alpha=params["alpha"])
+        h, w = check_shape_param(path, params)
+        check_arrays(path, arrays, {"table": ("u", (h * w * 4, "N"))})
+        if arrays["table"].dtype != np.uint8:
+            raise damaged(path, f"array 'table' has dtype {arrays['table'].dtype}, expected uint8")
+        model = cls(alpha=check_param(path, params, "alpha", 0.0))
         model.table_ = arrays["table"]
-        model.shape_ = (int(params["shape"][0]), int(params["shape"][1]))
+        model.shape_ = (h, w)
         model.n_images_ = int(model.table_.shape[1])
         return model
