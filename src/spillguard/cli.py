@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -149,15 +150,18 @@ def predict(
     if csv_out is not None:
         check_writable(csv_out, force)
     rows, skipped = predict_paths(run, paths, rule=rule, strict=strict)
-    report_skips(skipped)
+    report_skips(skipped, listed_in=str(csv_out) if csv_out is not None else None)
     if csv_out is not None:
-        write_predictions(csv_out, rows, force=force)
-        info(f"wrote {len(rows)} rows to {csv_out}")
+        write_predictions(csv_out, rows, force=force, skipped=skipped)
+        info(f"wrote {len(rows) + len(skipped)} rows to {csv_out}")
     else:
         for p, s, v in rows:
             print(f"{p}\t{s:.5g}\t{'spill' if v else 'normal'}")
     n_spill = sum(v for _, _, v in rows)
     info(f"{n_spill} of {len(rows)} image(s) flagged as spill")
+    if skipped:  # also with --quiet: a file not scored is never silent
+        where = f" (rows with their reason in {csv_out})" if csv_out is not None else ""
+        print(f"spillguard: skipped {len(skipped)} file(s) that could not be scored{where}", file=sys.stderr)
 
 
 @app.command()

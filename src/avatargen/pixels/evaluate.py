@@ -18,7 +18,7 @@ from avatargen.pixels import metrics
 from avatargen.pixels.collection import Collection, from_images
 from avatargen.pixels.methods import HAS_LIKELIHOOD, METHODS, make_model
 from avatargen.pixels.montage import save_grid, save_montage, save_png
-from sharedcore.atomic import atomic_dir
+from sharedcore.atomic import atomic_dir, check_output
 from sharedcore.console import info, progress
 from sharedcore.figures import save_figure
 from sharedcore.report import HtmlReport
@@ -212,6 +212,7 @@ def run_evaluation(
     ``figures.csv``/``figures.json``/``figures.md`` and ``report.html``; with ``reliability_seeds``
     > 0 also ``reliability.md`` (the coherent model's targets for seeds 0..K-1, ``n_samples`` each).
     """
+    check_output(out_dir, force, kind="dir")  # before minutes of fitting and sampling
     col = as_collection(images)
     rows, samples = evaluate_methods(col, seed, n_samples, methods, alpha, loo_alpha)
     ref = metrics.training_reference(col.images)
@@ -292,6 +293,7 @@ def sample_to_folder(
     model: Any, n: int, out_dir: str | os.PathLike[str], seed: int, force: bool = False
 ) -> list[Path]:
     """Draw ``n`` avatars from a fitted model; write ``avatar_XX.png`` and ``grid.png`` into ``out_dir``."""
+    check_output(out_dir, force, kind="dir")
     imgs = model.sample(n, np.random.default_rng(seed))
     target = Path(out_dir)
     with atomic_dir(target, force) as tmp:

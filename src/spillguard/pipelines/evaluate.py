@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from sharedcore.atomic import atomic_dir
+from sharedcore.atomic import atomic_dir, check_output
+from sharedcore.errors import UserError
 from spillguard.data import ImageSet, labelled_sources, load_sources, report_skips
 from spillguard.detector import SpillDetector
 from spillguard.metrics.detection import evaluate_scores, recon_metrics
@@ -37,6 +38,19 @@ class EvaluationResult:
         return self.record["metrics"]
 
 
+def check_both_classes(labels: np.ndarray, shown: str) -> None:
+    """UserError unless ``labels`` hold normals (0) and spills (1): with one class ROC/PR AUC and the
+    TPR/TNR pair are undefined, so an evaluation needs both."""
+    n_spill = int(np.asarray(labels).sum())
+    n_normal = len(labels) - n_spill
+    if n_spill == 0 or n_normal == 0:
+        raise UserError(
+            f"{shown}: {n_normal} normal and {n_spill} spill image(s): with only one class ROC/PR AUC and "
+            "TPR/TNR are undefined; evaluate on labelled data holding both (to score unlabelled images "
+            "use 'spillguard predict')"
+        )
+
+
 def evaluate_detector(
     det: SpillDetector,
     ds: ImageSet,
@@ -52,6 +66,8 @@ def evaluate_detector(
     re-centred on the unlabelled scores of ``ds``) is measured too. ``test_shown`` / ``run_shown``
     name the data and the run in the files.
     """
+    check_output(out, force, kind="dir")
+    check_both_classes(ds.labels, test_shown)
     cfg = det.config
     t0 = time.perf_counter()
     scores = det.score_samples(ds.images)
@@ -91,11 +107,14 @@ def evaluate_run(
     again with the new test section.
     """
     run_dir = Path(run)
-    det = SpillDetector.load(run_dir)
-    size = (det.config.height, det.config.width)
-    ds = load_sources(labelled_sources(test), size, strict, what=str(test))
-    report_skips(ds.skipped)
     target = Path(out) if out is not None else run_dir / EVALUATION
+    det = SpillDetector.load(run_dir)
+    check_output(target, force, kind="dir")  # before any image is decoded
+    size = (det.config.height, det.config.width)
+    src = labelled_sources(test)
+    check_both_classes(np.asarray(src.labels, dtype=np.int64), str(test))
+    ds = load_sources(src, size, strict, what=str(test))
+    report_skips(ds.skipped)
     res = evaluate_detector(det, ds, target, str(test), str(run_dir), force=force)
     if target.resolve() == (run_dir / EVALUATION).resolve():
         m = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))  # the train command's numbers

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from sharedcore.atomic import atomic_dir
+from sharedcore.atomic import atomic_dir, check_output
 from sharedcore.console import info
 from sharedcore.errors import UserError
 from spillguard import __version__
@@ -80,6 +80,7 @@ def train_run(
     ``data`` itself lies in a folder still being built.
     """
     cfg = config.validate()
+    check_output(out, force, kind="dir")  # before loading and training
     t0 = time.perf_counter()
     sources = training_sources(data)
     ds = load_sources(sources, (cfg.height, cfg.width), strict, what=str(data))
