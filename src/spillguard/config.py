@@ -69,7 +69,9 @@ def _bool(v: Any, name: str) -> bool:
 
 def _mapping(v: Any, name: str) -> dict[str, Any]:
     if not isinstance(v, dict) or not all(isinstance(k, str) for k in v):
-        raise UserError(f"{name}: {v!r} is not a mapping of parameter names to values; write {{}} or name: value")
+        raise UserError(
+            f"{name}: {v!r} is not a mapping of parameter names to values; write {{}} or name: value"
+        )
     return v
 
 

@@ -53,7 +53,10 @@ def _preprocessor(state: dict[str, Any], cfg: TrainConfig, path: str | os.PathLi
         ok = isinstance(v, list) and len(v) == 3
         ok = ok and all(isinstance(x, int | float) and not isinstance(x, bool) and np.isfinite(x) for x in v)
         if not ok or (key == "std" and min(v) <= 0):
-            raise damaged(path, f"normalisation '{key}' is {v!r}, not 3 finite numbers" + (" > 0" if key == "std" else ""))
+            raise damaged(
+                path,
+                f"normalisation '{key}' is {v!r}, not 3 finite numbers" + (" > 0" if key == "std" else ""),
+            )
     return Preprocessor.from_state(state)
 
 

@@ -17,10 +17,10 @@ from avatargen.render.draw import png_to_image, resolve_mapping, style_svg, svgs
 from avatargen.render.grid import make_grid, png_bytes
 from avatargen.render.mapping import StyleMapping, normalise
 from sharedcore.atomic import atomic_dir, check_output
-from sharedcore.validate import check_int
 from sharedcore.console import progress
 from sharedcore.errors import UserError
 from sharedcore.report import HtmlReport
+from sharedcore.validate import check_int
 
 GRID_MAX = 64  # avatars shown in grid.png; all of them are written as files
 CHUNK = 32  # styles drawn per batch (bounded memory for large -n)

@@ -147,7 +147,9 @@ def model_from_json(make: Callable[..., M], obj: Any, source: str = "<model>") -
         cpts = [np.asarray(c, dtype=np.float64) for c in _list(obj["cpts"], "cpts")]
         tables = [np.asarray(t, dtype=np.float64) for t in _list(obj["tables"], "tables")]
         if len(cpts) != len(attrs) or len(tables) != len(attrs):
-            raise ValueError(f"{len(cpts)} probability and {len(tables)} count tables for {len(attrs)} attributes")
+            raise ValueError(
+                f"{len(cpts)} probability and {len(tables)} count tables for {len(attrs)} attributes"
+            )
         for i, a in enumerate(attrs):
             kp = 1 if parents[i] < 0 else cards[parents[i]]
             _check_table(cpts[i], tables[i], (kp, cards[i]), a)
@@ -159,7 +161,9 @@ def model_from_json(make: Callable[..., M], obj: Any, source: str = "<model>") -
         m.counts_ = {}
         for i, a in enumerate(attrs):
             c = np.asarray(obj["counts"][a], dtype=np.float64)
-            if c.shape != (cards[i],) or not (np.isfinite(c).all() and (c >= 0).all() and (c == np.round(c)).all()):
+            if c.shape != (cards[i],) or not (
+                np.isfinite(c).all() and (c >= 0).all() and (c == np.round(c)).all()
+            ):
                 raise ValueError(f"the counts of '{a}' are not {cards[i]} non-negative whole numbers")
             m.counts_[a] = c.astype(np.int64)
         mi = obj.get("mutual_information")
@@ -195,7 +199,15 @@ def model_from_json(make: Callable[..., M], obj: Any, source: str = "<model>") -
         if str(exc).startswith(source):
             raise
         raise damaged(source, str(exc)) from None
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, binascii.Error) as exc:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        IndexError,
+        AttributeError,
+        OverflowError,
+        binascii.Error,
+    ) as exc:
         what = f"missing entry {exc}" if isinstance(exc, KeyError) else f"{exc}"
         raise damaged(source, what or type(exc).__name__) from None
     return m

@@ -94,7 +94,9 @@ class _Labels:
                     f"{self.source}: {where}: {p.name} is labelled {label}, but {first_where} labels it "
                     f"{first_label}; keep one label per file"
                 )
-            self.out.skipped.append((p, f"listed again in {self.source.name} {where}; counted once ({first_where})"))
+            self.out.skipped.append(
+                (p, f"listed again in {self.source.name} {where}; counted once ({first_where})")
+            )
             return
         self.seen[key] = (label, where)
         if not p.is_file():
