@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from sharedcore.atomic import check_writable
+from sharedcore.atomic import check_output
 from sharedcore.console import info, make_app, run_cli
 from sharedcore.errors import UserError
 from sharedcore.validate import seed_option
@@ -49,6 +49,7 @@ def synth(
     force: bool = typer.Option(False, help="Replace an existing non-empty folder."),
 ) -> None:
     """Make a procedural pit data set (greenish metal, dark rim, bright spills) in the course layout."""
+    SynthSpec(n_train, n_proliv, n_test, 0).validate()  # the options as given, before deriving
     n_spill = max(1, n_test // 10)
     spec = SynthSpec(n_train, n_proliv, max(1, n_test - n_spill), n_spill)
     print(write_synth(out, seed=seed, spec=spec, force=force))
@@ -148,7 +149,7 @@ def predict(
 ) -> None:
     """Score images and print score and verdict (spill / normal) per image."""
     if csv_out is not None:
-        check_writable(csv_out, force)
+        check_output(csv_out, force, kind="file")
     rows, skipped = predict_paths(run, paths, rule=rule, strict=strict)
     report_skips(skipped, listed_in=str(csv_out) if csv_out is not None else None)
     if csv_out is not None:

@@ -51,8 +51,10 @@ def _preprocessor(state: dict[str, Any], cfg: TrainConfig, path: str | os.PathLi
     for key in ("mean", "std"):
         v = state.get(key)
         ok = isinstance(v, list) and len(v) == 3
-        ok = ok and all(isinstance(x, int | float) and not isinstance(x, bool) and np.isfinite(x) for x in v)
-        if not ok or (key == "std" and min(v) <= 0):
+        ok = ok and all(
+            isinstance(x, int | float) and not isinstance(x, bool) and np.isfinite(x) for x in v or ()
+        )
+        if not ok or (key == "std" and min(v or [0]) <= 0):
             raise damaged(
                 path,
                 f"normalisation '{key}' is {v!r}, not 3 finite numbers" + (" > 0" if key == "std" else ""),

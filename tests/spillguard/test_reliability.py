@@ -98,10 +98,18 @@ CHECKPOINT_CASES = [
     (lambda d: d.__setitem__("model_state", [1, 2]), "entry 'model_state' is a list"),
     (lambda d: d["model_state"].pop(_first_weight(d)), "the weights do not fit"),
     (lambda d: d["model_state"].__setitem__(_first_weight(d), torch.zeros(1, 1)), "the weights do not fit"),
-    (lambda d: d["model_state"].__setitem__(_first_weight(d), d["model_state"][_first_weight(d)] * float("nan")), "NaN"),
+    (
+        lambda d: d["model_state"].__setitem__(
+            _first_weight(d), d["model_state"][_first_weight(d)] * float("nan")
+        ),
+        "NaN",
+    ),
     (lambda d: d.__setitem__("thresholds", {}), "has no threshold"),
     (lambda d: d.__setitem__("thresholds", {"fpr": "high"}), "threshold 'fpr' is 'high'"),
-    (lambda d: d.__setitem__("thresholds", {k: float("inf") for k in d["thresholds"]}), "not a finite number"),
+    (
+        lambda d: d.__setitem__("thresholds", {k: float("inf") for k in d["thresholds"]}),
+        "not a finite number",
+    ),
     (lambda d: d.__setitem__("threshold_rule", "nope"), "'nope' has no threshold"),
     (lambda d: d["preprocess"].__setitem__("std", [0.0, 0.0, 0.0]), "normalisation 'std'"),
     (lambda d: d["preprocess"].__setitem__("mean", [1.0]), "normalisation 'mean'"),
@@ -117,7 +125,9 @@ def test_damaged_checkpoint(tiny_run: Path, tmp_path: Path, change: Any, what: s
     with pytest.raises(UserError) as err:
         SpillDetector.load(p)
     msg = str(err.value)
-    assert msg.startswith(f"damaged model file: {p}: ") and msg.endswith("retrain or re-save it ('spillguard train')")
+    assert msg.startswith(f"damaged model file: {p}: ") and msg.endswith(
+        "retrain or re-save it ('spillguard train')"
+    )
     assert what in msg
 
 
@@ -135,8 +145,14 @@ def test_checkpoint_truncations(tiny_run: Path, tmp_path: Path, frac: float, jun
 
 @FAST
 @given(
-    key=st.sampled_from(["config", "model_state", "preprocess", "thresholds", "threshold_rule", "decoder_fitted"]),
-    value=st.none() | st.integers() | st.floats() | st.text(max_size=5) | st.lists(st.floats(), max_size=3)
+    key=st.sampled_from(
+        ["config", "model_state", "preprocess", "thresholds", "threshold_rule", "decoder_fitted"]
+    ),
+    value=st.none()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=5)
+    | st.lists(st.floats(), max_size=3)
     | st.dictionaries(st.text(max_size=5), st.floats() | st.text(max_size=3), max_size=3),
 )
 def test_checkpoint_random_entries(tiny_run: Path, tmp_path: Path, key: str, value: Any) -> None:
@@ -176,7 +192,9 @@ def test_manifest_bom_repeats_and_conflicts(tmp_path: Path) -> None:
         read_manifest(m)
 
 
-def test_evaluate_on_one_class_is_refused_before_writing(tiny_run: Path, tiny_data: Path, tmp_path: Path) -> None:
+def test_evaluate_on_one_class_is_refused_before_writing(
+    tiny_run: Path, tiny_data: Path, tmp_path: Path
+) -> None:
     only = tmp_path / "only"
     (only / "normal").mkdir(parents=True)
     for p in sorted((tiny_data / "train").glob("*.jpg"))[:5]:
@@ -214,10 +232,41 @@ def test_predict_lists_skipped_files_in_the_csv_and_counts_them_with_quiet(
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert res.stdout == ""
-    assert res.stderr.strip() == f"spillguard: skipped 2 file(s) that could not be scored (rows with their reason in {out})"
+    assert (
+        res.stderr.strip()
+        == f"spillguard: skipped 2 file(s) that could not be scored (rows with their reason in {out})"
+    )
     assert "metrics.json" not in res.stderr + res.stdout
     rows = {Path(r["path"]).name: r for r in csv.DictReader(out.open(encoding="utf-8"))}
     assert list(next(csv.reader(out.open(encoding="utf-8")))) == ["path", "score", "verdict", "error"]
     assert rows["a.jpg"]["error"] == "" and float(rows["a.jpg"]["score"]) > 0
     assert rows["b.jpg"]["score"] == "" and rows["b.jpg"]["verdict"] == "" and rows["b.jpg"]["error"]
     assert "broken symbolic link" in rows["c.jpg"]["error"] and rows["c.jpg"]["score"] == ""
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--n-train", "-1"), ("--n-train", "1000000000000"), ("--n-test", "-5")]
+)
+def test_synth_counts_are_checked_before_writing(tmp_path: Path, option: str, value: str) -> None:
+    from typer.testing import CliRunner
+
+    from spillguard.cli import app
+
+    res = CliRunner().invoke(app, ["synth", "-o", str(tmp_path / "sy"), option, value])
+    assert isinstance(res.exception, UserError) and str(res.exception).startswith(
+        f"{option}: {value} is out of range"
+    )
+    assert not (tmp_path / "sy").exists()
+
+
+def test_predict_csv_onto_a_folder_is_refused_before_scoring(
+    tiny_run: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from spillguard.cli import app
+
+    res = CliRunner().invoke(
+        app, ["predict", str(tiny_run), str(tiny_data / "proliv"), "--csv", str(tmp_path), "--force"]
+    )
+    assert isinstance(res.exception, UserError) and "is a folder; name a file to write" in str(res.exception)

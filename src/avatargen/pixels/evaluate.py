@@ -16,6 +16,7 @@ import numpy as np
 
 from avatargen.pixels import metrics
 from avatargen.pixels.collection import Collection, from_images
+from avatargen.pixels.literal import check_alpha
 from avatargen.pixels.methods import HAS_LIKELIHOOD, METHODS, make_model
 from avatargen.pixels.montage import save_grid, save_montage, save_png
 from sharedcore.atomic import atomic_dir, check_output
@@ -213,6 +214,8 @@ def run_evaluation(
     > 0 also ``reliability.md`` (the coherent model's targets for seeds 0..K-1, ``n_samples`` each).
     """
     check_output(out_dir, force, kind="dir")  # before minutes of fitting and sampling
+    check_alpha(alpha)
+    check_alpha(loo_alpha, "--loo-alpha")
     col = as_collection(images)
     rows, samples = evaluate_methods(col, seed, n_samples, methods, alpha, loo_alpha)
     ref = metrics.training_reference(col.images)

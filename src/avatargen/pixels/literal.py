@@ -21,15 +21,18 @@ from avatargen.pixels.modelfile import (
     write_model_file,
 )
 from sharedcore.errors import UserError
+from sharedcore.validate import check_float
 
 _ALL_BYTES = np.arange(256, dtype=np.uint8)
 
 
-def check_alpha(alpha: float) -> float:
+#: Largest smoothing pseudo-count: beyond it every sampled value is (almost surely) noise.
+ALPHA_MAX = 1e9
+
+
+def check_alpha(alpha: float, name: str = "--alpha") -> float:
     """Validate an additive-smoothing pseudo-count (0 = plain MLE) and return it as a float."""
-    if alpha < 0:
-        raise UserError(f"--alpha: value {alpha} is negative; use 0 (plain MLE) or a positive number")
-    return float(alpha)
+    return check_float(alpha, name, 0.0, ALPHA_MAX, fix="0 is plain MLE")
 
 
 def check_images(images: np.ndarray) -> np.ndarray:

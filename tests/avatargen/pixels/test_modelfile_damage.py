@@ -75,7 +75,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("method", "change", "what"), CASES, ids=[f"{m}-{w[:20]}" for m, _, w in CASES])
-def test_damaged_pixel_model_file(saved: dict[str, Path], tmp_path: Path, method: str, change: Any, what: str) -> None:
+def test_damaged_pixel_model_file(
+    saved: dict[str, Path], tmp_path: Path, method: str, change: Any, what: str
+) -> None:
     p = _rewrite(saved[method], tmp_path / "bad.npz", change)
     with pytest.raises(UserError) as err:
         load_model(p)
@@ -108,8 +110,12 @@ def test_loader_random_bytes(tmp_path: Path, data: bytes) -> None:
 
 
 @FAST
-@given(method=st.sampled_from(["literal", "joint", "parts"]), frac=st.floats(0, 1), junk=st.binary(max_size=4))
-def test_loader_truncations(saved: dict[str, Path], tmp_path: Path, method: str, frac: float, junk: bytes) -> None:
+@given(
+    method=st.sampled_from(["literal", "joint", "parts"]), frac=st.floats(0, 1), junk=st.binary(max_size=4)
+)
+def test_loader_truncations(
+    saved: dict[str, Path], tmp_path: Path, method: str, frac: float, junk: bytes
+) -> None:
     raw = saved[method].read_bytes()
     p = tmp_path / "t.npz"
     p.write_bytes(raw[: int(frac * len(raw))] + junk)
@@ -117,7 +123,17 @@ def test_loader_truncations(saved: dict[str, Path], tmp_path: Path, method: str,
 
 
 @FAST
-@given(meta=st.dictionaries(st.sampled_from(["method", "format_version", "params"]), st.none() | st.integers() | st.text(max_size=8) | st.just(FORMAT_VERSION) | st.sampled_from(["literal", "joint", "parts"]) | st.dictionaries(st.text(max_size=4), st.integers(), max_size=2)))
+@given(
+    meta=st.dictionaries(
+        st.sampled_from(["method", "format_version", "params"]),
+        st.none()
+        | st.integers()
+        | st.text(max_size=8)
+        | st.just(FORMAT_VERSION)
+        | st.sampled_from(["literal", "joint", "parts"])
+        | st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+    )
+)
 def test_loader_random_meta(tmp_path: Path, meta: dict[str, Any]) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w"):
@@ -128,7 +144,9 @@ def test_loader_random_meta(tmp_path: Path, meta: dict[str, Any]) -> None:
     assert _user_error_or_model(p) is None
 
 
-def test_evaluate_into_a_non_empty_folder_refuses_before_computing(drawn_avatars: np.ndarray, tmp_path: Path) -> None:
+def test_evaluate_into_a_non_empty_folder_refuses_before_computing(
+    drawn_avatars: np.ndarray, tmp_path: Path
+) -> None:
     out = tmp_path / "e"
     out.mkdir()
     (out / "keep.txt").write_text("mine", encoding="utf-8")
@@ -137,3 +155,11 @@ def test_evaluate_into_a_non_empty_folder_refuses_before_computing(drawn_avatars
         run_evaluation(drawn_avatars, out, n_samples=2)
     assert time.perf_counter() - t0 < 1.0  # refused before any fitting or sampling
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.parametrize("alpha", [float("nan"), float("inf"), -1.0, 1e300])
+def test_pixel_smoothing_must_be_finite_and_in_range(alpha: float) -> None:
+    with pytest.raises(UserError, match=r"--alpha: .* use a finite number from 0 to 1000000000"):
+        make_model("literal", alpha)
+    with pytest.raises(UserError, match=r"--alpha: "):
+        make_model("parts", alpha)

@@ -120,7 +120,10 @@ def test_explain_prints_tables(model: Path, capsys, monkeypatch) -> None:  # typ
             "bad.json: attribute 'hair', value 'bob': -1 is out of range",
         ),
         (["fit", "{tmp}/bad.csv", "-o", "{tmp}/out.json"], "bad.csv: row 1 (line 2), column 'b': empty cell"),
-        (["fit", str(EXAMPLE_STYLES), "-o", "{tmp}/out.json", "--alpha", "-1"], "--alpha: -1.0 is out of range"),
+        (
+            ["fit", str(EXAMPLE_STYLES), "-o", "{tmp}/out.json", "--alpha", "-1"],
+            "--alpha: -1.0 is out of range",
+        ),
         (
             ["fit", str(EXAMPLE_STYLES), "-o", "{tmp}/out.json", "--structure", "magic"],
             "structure 'magic' is unknown",

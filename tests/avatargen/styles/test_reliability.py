@@ -20,9 +20,7 @@ from avatargen.styles.model import MOST_PROBABLE_MAX, SAMPLE_MAX, StyleModel
 from avatargen.styles.rules import rules_from_mapping
 from sharedcore.errors import UserError
 
-FAST = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +59,9 @@ def test_edge_pvalue_outside_0_1_is_refused(p: float) -> None:
 
 def test_sample_and_most_probable_have_a_stated_maximum(model_json: dict[str, Any]) -> None:
     m = StyleModel.from_json(model_json)
-    with pytest.raises(UserError, match=rf"-n: 1000000000 is out of range; use an integer from 0 to {SAMPLE_MAX}"):
+    with pytest.raises(
+        UserError, match=rf"-n: 1000000000 is out of range; use an integer from 0 to {SAMPLE_MAX}"
+    ):
         m.sample(1_000_000_000, np.random.default_rng(0))
     with pytest.raises(UserError, match=rf"most-probable\): 1000000000 .* 0 to {MOST_PROBABLE_MAX}"):
         m.most_probable(1_000_000_000)
@@ -90,7 +90,9 @@ def test_pair_table_limit_names_the_columns_before_allocating() -> None:
     ids = np.arange(k)
     df = pd.DataFrame({"id_a": ids.astype(str), "id_b": ids[::-1].astype(str), "c": ["x", "y"] * (k // 2)})
     d = frame_to_data(df, "wide.csv")
-    with pytest.raises(UserError, match=r"wide\.csv: columns 'id_a' and 'id_b' have .* --structure independent"):
+    with pytest.raises(
+        UserError, match=r"wide\.csv: columns 'id_a' and 'id_b' have .* --structure independent"
+    ):
         StyleModel().fit(d)
     m = StyleModel(structure="independent").fit(d)  # no pair table needed: fits
     assert m.parents_ == {"id_a": None, "id_b": None, "c": None}
@@ -105,7 +107,12 @@ def test_pair_table_limit_names_the_columns_before_allocating() -> None:
         (lambda o: o["cpts"][0][0].__setitem__(slice(0, 2), [1.5, -0.5]), "holds the probability 1.5"),
         (lambda o: o["cpts"][1][0].__setitem__(0, o["cpts"][1][0][0] + 0.3), "does not sum to 1"),
         (lambda o: o.pop("cpts"), "missing entry 'cpts'"),
-        (lambda o: o["counts"].__setitem__(o["attributes"][0], [-1] * len(o["values"][o["attributes"][0]])), "counts of"),
+        (
+            lambda o: o["counts"].__setitem__(
+                o["attributes"][0], [-1] * len(o["values"][o["attributes"][0]])
+            ),
+            "counts of",
+        ),
         (lambda o: o.__setitem__("n_rows", "many"), "n_rows"),
         (lambda o: o["params"].__setitem__("alpha", -1), "params.alpha"),
         (lambda o: o["training_styles"].__setitem__("int64_keys_base64", "!!"), "damaged"),
@@ -120,7 +127,9 @@ def test_damaged_style_model_file(model_json: dict[str, Any], tmp_path: Path, mu
     with pytest.raises(UserError) as err:
         StyleModel.load(p)
     msg = str(err.value)
-    assert msg.startswith(f"damaged model file: {p}: ") and msg.endswith("; retrain or re-save it (`avatargen styles fit`)")
+    assert msg.startswith(f"damaged model file: {p}: ") and msg.endswith(
+        "; retrain or re-save it (`avatargen styles fit`)"
+    )
     assert what in msg
 
 
@@ -151,7 +160,11 @@ def test_counts_loader_random_json(obj: Any) -> None:
 
 
 @FAST
-@given(obj=st.dictionaries(st.text(max_size=6), st.dictionaries(st.text(max_size=4), json_values, max_size=4), max_size=3))
+@given(
+    obj=st.dictionaries(
+        st.text(max_size=6), st.dictionaries(st.text(max_size=4), json_values, max_size=4), max_size=3
+    )
+)
 def test_counts_loader_random_attribute_tables(obj: Any) -> None:
     d = _user_error_or_valid(counts_from_mapping, {"attributes": obj}, "c.json")
     if d is not None:
@@ -188,7 +201,16 @@ def test_rules_parser_random_json(obj: Any) -> None:
 
 
 @FAST
-@given(obj=st.fixed_dictionaries({}, optional={"format_version": json_values, "depends_on": json_values, "rules": st.lists(json_values, max_size=3)}))
+@given(
+    obj=st.fixed_dictionaries(
+        {},
+        optional={
+            "format_version": json_values,
+            "depends_on": json_values,
+            "rules": st.lists(json_values, max_size=3),
+        },
+    )
+)
 def test_rules_parser_random_fields(obj: Any) -> None:
     _user_error_or_valid(rules_from_mapping, obj, "r.yaml")
 
@@ -223,8 +245,31 @@ def test_style_model_loader_mutations(model_json: dict[str, Any], data: st.DataO
 
 @FAST
 @given(cut=st.integers(min_value=0, max_value=10**6), junk=st.binary(max_size=8))
-def test_style_model_loader_truncations(model_json: dict[str, Any], tmp_path: Path, cut: int, junk: bytes) -> None:
+def test_style_model_loader_truncations(
+    model_json: dict[str, Any], tmp_path: Path, cut: int, junk: bytes
+) -> None:
     raw = json.dumps(model_json).encode()
     p = tmp_path / "m.json"
     p.write_bytes(raw[: cut % (len(raw) + 1)] + junk)
     _user_error_or_valid(StyleModel.load, p)
+
+
+def test_rules_yaml_nested_deeply_is_one_line(tmp_path: Path) -> None:
+    from avatargen.styles.rules import load_rules
+
+    p = tmp_path / "deep.yaml"
+    p.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(UserError, match=r"deep\.yaml: YAML nested too deeply"):
+        load_rules(p)
+
+
+def test_cli_file_output_onto_a_folder_is_refused_before_fitting(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from avatargen.cli import app
+
+    (tmp_path / "out").mkdir()
+    res = CliRunner().invoke(
+        app, ["styles", "fit", str(EXAMPLE_STYLES), "-o", str(tmp_path / "out"), "--force"]
+    )
+    assert isinstance(res.exception, UserError) and "is a folder; name a file to write" in str(res.exception)
