@@ -270,3 +270,27 @@ def test_predict_csv_onto_a_folder_is_refused_before_scoring(
         app, ["predict", str(tiny_run), str(tiny_data / "proliv"), "--csv", str(tmp_path), "--force"]
     )
     assert isinstance(res.exception, UserError) and "is a folder; name a file to write" in str(res.exception)
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ('{"a":', "not readable JSON"),
+        ("[1, 2]", "a list, not a mapping"),
+        ("{}", "entry 'config' is missing"),
+        (
+            '{"config": {}, "data": {}, "history": [], "thresholds": {"fpr": "x"}, "validation": {}}',
+            "not a number",
+        ),
+    ],
+)
+def test_report_of_a_damaged_run_folder(tiny_run: Path, tmp_path: Path, text: str, what: str) -> None:
+    from spillguard.reporting.run_report import rebuild_report
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    (run / "metrics.json").write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match=rf"damaged run file: .*metrics\.json: {what}"):
+        rebuild_report(run)
+    with pytest.raises(UserError, match="damaged run file"):  # evaluate refuses before scoring anything
+        evaluate_run(run, tmp_path / "missing", force=True)

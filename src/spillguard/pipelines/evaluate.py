@@ -20,7 +20,7 @@ from spillguard.metrics.detection import evaluate_scores, recon_metrics
 from spillguard.pipelines.train import skips_json
 from spillguard.post_processing.thresholds import threshold_stream
 from spillguard.reporting.plots import draw_examples, plot_scores
-from spillguard.reporting.run_report import EVALUATION, render_run_report, write_scores
+from spillguard.reporting.run_report import EVALUATION, read_run_json, render_run_report, write_scores
 
 
 @dataclass
@@ -110,13 +110,14 @@ def evaluate_run(
     target = Path(out) if out is not None else run_dir / EVALUATION
     det = SpillDetector.load(run_dir)
     check_output(target, force, kind="dir")  # before any image is decoded
+    rerender = target.resolve() == (run_dir / EVALUATION).resolve()
+    train_metrics = read_run_json(run_dir / "metrics.json") if rerender else None  # checked first too
     size = (det.config.height, det.config.width)
     src = labelled_sources(test)
     check_both_classes(np.asarray(src.labels, dtype=np.int64), str(test))
     ds = load_sources(src, size, strict, what=str(test))
     report_skips(ds.skipped)
     res = evaluate_detector(det, ds, target, str(test), str(run_dir), force=force)
-    if target.resolve() == (run_dir / EVALUATION).resolve():
-        m = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))  # the train command's numbers
-        render_run_report(m, run_dir, [(target, res.record)])
+    if train_metrics is not None:  # the train command's numbers, with the new test section
+        render_run_report(train_metrics, run_dir, [(target, res.record)])
     return res
