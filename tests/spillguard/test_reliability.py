@@ -280,7 +280,7 @@ def test_predict_csv_onto_a_folder_is_refused_before_scoring(
         ("{}", "entry 'config' is missing"),
         (
             '{"config": {}, "data": {}, "history": [], "thresholds": {"fpr": "x"}, "validation": {}}',
-            "not a number",
+            "a threshold is not a number",
         ),
     ],
 )
