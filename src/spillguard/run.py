@@ -31,6 +31,7 @@ from spillguard.data import (
     load_sources,
     training_sources,
 )
+from spillguard.deploy.service.drift import write_drift_reference
 from spillguard.detector import SpillDetector, recon_metrics
 from spillguard.metrics import evaluate_scores
 from spillguard.report import plot_grid, plot_history, plot_scores, write_report
@@ -109,6 +110,10 @@ def train_run(
         det = SpillDetector(cfg).fit(normals, spills, on_epoch=tracker.log)
         det.save(tmp / "checkpoint.pt")
         vs = det.validation_scores_
+        # the scoring service's drift panel compares the line with these validation normals
+        write_drift_reference(
+            tmp / "drift_reference.json", det.validation_images_["normal"], vs["normal"], det.threshold()
+        )
         labels = np.r_[np.zeros(len(vs["normal"]), int), np.ones(len(vs["spill"]), int)]
         scores = np.r_[vs["normal"], vs["spill"]]
         _write_scores(
