@@ -414,7 +414,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         if model.explainer is None:
             raise ServiceError(409, "no_explainer", f"model {model.info.model_id} cannot explain (no reconstruction)")
         up = check_image(_kept_image(v), model.size, Limits(max_bytes=limits.max_bytes * 2, max_pixels=limits.max_pixels))
-        x, rec, err = model.explainer.explain(up.pixels[None])
+        x, rec, err = model.explainer.explain(up.pixels[None].copy())
         png = error_png(err[0], scale) if only == "error" else explain_strip(x[0], rec[0], err[0], scale)
         return Response(png, media_type="image/png", headers={"X-Spillguard-Model": model.info.model_id})
 
@@ -491,6 +491,19 @@ def loopback(host: str) -> bool:
         return False
 
 
+def check_port(host: str, port: int) -> None:
+    """UserError when ``host:port`` cannot be listened on (in use, or not an address of this machine)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(infos[0][4])
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or --host") from None
+
+
 def serve(cfg: ServiceConfig, host: str = "127.0.0.1", port: int = 8000, drain_seconds: float = 30.0) -> None:
     """Run the service with uvicorn until SIGTERM/SIGINT (in-flight requests are drained first)."""
     import uvicorn
@@ -502,6 +515,7 @@ def serve(cfg: ServiceConfig, host: str = "127.0.0.1", port: int = 8000, drain_s
         )
     if not 0 < port < 65536:
         raise UserError(f"--port {port}: must be between 1 and 65535")
+    check_port(host, port)
     app = create_app(cfg)
     info = app.state.service.holder.current.info
     print(
@@ -513,8 +527,4 @@ def serve(cfg: ServiceConfig, host: str = "127.0.0.1", port: int = 8000, drain_s
         app, host=host, port=port, log_level="warning", access_log=False,
         timeout_graceful_shutdown=int(drain_seconds), lifespan="on",
     )  # fmt: skip
-    server = uvicorn.Server(config)
-    try:
-        server.run()
-    except OSError as exc:
-        raise UserError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port") from None
+    uvicorn.Server(config).run()
