@@ -216,6 +216,9 @@ def serve(
     max_mb: float = typer.Option(5.0, help="Largest accepted image, MB (larger: HTTP 413)."),
     max_pixels: int = typer.Option(4_000_000, help="Largest accepted image, pixels (larger: HTTP 422)."),
     max_batch: int = typer.Option(1024, help="Most images in one /v1/score/batch request."),
+    score_batch: int = typer.Option(
+        256, help="Most images per model call: concurrent requests are scored together (1: one by one)."
+    ),
 ) -> None:
     """Serve the model over HTTP: /v1/score, /v1/score/batch, /review, /metrics, /docs (until SIGTERM)."""
     from spillguard.deploy.service.app import ServiceConfig, serve as run_server
@@ -223,7 +226,14 @@ def serve(
 
     limits = Limits(max_bytes=int(max_mb * 1024 * 1024), max_pixels=max_pixels, max_batch=max_batch)
     cfg = ServiceConfig(
-        run=run, db=db, store=store, token=token, rule=rule, sample_normals=sample_normals, limits=limits
+        run=run,
+        db=db,
+        store=store,
+        token=token,
+        rule=rule,
+        sample_normals=sample_normals,
+        limits=limits,
+        score_batch=score_batch,
     )
     run_server(cfg, host=host, port=port)
 

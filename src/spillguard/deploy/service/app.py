@@ -69,6 +69,7 @@ class ServiceConfig:
     limits: Limits = field(default_factory=Limits)
     max_batch_bytes: int = 64 * 1024 * 1024
     drift_window: int = 500  # recent verdicts compared with the validation normals
+    score_batch: int = 256  # most images per model call of the micro-batcher (1: no micro-batching)
     loader: ScorerLoader = torch_loader
 
     @property
@@ -88,7 +89,9 @@ class Service:
         self.holder = ModelHolder(load_model(cfg.run, cfg.rule, cfg.loader))
         self.store: Store = SQLiteStore(cfg.db, cfg.image_dir)
         self.metrics = ServiceMetrics()
-        self.batcher = MicroBatcher(max_batch=256, on_batch=self.metrics.batch.observe)
+        if cfg.score_batch < 1:
+            raise UserError(f"--score-batch {cfg.score_batch}: must be >= 1")
+        self.batcher = MicroBatcher(max_batch=cfg.score_batch, on_batch=self.metrics.batch.observe)
         info = self.holder.current.info
         self.metrics.set_model(info.model_id, info.config, info.rule)
         self._keep_below = int(cfg.sample_normals * 2**32)

@@ -28,6 +28,7 @@ KS_ALPHA = 0.01
 KS_MIN_STAT = 0.2  # and at least this KS statistic (large N makes tiny shifts "significant")
 SHIFT_SD = 1.0  # brightness / saturation shift that warns, in reference standard deviations
 RATE_FACTOR = 3.0  # flagged share per hour that warns: above 3x the expected rate (and 3 binomial SEs)
+MIN_EXPECTED = 0.01  # expected flag rate at least 1% (a few hundred validation normals cannot show less)
 
 
 def image_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +47,7 @@ class DriftReference:
     scores: np.ndarray
     brightness: np.ndarray | None  # None for runs trained before the reference was written
     saturation: np.ndarray | None
-    expected_rate: float  # share of validation normals above the verdict threshold
+    expected_rate: float  # share of validation normals above the verdict threshold (at least 1%)
 
     @property
     def deciles(self) -> np.ndarray:
@@ -89,8 +90,8 @@ def load_reference(run: Path, threshold: float) -> DriftReference:
             scores = np.asarray(
                 [float(r["score"]) for r in csv.DictReader(fh) if r.get("label") == "0"], dtype=np.float64
             )
-    rate = float(np.mean(scores > threshold)) if len(scores) else 0.01
-    return DriftReference(np.sort(scores), bright, sat, rate)
+    rate = float(np.mean(scores > threshold)) if len(scores) else 0.0
+    return DriftReference(np.sort(scores), bright, sat, max(rate, MIN_EXPECTED))
 
 
 @dataclass
@@ -182,8 +183,11 @@ def drift_report(
                 "check the camera and the lighting"
             )
     if _rate_alarm(int(np.sum(flagged)), n, ref.expected_rate):
-        w.append(f"{rate:.1%} of the last {n} images flagged, expected about {ref.expected_rate:.1%}")
-    for h in hours:
+        w.append(
+            f"{rate:.1%} of the last {n} images flagged; normals like the validation ones give about "
+            f"{ref.expected_rate:.1%}: a run of spills, or drift"
+        )
+    for h in hours if len(hours) > 1 else []:
         if _rate_alarm(h.flagged, h.n, ref.expected_rate):
             w.append(f"hour {h.hour}: {h.share:.1%} of {h.n} images flagged (expected {ref.expected_rate:.1%})")
     return report
