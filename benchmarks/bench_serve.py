@@ -90,7 +90,9 @@ class Server:
         self.proc = subprocess.Popen(self.args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode() if self.proc.stderr else ''}")
+                raise RuntimeError(
+                    f"server exited: {self.proc.stderr.read().decode() if self.proc.stderr else ''}"
+                )
             try:
                 status, _ = asyncio.run(request_once(self.port, "GET", "/readyz", b""))
                 if status == 200:
@@ -219,7 +221,9 @@ def multipart(images: list[bytes]) -> tuple[bytes, str]:
     boundary = "spillguardbenchboundary"
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="p{i}.jpg"\r\n'
-        f"Content-Type: image/jpeg\r\n\r\n".encode() + img + b"\r\n"
+        f"Content-Type: image/jpeg\r\n\r\n".encode()
+        + img
+        + b"\r\n"
         for i, img in enumerate(images)
     ]
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
@@ -231,7 +235,9 @@ def db_check(db: Path, ids: list[int]) -> tuple[int, int]:
         rows = int(conn.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0])
         conn.execute("CREATE TEMP TABLE acc (id INTEGER PRIMARY KEY)")
         conn.executemany("INSERT INTO acc VALUES (?)", ((i,) for i in set(ids)))
-        missing = int(conn.execute("SELECT COUNT(*) FROM acc WHERE id NOT IN (SELECT id FROM verdicts)").fetchone()[0])
+        missing = int(
+            conn.execute("SELECT COUNT(*) FROM acc WHERE id NOT IN (SELECT id FROM verdicts)").fetchone()[0]
+        )
     return rows, missing
 
 
@@ -250,7 +256,9 @@ def workdir() -> Iterator[Path]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--run", type=Path, help="run folder to serve (default: a quick run of the default model)")
+    ap.add_argument(
+        "--run", type=Path, help="run folder to serve (default: a quick run of the default model)"
+    )
     ap.add_argument("--requests", type=int, default=4000, help="requests per single-image phase")
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--batch-size", type=int, default=256, help="images per batch request")
@@ -292,7 +300,9 @@ def main() -> None:
         srv = Server(run, db, port)
         srv.start()
         phase("warm-up", asyncio.run(run_load(port, bodies, 300, args.clients)))
-        phase("single images, micro-batched", asyncio.run(run_load(port, bodies, args.requests, args.clients)))
+        phase(
+            "single images, micro-batched", asyncio.run(run_load(port, bodies, args.requests, args.clients))
+        )
         batches = [multipart(bodies[i * args.batch_size : (i + 1) * args.batch_size]) for i in range(8)]
         body_b = [b for b, _ in batches]
         phase(
@@ -330,7 +340,9 @@ def main() -> None:
         code = srv.stop()
         n_rows, missing = db_check(db, accepted)
     print(f"load average at end: {os.getloadavg()[0]:.2f}\n")
-    print("| phase | requests | images | seconds | req/s | images/s | p50 ms | p99 ms | failed | vs baseline |")
+    print(
+        "| phase | requests | images | seconds | req/s | images/s | p50 ms | p99 ms | failed | vs baseline |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     base_rate = len(base.latencies) / base.seconds
     for name, ld, _ in rows:

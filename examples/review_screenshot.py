@@ -42,7 +42,11 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="review_shot."))
     try:
         real = SHARED / "data" / "spills"
-        data = real if (real / "train").is_dir() else write_synth(tmp / "data", seed=0, spec=SynthSpec(600, 40, 360, 40))
+        data = (
+            real
+            if (real / "train").is_dir()
+            else write_synth(tmp / "data", seed=0, spec=SynthSpec(600, 40, 360, 40))
+        )
         run = train_run(data, tmp / "run", TrainConfig(epochs=2, max_train=3000, seed=0))
         test = labelled_sources(data / "test")
         paths = test.paths[: args.images]
@@ -50,7 +54,9 @@ def main() -> None:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         cfg = ServiceConfig(run=run, db=tmp / "v.sqlite", token="demo")
-        server = uvicorn.Server(uvicorn.Config(create_app(cfg), host="127.0.0.1", port=port, log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(cfg), host="127.0.0.1", port=port, log_level="warning")
+        )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         url = f"http://127.0.0.1:{port}"
@@ -64,14 +70,18 @@ def main() -> None:
             flagged = []
             with httpx.Client(base_url=url) as c:
                 for i, p in enumerate(paths):
-                    r = c.post(f"/v1/score?camera=pour-{1 + i % 2}&source={p.name}", content=p.read_bytes()).json()
+                    r = c.post(
+                        f"/v1/score?camera=pour-{1 + i % 2}&source={p.name}", content=p.read_bytes()
+                    ).json()
                     if r["verdict"] == "spill":
                         flagged.append(r["id"])
                 for vid, label in zip(flagged[:2], ("spill", "no_spill"), strict=False):
                     c.post(f"/v1/verdicts/{vid}/feedback", json={"label": label, "operator": "olga"},
                            headers={"Authorization": "Bearer demo"})  # fmt: skip
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS)
+                browser = pw.chromium.launch(
+                    executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS
+                )
                 page = browser.new_page(viewport={"width": 1500, "height": 1000})
                 page.goto(url + "/review")
                 page.fill("#operator", "olga")
@@ -83,7 +93,9 @@ def main() -> None:
         finally:
             server.should_exit = True
             thread.join(timeout=30)
-        print(f"{args.out}: /review after scoring {len(paths)} test images of {data} ({len(flagged)} flagged)")
+        print(
+            f"{args.out}: /review after scoring {len(paths)} test images of {data} ({len(flagged)} flagged)"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

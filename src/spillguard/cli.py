@@ -221,7 +221,8 @@ def serve(
     ),
 ) -> None:
     """Serve the model over HTTP: /v1/score, /v1/score/batch, /review, /metrics, /docs (until SIGTERM)."""
-    from spillguard.deploy.service.app import ServiceConfig, serve as run_server
+    from spillguard.deploy.service.app import ServiceConfig
+    from spillguard.deploy.service.app import serve as run_server
     from spillguard.deploy.service.uploads import Limits
 
     limits = Limits(max_bytes=int(max_mb * 1024 * 1024), max_pixels=max_pixels, max_batch=max_batch)

@@ -110,7 +110,9 @@ class Service:
         if not hmac.compare_digest(cred.strip().encode(), self.token.encode()):
             raise ServiceError(403, "forbidden", "the bearer token is wrong")
 
-    async def score(self, uploads: list[Upload], camera: str | None, sources: list[str | None]) -> list[ScoreOut]:
+    async def score(
+        self, uploads: list[Upload], camera: str | None, sources: list[str | None]
+    ) -> list[ScoreOut]:
         """Score checked uploads with the current model, store the verdicts, return one result each."""
         t0 = time.perf_counter()
         model = self.holder.current  # this request finishes on this model, whatever reloads meanwhile
@@ -148,7 +150,11 @@ def model_out(model: LoadedModel) -> ModelOut:
     """The response form of a model's description."""
     i = model.info
     return ModelOut(
-        id=i.model_id, run=i.run, config=i.config, trained_at=i.trained_at, spillguard_version=i.spillguard_version
+        id=i.model_id,
+        run=i.run,
+        config=i.config,
+        trained_at=i.trained_at,
+        spillguard_version=i.spillguard_version,
     )
 
 
@@ -169,7 +175,9 @@ def check_name(value: str | None, what: str) -> str | None:
     if value is None or value == "":
         return None
     if len(value) > NAME_MAX or not value.isprintable():
-        raise ServiceError(422, "bad_name", f"{what}: at most {NAME_MAX} printable characters, got {value[:80]!r}")
+        raise ServiceError(
+            422, "bad_name", f"{what}: at most {NAME_MAX} printable characters, got {value[:80]!r}"
+        )
     return value
 
 
@@ -206,7 +214,9 @@ class Instrumented:
             if length is not None and length.isdigit() and int(length) > limit:
                 self.metrics.errors.labels("too_large").inc()
                 await _error(
-                    413, "too_large", f"request body of {int(length):,} bytes is over the limit of {limit:,} bytes"
+                    413,
+                    "too_large",
+                    f"request body of {int(length):,} bytes is over the limit of {limit:,} bytes",
                 )(scope, receive, send_status)
                 return
             seen = [0]
@@ -216,18 +226,24 @@ class Instrumented:
                 if msg["type"] == "http.request":
                     seen[0] += len(msg.get("body", b""))
                     if seen[0] > limit:
-                        raise ServiceError(413, "too_large", f"request body is over the limit of {limit:,} bytes")
+                        raise ServiceError(
+                            413, "too_large", f"request body is over the limit of {limit:,} bytes"
+                        )
                 return msg
 
             await self.app(scope, limited, send_status)
         finally:
             route = scope.get("route")
-            name = getattr(route, "path", None) or ("/static" if scope["path"].startswith("/static") else "other")
+            name = getattr(route, "path", None) or (
+                "/static" if scope["path"].startswith("/static") else "other"
+            )
             self.metrics.requests.labels(name, str(status[0])).inc()
             self.metrics.latency.labels(name).observe(time.perf_counter() - t0)
 
 
-async def _images_from_request(request: Request, svc: Service, many: bool) -> tuple[list[tuple[bytes, str | None]], dict[str, str]]:
+async def _images_from_request(
+    request: Request, svc: Service, many: bool
+) -> tuple[list[tuple[bytes, str | None]], dict[str, str]]:
     """(bytes, part name) of each image, and the form's text fields; raw body = one image."""
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
@@ -240,14 +256,18 @@ async def _images_from_request(request: Request, svc: Service, many: bool) -> tu
         files = [(k, v) for k, v in form.multi_items() if isinstance(v, UploadFile)]
         fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
         if not files:
-            raise ServiceError(400, "no_file", "the multipart body has no file part; send the image as a file field")
+            raise ServiceError(
+                400, "no_file", "the multipart body has no file part; send the image as a file field"
+            )
         if not many and len(files) > 1:
             raise ServiceError(400, "many_files", "one image per request here; use /v1/score/batch for many")
         out = [(await f.read(), f.filename) for _, f in files]
         await form.close()
         return out, fields
     if many:
-        raise ServiceError(415, "need_multipart", "the batch endpoint takes multipart/form-data with one file part per image")
+        raise ServiceError(
+            415, "need_multipart", "the batch endpoint takes multipart/form-data with one file part per image"
+        )
     return [(await request.body(), None)], {}
 
 
@@ -270,7 +290,12 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         version=__version__,
         description="Spill verdicts for pit images of the pouring table, stored, explained and reviewed.",
         lifespan=lifespan,
-        responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 415: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+        responses={
+            400: {"model": ErrorOut},
+            413: {"model": ErrorOut},
+            415: {"model": ErrorOut},
+            422: {"model": ErrorOut},
+        },
     )
     app.state.service = svc
 
@@ -336,7 +361,11 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         src = check_name(fields.get("source", source), "source")
         data, _ = items[0]
         size = svc.holder.current.size
-        up = check_image(data, size, limits) if len(data) < 256 * 1024 else await run_in_threadpool(check_image, data, size, limits)
+        up = (
+            check_image(data, size, limits)
+            if len(data) < 256 * 1024
+            else await run_in_threadpool(check_image, data, size, limits)
+        )
         return (await svc.score([up], cam, [src]))[0]
 
     batch_body = {
@@ -367,17 +396,24 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         t0 = time.perf_counter()
         items, fields = await _images_from_request(request, svc, many=True)
         if len(items) > limits.max_batch:
-            raise ServiceError(413, "too_many_images", f"{len(items)} images; at most {limits.max_batch} per batch")
+            raise ServiceError(
+                413, "too_many_images", f"{len(items)} images; at most {limits.max_batch} per batch"
+            )
         cam = check_name(fields.get("camera", camera), "camera")
         size = svc.holder.current.size
 
         def check_all() -> list[Upload]:
-            return [check_image(d, size, limits, f"image {i} ({n or 'unnamed'})") for i, (d, n) in enumerate(items)]
+            return [
+                check_image(d, size, limits, f"image {i} ({n or 'unnamed'})")
+                for i, (d, n) in enumerate(items)
+            ]
 
         ups = await run_in_threadpool(check_all)
         names = [check_name(n[:NAME_MAX] if n else None, f"image {i} name") for i, (_, n) in enumerate(items)]
         results = await svc.score(ups, cam, names)
-        return BatchOut(count=len(results), latency_ms=round((time.perf_counter() - t0) * 1000, 3), results=results)
+        return BatchOut(
+            count=len(results), latency_ms=round((time.perf_counter() - t0) * 1000, 3), results=results
+        )
 
     def _verdict(verdict_id: int) -> Verdict:
         v = svc.store.get(verdict_id)
@@ -394,7 +430,9 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         data = svc.store.image_bytes(v)
         if data is None:
             raise ServiceError(
-                404, "image_not_kept", f"verdict {v.id}: its image was not kept (only flagged pits and a sample of normals are)"
+                404,
+                "image_not_kept",
+                f"verdict {v.id}: its image was not kept (only flagged pits and a sample of normals are)",
             )
         return data
 
@@ -403,7 +441,9 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         """The kept image bytes as sent (every flagged pit and a sample of normals are kept)."""
         v = _verdict(verdict_id)
         media = "image/jpeg" if v.image_format == "JPEG" else "image/png"
-        return Response(_kept_image(v), media_type=media, headers={"Cache-Control": "max-age=86400, immutable"})
+        return Response(
+            _kept_image(v), media_type=media, headers={"Cache-Control": "max-age=86400, immutable"}
+        )
 
     @app.get("/v1/verdicts/{verdict_id}/explain.png", tags=["verdicts"], response_class=Response)
     def explain(
@@ -415,8 +455,12 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         v = _verdict(verdict_id)
         model = svc.holder.current
         if model.explainer is None:
-            raise ServiceError(409, "no_explainer", f"model {model.info.model_id} cannot explain (no reconstruction)")
-        up = check_image(_kept_image(v), model.size, Limits(max_bytes=limits.max_bytes * 2, max_pixels=limits.max_pixels))
+            raise ServiceError(
+                409, "no_explainer", f"model {model.info.model_id} cannot explain (no reconstruction)"
+            )
+        up = check_image(
+            _kept_image(v), model.size, Limits(max_bytes=limits.max_bytes * 2, max_pixels=limits.max_pixels)
+        )
         x, rec, err = model.explainer.explain(up.pixels[None].copy())
         png = error_png(err[0], scale) if only == "error" else explain_strip(x[0], rec[0], err[0], scale)
         return Response(png, media_type="image/png", headers={"X-Spillguard-Model": model.info.model_id})
@@ -431,7 +475,9 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         if operator is None:
             raise ServiceError(422, "bad_name", "operator: give the operator's name")
         try:
-            fb = await asyncio.wrap_future(svc.store.add_feedback(verdict_id, body.label, operator, body.note))
+            fb = await asyncio.wrap_future(
+                svc.store.add_feedback(verdict_id, body.label, operator, body.note)
+            )
         except KeyError:
             raise ServiceError(404, "unknown_verdict", f"verdict {verdict_id} does not exist") from None
         return FeedbackOut(**fb.__dict__)
@@ -504,7 +550,9 @@ def check_port(host: str, port: int) -> None:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(infos[0][4])
     except OSError as exc:
-        raise UserError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or --host") from None
+        raise UserError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or --host"
+        ) from None
 
 
 def serve(cfg: ServiceConfig, host: str = "127.0.0.1", port: int = 8000, drain_seconds: float = 30.0) -> None:

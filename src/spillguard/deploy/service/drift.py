@@ -189,5 +189,7 @@ def drift_report(
         )
     for h in hours if len(hours) > 1 else []:
         if _rate_alarm(h.flagged, h.n, ref.expected_rate):
-            w.append(f"hour {h.hour}: {h.share:.1%} of {h.n} images flagged (expected {ref.expected_rate:.1%})")
+            w.append(
+                f"hour {h.hour}: {h.share:.1%} of {h.n} images flagged (expected {ref.expected_rate:.1%})"
+            )
     return report

@@ -44,7 +44,11 @@ class ExportResult:
             extra.append(f"{len(self.missing)} image(s) missing from the store")
         if self.conflicting:
             extra.append(f"{len(self.conflicting)} image(s) labelled both ways left out")
-        return f"{self.folder}: " + (", ".join(parts) or "nothing to export") + (f" ({'; '.join(extra)})" if extra else "")
+        return (
+            f"{self.folder}: "
+            + (", ".join(parts) or "nothing to export")
+            + (f" ({'; '.join(extra)})" if extra else "")
+        )
 
 
 def parse_since(value: str | None) -> float | None:
@@ -91,7 +95,9 @@ def export_feedback(
         ).fetchall()
     finally:
         conn.close()
-    picked: dict[str, tuple[str, str, int, str, str | None, str]] = {}  # sha -> (label, reason, id, fmt, cam, time)
+    picked: dict[
+        str, tuple[str, str, int, str, str | None, str]
+    ] = {}  # sha -> (label, reason, id, fmt, cam, time)
     labels_of: dict[str, set[str]] = {}
     for vid, sha, fmt, kept, verdict, cam, created, label in rows:
         if label is not None:

@@ -33,7 +33,9 @@ class ServiceMetrics:
             buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.verdicts = Counter("spillguard_verdicts", "Verdicts by class", ["verdict"], registry=r)
-        self.scores = Histogram("spillguard_score", "Scores of scored images", buckets=SCORE_BUCKETS, registry=r)
+        self.scores = Histogram(
+            "spillguard_score", "Scores of scored images", buckets=SCORE_BUCKETS, registry=r
+        )
         self.batch = Histogram(
             "spillguard_batch_images", "Images per model call of the micro-batcher",
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024), registry=r,

@@ -92,9 +92,7 @@ def _checkpoint_file(run: Path) -> Path:
     return p
 
 
-def load_model(
-    run: str | Path, rule: str | None = None, loader: ScorerLoader = torch_loader
-) -> LoadedModel:
+def load_model(run: str | Path, rule: str | None = None, loader: ScorerLoader = torch_loader) -> LoadedModel:
     """Load the run, check that it scores (finite, one score per image), and describe it.
 
     UserError (one line) when the run is missing, unreadable, has no rule ``rule`` or scores badly.

@@ -30,7 +30,9 @@ def parse_time(value: str | None, what: str) -> float | None:
     try:
         t = datetime.fromisoformat(value)
     except ValueError:
-        raise ServiceError(422, "bad_time", f"{what}: '{value[:40]}' is not a date/time like 2026-12-01T08:00") from None
+        raise ServiceError(
+            422, "bad_time", f"{what}: '{value[:40]}' is not a date/time like 2026-12-01T08:00"
+        ) from None
     return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
 
 
@@ -38,7 +40,8 @@ def current_drift(svc: Service) -> DriftReport:
     """The drift panel's figures: the last ``drift_window`` verdicts against the model's reference."""
     rec = svc.store.recent(svc.cfg.drift_window)
     hours = [
-        HourShare(datetime.fromtimestamp(h, UTC).strftime("%m-%d %H:00"), n, f) for h, n, f in svc.store.hourly(24)
+        HourShare(datetime.fromtimestamp(h, UTC).strftime("%m-%d %H:00"), n, f)
+        for h, n, f in svc.store.hourly(24)
     ]
     return drift_report(
         svc.holder.current.reference,

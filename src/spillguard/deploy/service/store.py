@@ -209,6 +209,7 @@ _VERDICT_COLS = (
     "id, created_at, created_ts, camera, source, image_sha256, image_format, image_kept, score, "
     "threshold, rule, verdict, model_id, brightness, saturation"
 )
+_VERDICT_NAMES = [c.strip() for c in _VERDICT_COLS.split(",")]
 _LATEST_FB = "(SELECT MAX(f.id) FROM feedback f WHERE f.verdict_id = v.id)"
 
 
@@ -230,7 +231,9 @@ class SQLiteStore:
                 f"{self.path}: not a usable SQLite database ({exc}); point --db to a new file or a spillguard DB"
             ) from None
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._writer = threading.Thread(target=self._write_loop, args=(conn,), name="store-writer", daemon=True)
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(conn,), name="store-writer", daemon=True
+        )
         self._writer.start()
         self._read = _connect(self.path, readonly=True)
         self._read_lock = threading.Lock()
@@ -245,7 +248,9 @@ class SQLiteStore:
             )
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if version == 0 and tables - {"meta", "verdicts", "feedback"}:
-            raise UserError(f"{self.path}: holds other tables ({', '.join(sorted(tables))}); use another --db")
+            raise UserError(
+                f"{self.path}: holds other tables ({', '.join(sorted(tables))}); use another --db"
+            )
         conn.executescript(SCHEMA)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute(
@@ -358,7 +363,8 @@ class SQLiteStore:
 
         def fn(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_write_check', ?)", (utc_iso(time.time()),)
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_write_check', ?)",
+                (utc_iso(time.time()),),
             )
 
         return self._submit(fn)
@@ -377,7 +383,9 @@ class SQLiteStore:
         out = []
         for r in self._rows(sql, args):
             fb = Feedback(r[15], r[0], r[16], r[17], r[18], r[19]) if r[15] is not None else None
-            out.append(Verdict(*r[:7], bool(r[7]), *r[8:15], feedback=fb))
+            fields = dict(zip(_VERDICT_NAMES, r[:15], strict=True))
+            fields["image_kept"] = bool(fields["image_kept"])
+            out.append(Verdict(**fields, feedback=fb))
         return out
 
     def get(self, verdict_id: int) -> Verdict | None:
@@ -391,7 +399,8 @@ class SQLiteStore:
 
     @staticmethod
     def _filters(camera: str | None, since: float | None, until: float | None) -> tuple[str, list[Any]]:
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if camera:
             where.append("v.camera = ?")
             args.append(camera)
@@ -404,7 +413,11 @@ class SQLiteStore:
         return " AND ".join(where) or "1", args
 
     def pending(
-        self, camera: str | None = None, since: float | None = None, until: float | None = None, limit: int = 50
+        self,
+        camera: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 50,
     ) -> list[Verdict]:
         """Flagged verdicts without feedback, highest score first."""
         where, args = self._filters(camera, since, until)
@@ -416,7 +429,10 @@ class SQLiteStore:
 
     def cameras(self) -> list[str]:
         """Camera names seen so far."""
-        return [r[0] for r in self._rows("SELECT DISTINCT camera FROM verdicts WHERE camera IS NOT NULL ORDER BY 1")]
+        return [
+            r[0]
+            for r in self._rows("SELECT DISTINCT camera FROM verdicts WHERE camera IS NOT NULL ORDER BY 1")
+        ]
 
     def counts(
         self, camera: str | None = None, since: float | None = None, until: float | None = None
@@ -424,7 +440,8 @@ class SQLiteStore:
         """Waiting (with the filters); confirmed, false alarms, scored and flagged today (UTC)."""
         where, args = self._filters(camera, since, until)
         waiting = self._rows(
-            f"SELECT COUNT(*) FROM verdicts v WHERE v.verdict = 'spill' AND {_LATEST_FB} IS NULL AND {where}", args
+            f"SELECT COUNT(*) FROM verdicts v WHERE v.verdict = 'spill' AND {_LATEST_FB} IS NULL AND {where}",
+            args,
         )[0][0]
         day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
         cam_sql, cam_args = ("AND v.camera = ?", [camera]) if camera else ("", [])
@@ -438,7 +455,9 @@ class SQLiteStore:
             f"SELECT COUNT(*), COALESCE(SUM(v.verdict = 'spill'), 0) FROM verdicts v WHERE v.created_ts >= ? {cam_sql}",
             [day, *cam_args],
         )[0]
-        return ReviewCounts(int(waiting), by.get("spill", 0), by.get("no_spill", 0), int(scored), int(flagged))
+        return ReviewCounts(
+            int(waiting), by.get("spill", 0), by.get("no_spill", 0), int(scored), int(flagged)
+        )
 
     def recent(self, n: int) -> Recent:
         """The last ``n`` verdicts' scores, brightness, saturation and flags, newest first."""

@@ -67,10 +67,14 @@ def check_image(data: bytes, size: tuple[int, int], limits: Limits, what: str = 
         ) from None
     except Exception as exc:  # Pillow raises many types for damaged headers
         raise ServiceError(
-            422, "bad_image", f"{what}: truncated or damaged image header ({type(exc).__name__}); send the whole file again"
+            422,
+            "bad_image",
+            f"{what}: truncated or damaged image header ({type(exc).__name__}); send the whole file again",
         ) from None
     if fmt not in ACCEPTED_FORMATS:
-        raise ServiceError(415, "unsupported_type", f"{what}: {fmt} images are not accepted; send JPEG or PNG")
+        raise ServiceError(
+            415, "unsupported_type", f"{what}: {fmt} images are not accepted; send JPEG or PNG"
+        )
     if w * h > limits.max_pixels:
         raise ServiceError(
             422,

@@ -12,9 +12,9 @@ from PIL import Image
 
 pytest.importorskip("fastapi", reason="the serve extra (fastapi, uvicorn, ...) is not installed")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from spillguard.deploy.service.app import ServiceConfig, create_app  # noqa: E402
+from spillguard.deploy.service.app import ServiceConfig, create_app
 
 TOKEN = "test-token-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -59,12 +59,26 @@ def app_in_thread(cfg: ServiceConfig) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def serve_process(run: Path, db: Path, *extra: str, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def serve_process(
+    run: Path, db: Path, *extra: str, port: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A real ``spillguard serve`` process on 127.0.0.1; yields (URL, process); SIGTERM then kill at exit."""
     port = port or free_port()
     env = {**os.environ, "SPILLGUARD_THREADS": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "spillguard", "-q", "serve", str(run), "--port", str(port), "--db", str(db), *extra],
+        [
+            sys.executable,
+            "-m",
+            "spillguard",
+            "-q",
+            "serve",
+            str(run),
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            *extra,
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

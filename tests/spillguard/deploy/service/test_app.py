@@ -32,7 +32,9 @@ def test_score_raw_and_multipart_store_the_verdict(make_client, tiny_run, tmp_pa
     c = make_client()
     det = SpillDetector.load(tiny_run)
     data = spill_jpegs[0]
-    expect = float(det.score_samples(decode_image(data, (det.config.height, det.config.width))[None].copy())[0])
+    expect = float(
+        det.score_samples(decode_image(data, (det.config.height, det.config.width))[None].copy())[0]
+    )
     r = c.post("/v1/score?camera=line1&source=frame-7", content=data, headers={"content-type": "image/jpeg"})
     assert r.status_code == 200, r.text
     body = r.json()
@@ -50,7 +52,11 @@ def test_score_raw_and_multipart_store_the_verdict(make_client, tiny_run, tmp_pa
     assert r2.status_code == 200, r2.text
     assert r2.json()["score"] == pytest.approx(expect, rel=1e-5) and r2.json()["camera"] == "line2"
     v = c.get(f"/v1/verdicts/{body['id']}").json()
-    assert v["score"] == pytest.approx(expect) and v["camera"] == "line1" and v["image_sha256"] == body["image_sha256"]
+    assert (
+        v["score"] == pytest.approx(expect)
+        and v["camera"] == "line1"
+        and v["image_sha256"] == body["image_sha256"]
+    )
     assert v["feedback"] is None and v["model_id"] == body["model"]["id"]
     assert _rows(tmp_path / "v.sqlite") == 2
     with sqlite3.connect(tmp_path / "v.sqlite") as conn:
@@ -76,7 +82,9 @@ def test_flagged_images_are_kept_content_addressed_and_normals_sampled(
     assert any(r["verdict"] == "spill" for r in results)
     none = make_client(sample_normals=0.0, db=tmp_path / "b.sqlite")
     r = [none.post("/v1/score", content=d).json() for d in normal_jpegs[:20]]
-    assert all(not none.get(f"/v1/verdicts/{x['id']}").json()["image_kept"] for x in r if x["verdict"] == "no_spill")
+    assert all(
+        not none.get(f"/v1/verdicts/{x['id']}").json()["image_kept"] for x in r if x["verdict"] == "no_spill"
+    )
 
 
 def test_batch_scores_in_order_like_single_requests(make_client, spill_jpegs, normal_jpegs) -> None:
@@ -138,11 +146,20 @@ def test_bad_input_gets_a_json_4xx_and_nothing_is_stored(make_client, tmp_path, 
     ok = c.post("/v1/score", content=good)  # still serving
     assert ok.status_code == 200
     vid = ok.json()["id"]
-    bad_labels = [{"label": "maybe", "operator": "ann"}, {"label": "spill"}, {"label": "spill", "operator": ""}]
+    bad_labels = [
+        {"label": "maybe", "operator": "ann"},
+        {"label": "spill"},
+        {"label": "spill", "operator": ""},
+    ]
     for body in bad_labels:
         r = c.post(f"/v1/verdicts/{vid}/feedback", json=body, headers=AUTH)
         assert r.status_code == 422 and r.json()["error"] == "invalid_request", r.text
-    assert c.post("/v1/verdicts/999/feedback", json={"label": "spill", "operator": "a"}, headers=AUTH).status_code == 404
+    assert (
+        c.post(
+            "/v1/verdicts/999/feedback", json={"label": "spill", "operator": "a"}, headers=AUTH
+        ).status_code
+        == 404
+    )
     assert c.get(f"/v1/verdicts/{vid}").json()["feedback"] is None
     metrics = c.get("/metrics").text
     assert 'spillguard_errors_total{code="too_large"} 2.0' in metrics
@@ -153,7 +170,11 @@ def test_write_endpoints_need_the_token(make_client, spill_jpegs, tiny_run) -> N
     c = make_client()
     vid = c.post("/v1/score", content=spill_jpegs[0]).json()["id"]
     fb = {"label": "no_spill", "operator": "ann", "note": "glare"}
-    for headers, status in [({}, 401), ({"Authorization": "Bearer nope"}, 403), ({"Authorization": TOKEN}, 401)]:
+    for headers, status in [
+        ({}, 401),
+        ({"Authorization": "Bearer nope"}, 403),
+        ({"Authorization": TOKEN}, 401),
+    ]:
         r = c.post(f"/v1/verdicts/{vid}/feedback", json=fb, headers=headers)
         assert r.status_code == status and r.json()["error"] in ("unauthorized", "forbidden")
         assert c.post("/v1/admin/reload", json={"run": str(tiny_run)}, headers=headers).status_code == status
@@ -178,7 +199,9 @@ def test_reload_swaps_atomically_and_no_request_fails(make_client, tiny_run, tmp
     shutil.copytree(tiny_run, other)
     before = c.get("/readyz").json()["model"]["id"]
     bad = c.post("/v1/admin/reload", json={"run": str(tmp_path / "missing")}, headers=AUTH)
-    assert bad.status_code == 422 and bad.json()["error"] == "bad_run" and "checkpoint" in bad.json()["detail"]
+    assert (
+        bad.status_code == 422 and bad.json()["error"] == "bad_run" and "checkpoint" in bad.json()["detail"]
+    )
     assert c.get("/readyz").json()["model"]["id"] == before
 
     def hit(i: int) -> tuple[int, str]:
@@ -226,18 +249,24 @@ def test_probes_metrics_and_docs(make_client, spill_jpegs) -> None:
 
 def test_explain_png_of_a_kept_image(make_client, spill_jpegs, tiny_run) -> None:
     c = make_client()
-    flagged = next(r for r in (c.post("/v1/score", content=d).json() for d in spill_jpegs) if r["verdict"] == "spill")
+    flagged = next(
+        r for r in (c.post("/v1/score", content=d).json() for d in spill_jpegs) if r["verdict"] == "spill"
+    )
     r = c.get(f"/v1/verdicts/{flagged['id']}/explain.png")
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     cfg = SpillDetector.load(tiny_run).config
     im = Image.open(io.BytesIO(r.content))
     assert im.size == (3 * cfg.width + 4, cfg.height)
-    big = Image.open(io.BytesIO(c.get(f"/v1/verdicts/{flagged['id']}/explain.png?scale=4&only=error").content))
+    big = Image.open(
+        io.BytesIO(c.get(f"/v1/verdicts/{flagged['id']}/explain.png?scale=4&only=error").content)
+    )
     assert big.size == (4 * cfg.width, 4 * cfg.height)
     assert c.get(f"/v1/verdicts/{flagged['id']}/explain.png?scale=99").status_code == 422
 
 
-def test_review_page_lists_flagged_pits_highest_first_with_filters(make_client, spill_jpegs, normal_jpegs) -> None:
+def test_review_page_lists_flagged_pits_highest_first_with_filters(
+    make_client, spill_jpegs, normal_jpegs
+) -> None:
     c = make_client()
     for i, d in enumerate(spill_jpegs[:8] + normal_jpegs[:10]):
         c.post(f"/v1/score?camera={'a' if i % 2 else 'b'}", content=d)
@@ -251,7 +280,10 @@ def test_review_page_lists_flagged_pits_highest_first_with_filters(make_client, 
     assert f'id="n-waiting">{len(ids)}<' in html and "image-rendering" not in html  # style in the CSS file
     assert "pixelated" in c.get("/static/review.css").text
     only_a = c.get("/review?camera=a").text
-    assert all(c.get(f"/v1/verdicts/{int(x.split(chr(34))[0])}").json()["camera"] == "a" for x in only_a.split('data-id="')[1:])
+    assert all(
+        c.get(f"/v1/verdicts/{int(x.split(chr(34))[0])}").json()["camera"] == "a"
+        for x in only_a.split('data-id="')[1:]
+    )
     assert 'data-id="' not in c.get("/review?since=2100-01-01T00:00").text
     assert c.get("/review?since=yesterday").json()["error"] == "bad_time"
     assert "Drift: last 18 images" in html

@@ -56,7 +56,8 @@ def test_a_failing_model_fails_its_requests_only() -> None:
         mb = MicroBatcher()
         await mb.start()
         out = await asyncio.gather(
-            mb.score(bad, np.zeros((1, 2, 2, 3), np.uint8)), mb.score(good, np.ones((2, 2, 2, 3), np.uint8)),
+            mb.score(bad, np.zeros((1, 2, 2, 3), np.uint8)),
+            mb.score(good, np.ones((2, 2, 2, 3), np.uint8)),
             return_exceptions=True,
         )
         again = await mb.score(good, np.ones((1, 2, 2, 3), np.uint8))

@@ -73,10 +73,16 @@ def test_export_writes_the_layout_train_reads(make_client, tmp_path, spill_jpegs
 
 def test_export_with_base_adds_the_training_set(make_client, tmp_path, tiny_data, spill_jpegs) -> None:
     c = make_client()
-    r = next(x for x in (c.post("/v1/score", content=d).json() for d in spill_jpegs) if x["verdict"] == "spill")
+    r = next(
+        x for x in (c.post("/v1/score", content=d).json() for d in spill_jpegs) if x["verdict"] == "spill"
+    )
     _label(c, r["id"], "no_spill")
     res = export_feedback(tmp_path / "v.sqlite", tmp_path / "fb", base=tiny_data)
-    assert res.counts["false_alarms"] == 1 and res.counts["base_normals"] == 320 and res.counts["base_spills"] == 30
+    assert (
+        res.counts["false_alarms"] == 1
+        and res.counts["base_normals"] == 320
+        and res.counts["base_spills"] == 30
+    )
     src = training_sources(tmp_path / "fb")
     assert len(src.paths) == 351 and sum(src.labels) == 30
 
@@ -113,7 +119,9 @@ def test_the_loop_closes_false_alarms_on_a_nuisance_look_drop(tmp_path: Path) ->
     def rates(run: Path) -> tuple[float, float]:
         det = SpillDetector.load(run)
         t = det.threshold()
-        return float(np.mean(det.score_samples(held_glare) > t)), float(np.mean(det.score_samples(held_spill) > t))
+        return float(np.mean(det.score_samples(held_glare) > t)), float(
+            np.mean(det.score_samples(held_spill) > t)
+        )
 
     fa1, tpr1 = rates(run1)
     assert fa1 >= 0.5, f"the first model should flag the nuisance look, flags {fa1:.0%}"
@@ -132,12 +140,26 @@ def test_the_loop_closes_false_alarms_on_a_nuisance_look_drop(tmp_path: Path) ->
         page = c.get("/review").text
     assert 'id="n-waiting">0<' in page and 'id="n-false">0<' not in page
     # export (with the old training set) and retrain: one command each
-    out = runner.invoke(cli_app, ["feedback", "export", str(db), "-o", str(tmp_path / "fb"), "--base", str(base)])
+    out = runner.invoke(
+        cli_app, ["feedback", "export", str(db), "-o", str(tmp_path / "fb"), "--base", str(base)]
+    )
     assert out.exit_code == 0, out.output
     assert "false alarms" in out.output
     res = runner.invoke(
-        cli_app, ["-q", "train", str(tmp_path / "fb"), "-o", str(tmp_path / "run2"), "--epochs", "6", "--seed", "0"]
-        + ["--config", str(_config_yaml(tmp_path))]
+        cli_app,
+        [
+            "-q",
+            "train",
+            str(tmp_path / "fb"),
+            "-o",
+            str(tmp_path / "run2"),
+            "--epochs",
+            "6",
+            "--seed",
+            "0",
+            "--config",
+            str(_config_yaml(tmp_path)),
+        ],
     )
     assert res.exit_code == 0, (res.output, res.exception)
     fa2, tpr2 = rates(tmp_path / "run2")

@@ -35,7 +35,9 @@ def _count(page: object, ident: str) -> int:
 
 
 def test_review_page_confirm_one_reject_one(tiny_run: Path, tmp_path: Path, spill_jpegs: list[bytes]) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the browser extra) is not installed")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright (the browser extra) is not installed"
+    )
     db = tmp_path / "v.sqlite"
     with app_in_thread(ServiceConfig(run=tiny_run, db=db, token=TOKEN)) as url:
         flagged = []
@@ -54,15 +56,21 @@ def test_review_page_confirm_one_reject_one(tiny_run: Path, tmp_path: Path, spil
                 page.goto(f"{url}/review")
                 cards = page.locator("article.pit")
                 assert cards.count() == len(flagged)
-                assert [int(x) for x in cards.evaluate_all("els => els.map(e => e.dataset.id)")] == [r["id"] for r in top]
+                assert [int(x) for x in cards.evaluate_all("els => els.map(e => e.dataset.id)")] == [
+                    r["id"] for r in top
+                ]
                 assert _count(page, "n-waiting") == len(flagged)
                 # the images are really loaded and drawn pixelated (not blurred)
                 photo = page.locator("article.pit img.photo").first
-                page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
+                page.wait_for_function(
+                    "img => img.complete && img.naturalWidth > 0", arg=photo.element_handle()
+                )
                 assert photo.evaluate("e => getComputedStyle(e).imageRendering") == "pixelated"
                 assert photo.evaluate("e => e.getBoundingClientRect().width / e.naturalWidth") >= 3
                 errmap = page.locator("article.pit img.errmap").first
-                page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=errmap.element_handle())
+                page.wait_for_function(
+                    "img => img.complete && img.naturalWidth > 0", arg=errmap.element_handle()
+                )
                 page.fill("#operator", "olga")
                 page.fill("#token", TOKEN)
                 # confirm the first (highest score) with the button

@@ -24,7 +24,9 @@ def _rows(db: Path) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0])
 
 
-def test_serve_process_drains_on_sigterm_and_restarts(tiny_run: Path, tmp_path: Path, spill_jpegs: list[bytes]) -> None:
+def test_serve_process_drains_on_sigterm_and_restarts(
+    tiny_run: Path, tmp_path: Path, spill_jpegs: list[bytes]
+) -> None:
     db = tmp_path / "v.sqlite"
     accepted: list[int] = []
     failures: list[str] = []
@@ -67,7 +69,11 @@ def test_serve_process_drains_on_sigterm_and_restarts(tiny_run: Path, tmp_path: 
     with serve_process(tiny_run, db, "--token", TOKEN) as (url, _):
         last = httpx.get(f"{url}/v1/verdicts/{max(accepted)}")
         assert last.status_code == 200
-        fb = httpx.post(f"{url}/v1/verdicts/{accepted[0]}/feedback", json={"label": "spill", "operator": "a"}, headers=AUTH)
+        fb = httpx.post(
+            f"{url}/v1/verdicts/{accepted[0]}/feedback",
+            json={"label": "spill", "operator": "a"},
+            headers=AUTH,
+        )
         assert fb.status_code == 200
         assert httpx.post(url + "/v1/score", content=spill_jpegs[1]).json()["id"] == max(accepted) + 1
 
@@ -79,4 +85,6 @@ def test_serve_refuses_a_public_address_without_token(tiny_run: Path, tmp_path: 
         capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "SPILLGUARD_THREADS": "1"},
     )  # fmt: skip
     assert res.returncode == 2
-    assert "refusing to listen beyond loopback without a token" in res.stderr and "Traceback" not in res.stderr
+    assert (
+        "refusing to listen beyond loopback without a token" in res.stderr and "Traceback" not in res.stderr
+    )

@@ -14,13 +14,18 @@ from spillguard.deploy.service.store import SCHEMA_VERSION, NewVerdict, SQLiteSt
 
 def _row(i: int, verdict: str = "spill", image: bytes | None = b"img", camera: str = "c") -> NewVerdict:
     sha = f"{i:064x}"
-    return NewVerdict(time.time(), camera, f"s{i}", sha, "JPEG", image, 0.1 * i, 0.5, "prior", verdict, "m@1", 0.5, 0.2)
+    return NewVerdict(
+        time.time(), camera, f"s{i}", sha, "JPEG", image, 0.1 * i, 0.5, "prior", verdict, "m@1", 0.5, 0.2
+    )
 
 
 def test_rows_feedback_and_counts(tmp_path: Path) -> None:
     st = SQLiteStore(tmp_path / "v.sqlite", tmp_path / "img")
     try:
-        futs = [st.add_verdicts([_row(i, "spill" if i % 2 else "no_spill", camera="a" if i < 6 else "b")]) for i in range(10)]
+        futs = [
+            st.add_verdicts([_row(i, "spill" if i % 2 else "no_spill", camera="a" if i < 6 else "b")])
+            for i in range(10)
+        ]
         ids = [f.result(timeout=10)[0] for f in futs]
         assert ids == list(range(1, 11)) and st.count() == 10
         assert (tmp_path / "img" / "00" / f"{1:064x}.jpg").read_bytes() == b"img"
@@ -31,7 +36,13 @@ def test_rows_feedback_and_counts(tmp_path: Path) -> None:
         st.add_feedback(8, "spill", "ann").result(timeout=10)
         st.add_feedback(8, "no_spill", "bob", "glare").result(timeout=10)  # latest label counts
         c = st.counts()
-        assert (c.waiting, c.confirmed_today, c.false_alarms_today, c.scored_today, c.flagged_today) == (3, 1, 1, 10, 5)
+        assert (c.waiting, c.confirmed_today, c.false_alarms_today, c.scored_today, c.flagged_today) == (
+            3,
+            1,
+            1,
+            10,
+            5,
+        )
         assert st.get(8).feedback.operator == "bob" and st.get(8).feedback.note == "glare"  # type: ignore[union-attr]
         with pytest.raises(KeyError):
             st.add_feedback(999, "spill", "ann").result(timeout=10)
@@ -59,7 +70,9 @@ def test_schema_version_and_wal(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert dict(conn.execute("SELECT key, value FROM meta").fetchall())["schema_version"] == str(SCHEMA_VERSION)
+        assert dict(conn.execute("SELECT key, value FROM meta").fetchall())["schema_version"] == str(
+            SCHEMA_VERSION
+        )
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(UserError, match="newer than this spillguard"):
         SQLiteStore(db, tmp_path / "img")
