@@ -40,6 +40,15 @@ SHARED = Path(os.environ.get("SHARED_DIR", REPO.parent / "shared"))
 TOKEN = "bench-token"
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; nan elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, TypeError):
+        return float("nan")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -153,6 +162,7 @@ class Load:
     failed: list[str] = field(default_factory=list)  # answered with an error, or cut off mid-response
     retried: int = 0  # not accepted (connection refused/closed before any answer) and sent again
     seconds: float = 0.0
+    server_cpu: float = float("nan")  # CPU seconds the server process used during the phase
 
 
 async def run_load(port: int, bodies: list[bytes], n: int, clients: int, path: str = "/v1/score",
@@ -214,6 +224,15 @@ async def run_load(port: int, bodies: list[bytes], n: int, clients: int, path: s
     load.seconds = time.perf_counter() - t0
     for t in half_task:
         await t
+    return load
+
+
+def measured(srv: Server, coro: object) -> Load:
+    """Run a load coroutine and record the server's CPU seconds during it."""
+    pid = srv.proc.pid if srv.proc else None
+    c0 = cpu_seconds(pid)
+    load: Load = asyncio.run(coro)  # type: ignore[arg-type]
+    load.server_cpu = cpu_seconds(pid) - c0
     return load
 
 
@@ -290,7 +309,7 @@ def main() -> None:
         srv = Server(run, db0, port, "--score-batch", "1")
         srv.start()
         asyncio.run(run_load(port, bodies, 300, args.clients))
-        base = asyncio.run(run_load(port, bodies, args.requests, args.clients))
+        base = measured(srv, run_load(port, bodies, args.requests, args.clients))
         srv.stop()
         base_rows, base_missing = db_check(db0, base.ids)
         rows.append(("single images, micro-batching off (baseline)", base, ""))
@@ -301,13 +320,13 @@ def main() -> None:
         srv.start()
         phase("warm-up", asyncio.run(run_load(port, bodies, 300, args.clients)))
         phase(
-            "single images, micro-batched", asyncio.run(run_load(port, bodies, args.requests, args.clients))
+            "single images, micro-batched", measured(srv, run_load(port, bodies, args.requests, args.clients))
         )
         batches = [multipart(bodies[i * args.batch_size : (i + 1) * args.batch_size]) for i in range(8)]
         body_b = [b for b, _ in batches]
         phase(
             f"batch endpoint ({args.batch_size} images/request, 2 clients)",
-            asyncio.run(run_load(port, body_b, args.batches, 2, "/v1/score/batch", batches[0][1])),
+            measured(srv, run_load(port, body_b, args.batches, 2, "/v1/score/batch", batches[0][1])),
         )
 
         reload_result: dict[str, object] = {}
@@ -319,7 +338,7 @@ def main() -> None:
             reload_result.update(status=status, model=json.loads(payload).get("model", {}).get("id"))
 
         phase("single images, reload at half-way",
-              asyncio.run(run_load(port, bodies, args.requests, args.clients, at_half=reload)),
+              measured(srv, run_load(port, bodies, args.requests, args.clients, at_half=reload)),
               f"reload {reload_result.get('status')} -> {reload_result.get('model')}")  # fmt: skip
 
         restart: dict[str, float] = {}
@@ -350,7 +369,7 @@ def main() -> None:
         print(
             f"| {name} | {len(ld.latencies):,} | {ld.images:,} | {ld.seconds:.2f} | {rate:,.0f} | "
             f"{ld.images / ld.seconds:,.0f} | {pct(ld.latencies, 50):.1f} | {pct(ld.latencies, 99):.1f} | "
-            f"{len(ld.failed)} | {rate / base_rate:.2f}x |"
+            f"{len(ld.failed)} | {rate / base_rate:.2f}x | {1000 * ld.server_cpu / max(ld.images, 1):.2f} |"
         )
     print()
     for name, ld, note in rows:

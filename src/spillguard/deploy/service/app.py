@@ -25,6 +25,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -91,7 +92,9 @@ class Service:
         self.metrics = ServiceMetrics()
         if cfg.score_batch < 1:
             raise UserError(f"--score-batch {cfg.score_batch}: must be >= 1")
-        self.batcher = MicroBatcher(max_batch=cfg.score_batch, on_batch=self.metrics.batch.observe)
+        self.batcher = MicroBatcher(
+            max_batch=cfg.score_batch, on_batch=self.metrics.batch.observe, work=score_and_stats
+        )
         info = self.holder.current.info
         self.metrics.set_model(info.model_id, info.config, info.rule)
         self._keep_below = int(cfg.sample_normals * 2**32)
@@ -117,8 +120,7 @@ class Service:
         t0 = time.perf_counter()
         model = self.holder.current  # this request finishes on this model, whatever reloads meanwhile
         pixels = np.stack([u.pixels for u in uploads])
-        scores = await self.batcher.score(model, pixels)
-        bright, sat = image_stats(pixels)
+        scores, bright, sat = await self.batcher.run(model, pixels)
         info, now = model.info, time.time()
         rows = []
         for u, s, b, st, src in zip(uploads, scores, bright, sat, sources, strict=True):
@@ -144,6 +146,16 @@ class Service:
             )
             for i, r in zip(ids, rows, strict=True)
         ]  # fmt: skip
+
+
+def score_and_stats(model: LoadedModel, images: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The scoring thread's work per batch: scores, brightness and saturation of (N, H, W, 3) uint8."""
+    return (np.asarray(model.scorer.score_samples(images), dtype=np.float32), *image_stats(images))
+
+
+def json_response(model: BaseModel) -> Response:
+    """A pydantic model as a JSON response, serialised once (no second validation by FastAPI)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 def model_out(model: LoadedModel) -> ModelOut:
@@ -328,7 +340,17 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     async def need_token(request: Request) -> None:
         svc.check_token(request)
 
+    def query_doc(*names: tuple[str, str]) -> list[dict[str, Any]]:
+        return [
+            {"name": n, "in": "query", "required": False, "schema": {"type": "string", "maxLength": NAME_MAX},
+             "description": d}
+            for n, d in names
+        ]  # fmt: skip
+
+    camera_doc = ("camera", "camera name (or a form field); at most 64 printable characters")
+    source_doc = ("source", "the client's name for the image (or a form field); a label only")
     image_body = {
+        "parameters": query_doc(camera_doc, source_doc),
         "requestBody": {
             "content": {
                 "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
@@ -346,19 +368,16 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
                 },
             },
             "required": True,
-        }
+        },
     }
 
     @app.post("/v1/score", response_model=ScoreOut, tags=["scoring"], openapi_extra=image_body)
-    async def score(
-        request: Request,
-        camera: str | None = Query(None, description="camera name (or a form field)"),
-        source: str | None = Query(None, description="the client's name for the image (or a form field)"),
-    ) -> ScoreOut:
+    async def score(request: Request) -> Response:
         """Score one pit image (raw JPEG/PNG body, or a multipart file); the verdict is stored first."""
         items, fields = await _images_from_request(request, svc, many=False)
-        cam = check_name(fields.get("camera", camera), "camera")
-        src = check_name(fields.get("source", source), "source")
+        query = request.query_params  # read directly: FastAPI's parameter solving costs more per request
+        cam = check_name(fields.get("camera", query.get("camera")), "camera")
+        src = check_name(fields.get("source", query.get("source")), "source")
         data, _ = items[0]
         size = svc.holder.current.size
         up = (
@@ -366,9 +385,10 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
             if len(data) < 256 * 1024
             else await run_in_threadpool(check_image, data, size, limits)
         )
-        return (await svc.score([up], cam, [src]))[0]
+        return json_response((await svc.score([up], cam, [src]))[0])
 
     batch_body = {
+        "parameters": query_doc(camera_doc),
         "requestBody": {
             "content": {
                 "multipart/form-data": {
@@ -383,11 +403,11 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
                 }
             },
             "required": True,
-        }
+        },
     }
 
     @app.post("/v1/score/batch", response_model=BatchOut, tags=["scoring"], openapi_extra=batch_body)
-    async def score_batch(request: Request, camera: str | None = Query(None)) -> BatchOut:
+    async def score_batch(request: Request) -> Response:
         """Score many images (one multipart file part each, up to the batch limit), results in order.
 
         Any bad image rejects the whole request (naming it) and nothing is stored. Each result's
@@ -399,7 +419,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
             raise ServiceError(
                 413, "too_many_images", f"{len(items)} images; at most {limits.max_batch} per batch"
             )
-        cam = check_name(fields.get("camera", camera), "camera")
+        cam = check_name(fields.get("camera", request.query_params.get("camera")), "camera")
         size = svc.holder.current.size
 
         def check_all() -> list[Upload]:
@@ -411,9 +431,8 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         ups = await run_in_threadpool(check_all)
         names = [check_name(n[:NAME_MAX] if n else None, f"image {i} name") for i, (_, n) in enumerate(items)]
         results = await svc.score(ups, cam, names)
-        return BatchOut(
-            count=len(results), latency_ms=round((time.perf_counter() - t0) * 1000, 3), results=results
-        )
+        ms = round((time.perf_counter() - t0) * 1000, 3)
+        return json_response(BatchOut(count=len(results), latency_ms=ms, results=results))
 
     def _verdict(verdict_id: int) -> Verdict:
         v = svc.store.get(verdict_id)

@@ -9,6 +9,7 @@ carries the model its request captured, so a reload never changes the model unde
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +18,19 @@ import numpy as np
 
 from spillguard.deploy.service.model import LoadedModel
 
+Work = Callable[[LoadedModel, np.ndarray], tuple[np.ndarray, ...]]
+
+
+def score_only(model: LoadedModel, images: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The default work of a batch: the model's scores, (N,) float32."""
+    return (np.asarray(model.scorer.score_samples(images), dtype=np.float32),)
+
 
 @dataclass
 class _Item:
     model: LoadedModel
     images: np.ndarray
-    future: asyncio.Future[np.ndarray]
+    future: asyncio.Future[tuple[np.ndarray, ...]]
 
 
 @dataclass
@@ -35,10 +43,15 @@ class BatchStats:
 
 
 class MicroBatcher:
-    """Queue of images to score; one worker task runs batches in a single scoring thread."""
+    """Queue of images to score; one worker task runs batches in a single scoring thread.
 
-    def __init__(self, max_batch: int = 256, on_batch: Any = None) -> None:
+    ``work(model, images)`` runs once per batch in that thread and returns per-image arrays (default:
+    the scores); each request gets its slice of every array.
+    """
+
+    def __init__(self, max_batch: int = 256, on_batch: Any = None, work: Work = score_only) -> None:
         self.max_batch = max_batch
+        self.work = work
         self.on_batch = on_batch  # callable(n_images) after each batch, e.g. a metrics hook
         self._queue: asyncio.Queue[_Item] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -51,13 +64,17 @@ class MicroBatcher:
         self._queue = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name="micro-batcher")
 
-    async def score(self, model: LoadedModel, images: np.ndarray) -> np.ndarray:
-        """Scores (k,) float32 of ``images`` (k, H, W, 3) uint8 with ``model``; waits for its batch."""
+    async def run(self, model: LoadedModel, images: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The batch work's arrays for ``images`` (k, H, W, 3) uint8 with ``model``; waits for its batch."""
         if self._queue is None or self._task is None or self._task.done():
             raise RuntimeError("the micro-batcher is not running")
-        fut: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[tuple[np.ndarray, ...]] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Item(model, images, fut))
         return await fut
+
+    async def score(self, model: LoadedModel, images: np.ndarray) -> np.ndarray:
+        """The first array of the work (the scores, (k,)) for ``images``."""
+        return (await self.run(model, images))[0]
 
     async def _run(self) -> None:
         assert self._queue is not None
@@ -76,8 +93,7 @@ class MicroBatcher:
                 model = group[0].model
                 batch = group[0].images if len(group) == 1 else np.concatenate([it.images for it in group])
                 try:
-                    scores = await loop.run_in_executor(self._executor, model.scorer.score_samples, batch)
-                    scores = np.asarray(scores, dtype=np.float32)
+                    arrays = await loop.run_in_executor(self._executor, self.work, model, batch)
                 except Exception as exc:  # a scoring failure fails those requests, not the batcher
                     for it in group:
                         if not it.future.done():
@@ -87,7 +103,7 @@ class MicroBatcher:
                 for it in group:
                     k = len(it.images)
                     if not it.future.done():
-                        it.future.set_result(scores[lo : lo + k])
+                        it.future.set_result(tuple(a[lo : lo + k] for a in arrays))
                     lo += k
             self._busy = 0
             self.stats.batches += 1
