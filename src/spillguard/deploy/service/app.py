@@ -482,7 +482,8 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         )
         x, rec, err = model.explainer.explain(up.pixels[None].copy())
         png = error_png(err[0], scale) if only == "error" else explain_strip(x[0], rec[0], err[0], scale)
-        return Response(png, media_type="image/png", headers={"X-Spillguard-Model": model.info.model_id})
+        headers = {"X-Spillguard-Model": model.info.model_id, "Cache-Control": "private, max-age=600"}
+        return Response(png, media_type="image/png", headers=headers)
 
     @app.post(
         "/v1/verdicts/{verdict_id}/feedback", response_model=FeedbackOut, tags=["feedback"],

@@ -137,6 +137,9 @@ def test_bad_input_gets_a_json_4xx_and_nothing_is_stored(make_client, tmp_path, 
         assert r.json()["error"] == code and r.json()["detail"], r.text
     r = c.post("/v1/score", files={"file": ("big.jpg", big_jpeg)})
     assert r.status_code == 413 and r.json()["error"] == "too_large"
+    chunks = (big_jpeg[i : i + 65536] for i in range(0, len(big_jpeg), 65536))  # no Content-Length
+    r = c.post("/v1/score", content=chunks)
+    assert r.status_code == 413 and r.json()["error"] == "too_large"
     assert c.post("/v1/score?camera=" + "x" * 65, content=good).json()["error"] == "bad_name"
     assert c.post("/v1/score", files={"a": (None, "text only")}).json()["error"] == "no_file"
     assert _rows(tmp_path / "v.sqlite") == 0
@@ -162,7 +165,7 @@ def test_bad_input_gets_a_json_4xx_and_nothing_is_stored(make_client, tmp_path, 
     )
     assert c.get(f"/v1/verdicts/{vid}").json()["feedback"] is None
     metrics = c.get("/metrics").text
-    assert 'spillguard_errors_total{code="too_large"} 2.0' in metrics
+    assert 'spillguard_errors_total{code="too_large"} 3.0' in metrics
     assert 'spillguard_errors_total{code="too_many_pixels"} 1.0' in metrics
 
 

@@ -163,6 +163,7 @@ def test_the_loop_closes_false_alarms_on_a_nuisance_look_drop(tmp_path: Path) ->
     )
     assert res.exit_code == 0, (res.output, res.exception)
     fa2, tpr2 = rates(tmp_path / "run2")
+    print(f"\nloop: nuisance false alarms {fa1:.0%} -> {fa2:.0%}; spills found {tpr1:.0%} -> {tpr2:.0%}")
     assert fa2 <= fa1 / 3, f"false alarms on the nuisance look: {fa1:.0%} before, {fa2:.0%} after retraining"
     assert tpr2 >= tpr1 - 0.1, f"spills found: {tpr1:.0%} before, {tpr2:.0%} after"
 
