@@ -114,11 +114,11 @@ class Service:
             raise ServiceError(403, "forbidden", "the bearer token is wrong")
 
     async def score(
-        self, uploads: list[Upload], camera: str | None, sources: list[str | None]
+        self, model: LoadedModel, uploads: list[Upload], camera: str | None, sources: list[str | None]
     ) -> list[ScoreOut]:
-        """Score checked uploads with the current model, store the verdicts, return one result each."""
+        """Score checked uploads with ``model`` (the one the request captured when it arrived: it
+        finishes on it, whatever reloads meanwhile), store the verdicts, return one result each."""
         t0 = time.perf_counter()
-        model = self.holder.current  # this request finishes on this model, whatever reloads meanwhile
         pixels = np.stack([u.pixels for u in uploads])
         scores, bright, sat = await self.batcher.run(model, pixels)
         info, now = model.info, time.time()
@@ -379,13 +379,14 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         cam = check_name(fields.get("camera", query.get("camera")), "camera")
         src = check_name(fields.get("source", query.get("source")), "source")
         data, _ = items[0]
-        size = svc.holder.current.size
+        model = svc.holder.current
+        size = model.size
         up = (
             check_image(data, size, limits)
             if len(data) < 256 * 1024
             else await run_in_threadpool(check_image, data, size, limits)
         )
-        return json_response((await svc.score([up], cam, [src]))[0])
+        return json_response((await svc.score(model, [up], cam, [src]))[0])
 
     batch_body = {
         "parameters": query_doc(camera_doc),
@@ -420,7 +421,8 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
                 413, "too_many_images", f"{len(items)} images; at most {limits.max_batch} per batch"
             )
         cam = check_name(fields.get("camera", request.query_params.get("camera")), "camera")
-        size = svc.holder.current.size
+        model = svc.holder.current
+        size = model.size
 
         def check_all() -> list[Upload]:
             return [
@@ -430,7 +432,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
 
         ups = await run_in_threadpool(check_all)
         names = [check_name(n[:NAME_MAX] if n else None, f"image {i} name") for i, (_, n) in enumerate(items)]
-        results = await svc.score(ups, cam, names)
+        results = await svc.score(model, ups, cam, names)
         ms = round((time.perf_counter() - t0) * 1000, 3)
         return json_response(BatchOut(count=len(results), latency_ms=ms, results=results))
 

@@ -314,3 +314,21 @@ def test_a_bad_run_or_database_is_a_one_line_error(tiny_run, tmp_path) -> None:
         create_app(ServiceConfig(run=tiny_run, db=junk))
     with pytest.raises(UserError, match="threshold rule 'nope'"):
         create_app(ServiceConfig(run=tiny_run, db=tmp_path / "x.sqlite", rule="nope"))
+
+
+def test_cli_serve_and_export_errors_are_one_line(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from spillguard.cli import app as cli_app
+
+    from .live import free_port
+
+    res = CliRunner().invoke(
+        cli_app,
+        ["serve", str(tmp_path / "nope"), "--port", str(free_port()), "--db", str(tmp_path / "v.sqlite")],
+    )
+    assert isinstance(res.exception, UserError) and "checkpoint" in str(res.exception)
+    res = CliRunner().invoke(
+        cli_app, ["feedback", "export", str(tmp_path / "none.sqlite"), "-o", str(tmp_path / "x")]
+    )
+    assert isinstance(res.exception, UserError) and "no such database" in str(res.exception)
