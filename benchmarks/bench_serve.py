@@ -62,7 +62,7 @@ def pit_images(n: int) -> tuple[list[bytes], str]:
         files = sorted(real.glob("*.jpg"))[:n]
         if files:
             return [p.read_bytes() for p in files], f"real pits ({len(files)} files of {real})"
-    from spillguard.synth import draw_pit
+    from spillguard.data.synthetic import draw_pit
 
     rng = np.random.default_rng(0)
     out = []
@@ -76,11 +76,13 @@ def pit_images(n: int) -> tuple[list[bytes], str]:
 def make_run(folder: Path) -> Path:
     """A run of the shipped default architecture, one short epoch on synthetic pits (speed only)."""
     from spillguard.config import TrainConfig
-    from spillguard.run import train_run
-    from spillguard.synth import SynthSpec, write_synth
+    from spillguard.data.synthetic import SynthSpec, write_synth
+    from spillguard.pipelines.train import train_run
 
     data = write_synth(folder / "data", seed=0, spec=SynthSpec(300, 20, 10, 2))
-    return train_run(data, folder / "run", TrainConfig(epochs=1, fit_decoder=False, batch_size=64, seed=0))
+    return train_run(
+        data, folder / "run", TrainConfig(epochs=1, fit_decoder=False, batch_size=64, seed=0)
+    ).run
 
 
 class Server:
@@ -283,6 +285,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=256, help="images per batch request")
     ap.add_argument("--batches", type=int, default=24)
     args = ap.parse_args()
+    from spillguard.compute import limit_threads
+
+    limit_threads()  # an entry point: torch's thread count, once
     try:
         import uvloop
 

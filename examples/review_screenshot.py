@@ -22,9 +22,9 @@ import uvicorn
 
 from spillguard.config import TrainConfig
 from spillguard.data import labelled_sources
+from spillguard.data.synthetic import SynthSpec, write_synth
 from spillguard.deploy.service.app import ServiceConfig, create_app
-from spillguard.run import train_run
-from spillguard.synth import SynthSpec, write_synth
+from spillguard.pipelines.train import train_run
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SHARED_DIR", REPO.parent / "shared"))
@@ -37,6 +37,9 @@ def main() -> None:
     ap.add_argument("-o", "--out", type=Path, default=REPO / "docs" / "images" / "review.png")
     ap.add_argument("--images", type=int, default=400, help="test images to score")
     args = ap.parse_args()
+    from spillguard.compute import limit_threads
+
+    limit_threads()  # an entry point: torch's thread count, once
     from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="review_shot."))
@@ -47,7 +50,7 @@ def main() -> None:
             if (real / "train").is_dir()
             else write_synth(tmp / "data", seed=0, spec=SynthSpec(600, 40, 360, 40))
         )
-        run = train_run(data, tmp / "run", TrainConfig(epochs=2, max_train=3000, seed=0))
+        run = train_run(data, tmp / "run", TrainConfig(epochs=2, max_train=3000, seed=0)).run
         test = labelled_sources(data / "test")
         paths = test.paths[: args.images]
         with socket.socket() as s:

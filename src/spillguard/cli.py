@@ -10,11 +10,15 @@ from sharedcore.atomic import check_writable
 from sharedcore.console import info, make_app, run_cli
 from sharedcore.errors import UserError
 from spillguard import __version__
+from spillguard.compute import limit_threads
 from spillguard.config import TrainConfig
-from spillguard.demo import run_demo
-from spillguard.report import write_report
-from spillguard.run import evaluate_run, predict_paths, report_skips, train_run, write_predictions
-from spillguard.synth import SynthSpec, write_synth
+from spillguard.data import report_skips
+from spillguard.data.synthetic import SynthSpec, write_synth
+from spillguard.pipelines.demo import run_demo
+from spillguard.pipelines.evaluate import evaluate_run
+from spillguard.pipelines.predict import predict_paths, write_predictions
+from spillguard.pipelines.train import train_run
+from spillguard.reporting.run_report import rebuild_report
 
 app = make_app(
     "spillguard",
@@ -56,10 +60,19 @@ def train(
     epochs: int | None = typer.Option(None, help="Maximum epochs (early stopping may end sooner)."),
     seed: int | None = typer.Option(None, help="Random seed (splits, initialisation, batches)."),
     max_train: int | None = typer.Option(None, help="Use at most this many normal images."),
-    score: str | None = typer.Option(None, help="Anomaly score: local (max of smoothed error map) or mse."),
-    threshold_rule: str | None = typer.Option(None, help="Verdict threshold: balanced or fpr."),
+    score: str | None = typer.Option(
+        None,
+        help="Anomaly score. Default: head (the spill head of the shipped conv_ae_head). With a "
+        "reconstruction config (e.g. -c src/spillguard/configs/ae_core.yaml): local (max of the "
+        "box-smoothed error map), mse or combined.",
+    ),
+    threshold_rule: str | None = typer.Option(
+        None,
+        help="Verdict threshold rule. Default: prior (the head's own p(spill) = 0.5; head score only); "
+        "fpr (1% false alarms on validation normals) or balanced (TPR = TNR; needs known spills).",
+    ),
     target_fpr: float | None = typer.Option(
-        None, help="False-alarm rate of the fpr rule on validation normals."
+        None, help="False-alarm rate of the fpr rule on validation normals (default 0.01)."
     ),
     device: str | None = typer.Option(None, help="auto (CUDA when present), cpu or cuda."),
     strict: bool = typer.Option(False, help="Stop at the first unusable input file instead of skipping it."),
@@ -79,8 +92,8 @@ def train(
             "device": device,
         },
     )
-    run = train_run(data, out, cfg, strict=strict, force=force, wandb=wandb)
-    print(run / "report.html")
+    res = train_run(data, out, cfg, strict=strict, force=force, wandb=wandb)
+    print(res.run / "report.html")
 
 
 @app.command()
@@ -98,7 +111,8 @@ def evaluate(
     force: bool = typer.Option(False, help="Replace an existing results folder."),
 ) -> None:
     """Measure the detector on labelled images at every threshold rule, with 95% confidence intervals."""
-    folder, m = evaluate_run(run, test, out, strict=strict, force=force)
+    res = evaluate_run(run, test, out, strict=strict, force=force)
+    folder, m = res.folder, res.metrics
     print(
         f"ROC AUC {m['roc_auc']:.4f} [{m['roc_auc_ci'][0]:.4f}, {m['roc_auc_ci'][1]:.4f}]  "
         f"PR AUC {m['pr_auc']:.4f}  ({m['n_normal']} normal, {m['n_spill']} spill)"
@@ -146,7 +160,7 @@ def report(run: Path = typer.Argument(..., help="Run folder made by 'spillguard 
     """Rebuild the run's plots and HTML report from its files."""
     if not (run / "metrics.json").is_file():
         raise UserError(f"{run}: no metrics.json; point to a run folder made by 'spillguard train'")
-    print(write_report(run))
+    print(rebuild_report(run))
 
 
 @app.command()
@@ -179,9 +193,9 @@ def experiment(
     ),
 ) -> None:
     """Train and evaluate several variants; write a comparison table, ROC curves, error analysis, report."""
-    from spillguard.experiment import run_experiment
+    from spillguard.pipelines.experiment import run_experiment
 
-    folder = run_experiment(
+    res = run_experiment(
         configs,
         data,
         test if test is not None else data / "test",
@@ -191,12 +205,7 @@ def experiment(
         strict=strict,
         force=force,
     )
-    print(folder / "report.html")
-
-
-def main() -> None:
-    """Console-script entry point."""
-    run_cli(app, "spillguard")
+    print(res.folder / "report.html")
 
 
 @app.command()
@@ -258,3 +267,9 @@ def feedback_export(
     result = export_feedback(db, out, since=since, store=store, base=base, force=force)
     info(result.summary())
     print(result.folder)
+
+
+def main() -> None:
+    """Console-script entry point: sets torch's thread count once, then runs the command."""
+    limit_threads()
+    run_cli(app, "spillguard")

@@ -17,11 +17,11 @@ from sharedcore.errors import UserError
 from spillguard.cli import app as cli_app
 from spillguard.config import TrainConfig
 from spillguard.data import decode_image, training_sources
+from spillguard.data.synthetic import SynthSpec, draw_pit, write_synth
 from spillguard.deploy.service.app import ServiceConfig, create_app
 from spillguard.deploy.service.feedback import export_feedback
 from spillguard.detector import SpillDetector
-from spillguard.run import train_run
-from spillguard.synth import SynthSpec, draw_pit, write_synth
+from spillguard.pipelines.train import train_run
 
 from .conftest import AUTH, TOKEN
 
@@ -111,7 +111,7 @@ def test_the_loop_closes_false_alarms_on_a_nuisance_look_drop(tmp_path: Path) ->
     base = write_synth(tmp_path / "data", seed=3, spec=SynthSpec(400, 30, 10, 2))
     # the first model never saw the nuisance look (no occluder augmentation)
     cfg = TrainConfig(occlusion=0.0, fit_decoder=False, epochs=6, batch_size=32, seed=0)
-    run1 = train_run(base, tmp_path / "run1", cfg)
+    run1 = train_run(base, tmp_path / "run1", cfg).run
     size = (cfg.height, cfg.width)
     held_glare = np.stack([decode_image(_jpeg(glare(draw_pit(rng, False), rng)), size) for _ in range(100)])
     held_spill = np.stack([decode_image(_jpeg(draw_pit(rng, True)), size) for _ in range(50)])
