@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -30,7 +30,7 @@ class Scorer(Protocol):
     """What the service needs to score: SpillDetector's surface (an ONNX runtime can offer the same)."""
 
     @property
-    def config(self) -> Any: ...  # has .height and .width (TrainConfig for SpillDetector)
+    def config(self) -> InputConfig: ...  # TrainConfig for SpillDetector
 
     @property
     def threshold_rule_(self) -> str: ...
