@@ -10,7 +10,6 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +26,11 @@ from spillguard.data import (
     check_skips,
     expand_inputs,
     labelled_sources,
-    load_images,
     load_sources,
     training_sources,
 )
+from spillguard.deploy.backends import load_scorer
+from spillguard.deploy.batch_scoring import score_paths
 from spillguard.detector import SpillDetector, recon_metrics
 from spillguard.metrics import evaluate_scores
 from spillguard.report import plot_grid, plot_history, plot_scores, write_report
@@ -207,31 +207,21 @@ def predict_paths(
     rule: str | None = None,
     strict: bool = False,
     batch: int = 2048,
+    backend: str = "auto",
 ) -> tuple[list[tuple[Path, float, bool]], list[Skip]]:
     """Score files, folders and glob patterns; returns (path, score, is_spill) rows and the skips.
 
-    JPEG decoding of the next chunk runs in a second thread while the network scores the current one.
+    ``run`` is a run folder (torch, or ``backend="onnx"`` to export it in memory and score on
+    onnxruntime) or an exported ``.onnx`` file. Decoding overlaps scoring (``deploy.batch_scoring``).
     """
-    det = SpillDetector.load(run)
-    threshold = det.threshold(rule)
+    scorer = load_scorer(run, backend)
+    scorer.threshold(rule)  # an unknown rule fails before any file is read
     paths, skipped = expand_inputs(items)
     check_skips(skipped, strict)
-    size = (det.config.height, det.config.width)
-    chunks = [paths[i : i + batch] for i in range(0, len(paths), batch)]
-    rows: list[tuple[Path, float, bool]] = []
-    with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(load_images, chunks[0], size) if chunks else None
-        for k, chunk in enumerate(chunks):
-            assert pending is not None
-            images, idx, bad = pending.result()
-            pending = pool.submit(load_images, chunks[k + 1], size) if k + 1 < len(chunks) else None
-            skipped += bad
-            check_skips(bad, strict)
-            scores = det.score_samples(images) if len(idx) else np.zeros(0)
-            rows += [(chunk[j], float(s), bool(s > threshold)) for j, s in zip(idx, scores, strict=True)]
+    rows, bad = score_paths(scorer, paths, rule, strict, batch)
     if not rows:
         raise UserError(f"{' '.join(items)}: no readable images to score; point to JPEG/PNG files or folders")
-    return rows, skipped
+    return rows, skipped + bad
 
 
 def write_predictions(
