@@ -9,7 +9,7 @@ files and the output folder (a shared filesystem).
   restarts). With the onnx backend the model travels inside the plugin (workers need only the
   ``runtime`` extra + dask); with torch each worker loads the run folder by path.
 - Each task decodes + scores one partition with the same loop as in-process ``predict``
-  (``batch_scoring.score_paths``) and writes ``part-NNNNN.parquet`` under a temporary name, then renames
+  (``batch_scoring.score_paths``; decoding and scoring take turns, so a worker uses one core) and writes ``part-NNNNN.parquet`` under a temporary name, then renames
   it: a killed job leaves only whole parts. ``resume`` skips the parts already there.
 - A file that cannot be read is a row with its reason in ``error`` (score and verdict null), never a
   failed task; a partition whose worker dies is rescheduled by Dask (``distributed.scheduler.allowed-failures``).
@@ -108,7 +108,7 @@ def score_partition(
     """
     scorer = _worker_scorer(plugin_name)
     todo = [p for p, why in items if why is None]
-    rows, skipped = score_paths(scorer, todo, rule)
+    rows, skipped = score_paths(scorer, todo, rule, prefetch=False)  # one core per worker
     scored = {str(p): (s, "spill" if v else "normal") for p, s, v in rows}
     errors = {str(p): why for p, why in skipped}
     errors.update({p: why for p, why in items if why is not None})
