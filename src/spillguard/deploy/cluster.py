@@ -169,7 +169,7 @@ def dask_client(spec: str) -> Iterator[Any]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
         )
         try:
             with Client(cluster) as client:

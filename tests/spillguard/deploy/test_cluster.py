@@ -38,7 +38,7 @@ def test_cluster_spec_parsing() -> None:
 def cluster() -> Iterator[distributed.LocalCluster]:
     """Two single-threaded worker processes on 127.0.0.1; closed in teardown even when a test fails."""
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
     ) as lc:
         yield lc
 
