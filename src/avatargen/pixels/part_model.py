@@ -301,11 +301,6 @@ class PartBasedModel:
         pal[:, :3] = np.clip(np.rint(rgba[:, :3] + shade[:, None] * delta[role]), 0, 255).astype(np.uint8)
         return pack(pal)[self._index[i, rows]]
 
-    def recolour(self, i: int, colours: dict[int, np.ndarray]) -> np.ndarray:
-        """Training image ``i`` in the given role colours -> RGBA uint8 (H, W, 4)."""
-        packed = self._recoloured(i, colours, slice(None))
-        return packed[..., None].view(np.uint8)
-
     def compose(self, a: int, f: int, b: int, colours: dict[int, np.ndarray]) -> np.ndarray:
         """Head and hair of image ``a``, face features of ``f``, body of ``b``, in ``colours`` -> (H, W, 4)."""
         return self._compose_packed(a, f, b, colours)[..., None].view(np.uint8)
@@ -361,12 +356,6 @@ class PartBasedModel:
         ``step`` > 1 estimated on every step-th row."""
         same = self._packed[:, ::step] == pack(img)[None, ::step]
         return np.count_nonzero(same.reshape(len(same), -1), axis=1) / same[0].size
-
-    def distances(self, img: np.ndarray) -> np.ndarray:
-        """Mean per-pixel RGBA distance of ``img`` (H, W, 4) to each training image, estimated on
-        every eighth row and column -> (N,)."""
-        d = self._small - img[::8, ::8].astype(np.float32)[None]
-        return np.sqrt((d * d).sum(axis=-1)).mean(axis=(1, 2))
 
     def _too_close(self, preview: np.ndarray, full: np.ndarray | None = None) -> bool | None:
         """A near-copy: more than ``max_identical`` of its pixels identical to a training image, or

@@ -8,7 +8,7 @@ import pytest
 from avatargen.pixels import metrics
 from avatargen.pixels.collection import load_collection
 from avatargen.pixels.joint import pack
-from avatargen.pixels.parts import PartBasedModel, over, over_packed
+from avatargen.pixels.part_model import PartBasedModel, over, over_packed
 from avatargen.pixels.segment import CLOTHES, FACIAL_HAIR, HAIR, SKIN
 from tests.avatargen.pixels.conftest import draw_avatars
 
