@@ -197,8 +197,8 @@ def _listing(items: Sequence[str]) -> list[tuple[str, str | None]]:
     return list(listed.items())
 
 
-def _prepare_out(out: Path, manifest: dict[str, Any], resume: bool, force: bool) -> set[int]:
-    """Create/check the dataset folder; return the indices of whole parts that a resume may keep."""
+def _check_out(out: Path, manifest: dict[str, Any], resume: bool, force: bool) -> set[int]:
+    """Check the dataset folder (writes nothing); return the indices of whole parts a resume keeps."""
     mpath = out / MANIFEST
     if out.exists() and not out.is_dir():
         raise UserError(
@@ -207,7 +207,10 @@ def _prepare_out(out: Path, manifest: dict[str, Any], resume: bool, force: bool)
     if resume:
         if not mpath.is_file():
             raise UserError(f"{out}: nothing to resume (no {MANIFEST}); run without --resume")
-        old = json.loads(mpath.read_text(encoding="utf-8"))
+        try:
+            old = json.loads(mpath.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{mpath}: unreadable ({type(exc).__name__}); start again with --force") from None
         changed = [
             k
             for k in ("format", "listing_sha256", "partition_size", "model_sha256", "rule")
@@ -218,9 +221,7 @@ def _prepare_out(out: Path, manifest: dict[str, Any], resume: bool, force: bool)
                 f"{out}: the earlier run differs in {', '.join(changed)}; resume with the same paths, model, "
                 "--rule and --partition-size, or pass --force without --resume to start again"
             )
-        for tmp in out.glob(".part-*.tmp"):  # left by a worker killed while writing
-            tmp.unlink(missing_ok=True)
-        return {int(p.name[5:10]) for p in out.glob("part-*.parquet") if _whole(p)}
+        return {int(p.name[5:-8]) for p in out.glob("part-*.parquet") if _whole(p)}
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise UserError(
@@ -230,10 +231,19 @@ def _prepare_out(out: Path, manifest: dict[str, Any], resume: bool, force: bool)
             raise UserError(
                 f"{out}: not a spillguard verdict dataset (no {MANIFEST}); refusing to delete it, choose another -o"
             )
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_text(mpath, json.dumps(manifest, indent=1), force=True)
     return set()
+
+
+def _start_out(out: Path, manifest: dict[str, Any], resume: bool) -> None:
+    """Once the cluster is reachable: a fresh folder with the manifest, or a resumed one tidied."""
+    if resume:
+        for tmp in out.glob(".part-*.tmp"):  # left by a worker killed while writing
+            tmp.unlink(missing_ok=True)
+        return
+    if out.is_dir():
+        shutil.rmtree(out)  # checked by _check_out: empty, or a verdict dataset replaced with --force
+    out.mkdir(parents=True)
+    write_text(out / MANIFEST, json.dumps(manifest, indent=1), force=True)
 
 
 def _whole(part: Path) -> bool:
@@ -285,11 +295,12 @@ def score_archive(
         "columns": list(COLUMNS),
     }
     out_p = Path(out)
-    done = _prepare_out(out_p, manifest, resume, force)
+    done = _check_out(out_p, manifest, resume, force)
     parts = [listing[i : i + partition_size] for i in range(0, len(listing), partition_size)]
     todo = [i for i in range(len(parts)) if i not in done]
     scored = unreadable = 0
     with dask_client(cluster) as client:
+        _start_out(out_p, manifest, resume)
         workers = len(client.scheduler_info().get("workers", {}))
         name = PLUGIN_PREFIX + manifest["model_sha256"][:16]
         client.register_plugin(ModelPlugin(kind, payload, name), name=name)

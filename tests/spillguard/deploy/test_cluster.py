@@ -34,6 +34,25 @@ def test_cluster_spec_parsing() -> None:
             parse_cluster(bad)
 
 
+def test_output_folder_checks_come_before_any_cluster(
+    small_archive: Path, tiny_onnx: Path, tmp_path: Path
+) -> None:
+    """A user's folder is never deleted, and nothing is written before the scheduler answers."""
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "notes.txt").write_text("keep me")
+    nowhere = "tcp://127.0.0.1:1"  # never reached: every check below fails first
+    with pytest.raises(UserError, match="--resume to continue it or --force"):
+        score_archive(tiny_onnx, [str(small_archive)], user, nowhere)
+    with pytest.raises(UserError, match="refusing to delete it"):
+        score_archive(tiny_onnx, [str(small_archive)], user, nowhere, force=True)
+    with pytest.raises(UserError, match="nothing to resume"):
+        score_archive(tiny_onnx, [str(small_archive)], tmp_path / "new", nowhere, resume=True)
+    with pytest.raises(UserError, match="threshold rule 'prior'"):
+        score_archive(tiny_onnx, [str(small_archive)], tmp_path / "new", nowhere, rule="prior")
+    assert (user / "notes.txt").read_text() == "keep me" and not (tmp_path / "new").exists()
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[distributed.LocalCluster]:
     """Two single-threaded worker processes on 127.0.0.1; closed in teardown even when a test fails."""
