@@ -78,6 +78,9 @@ def main() -> None:
         print(f"skipped: real data not found at {spills} (pass --shared)")
         return
     os.environ.setdefault("SPILLGUARD_THREADS", "1")
+    from spillguard.compute import limit_threads
+
+    limit_threads()  # this script is an entry point: torch's thread count is set here, once
 
     from spillguard.config import TrainConfig
     from spillguard.data import load_images, training_sources
@@ -85,7 +88,8 @@ def main() -> None:
     from spillguard.deploy.export import export_run
     from spillguard.deploy.runtime import OnnxDetector
     from spillguard.detector import SpillDetector
-    from spillguard.run import predict_paths, train_run
+    from spillguard.pipelines.predict import predict_paths
+    from spillguard.pipelines.train import train_run
 
     start_load = load()
     tmp = Path(tempfile.mkdtemp(prefix="bench_deploy_"))

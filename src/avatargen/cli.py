@@ -11,6 +11,7 @@ from avatargen.pixels.cli import app as pixels_app
 from avatargen.render.cli import app as avatars_app
 from avatargen.styles.cli import app as styles_app
 from sharedcore.console import make_app, run_cli
+from sharedcore.validate import seed_option
 
 app = make_app(
     "avatargen",
@@ -25,7 +26,9 @@ app.add_typer(pixels_app, name="pixels")
 @app.command()
 def demo(
     out: Path = typer.Option(Path("out/avatargen"), "-o", "--out", help="Output folder (built atomically)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same files."),
+    seed: int = typer.Option(
+        0, "--seed", callback=seed_option, help="Random seed: the same seed gives the same files."
+    ),
     styles: Path | None = typer.Option(
         None, "--styles", help="Styles table/counts file (default: built-in example)."
     ),

@@ -9,12 +9,17 @@ import typer
 from sharedcore.atomic import check_writable
 from sharedcore.console import info, make_app, run_cli
 from sharedcore.errors import UserError
+from sharedcore.validate import seed_option
 from spillguard import __version__
+from spillguard.compute import limit_threads
 from spillguard.config import TrainConfig
-from spillguard.demo import run_demo
-from spillguard.report import write_report
-from spillguard.run import evaluate_run, predict_paths, report_skips, train_run, write_predictions
-from spillguard.synth import SynthSpec, write_synth
+from spillguard.data import report_skips
+from spillguard.data.synthetic import SynthSpec, write_synth
+from spillguard.pipelines.demo import run_demo
+from spillguard.pipelines.evaluate import evaluate_run
+from spillguard.pipelines.predict import predict_paths, write_predictions
+from spillguard.pipelines.train import train_run
+from spillguard.reporting.run_report import rebuild_report
 
 app = make_app(
     "spillguard",
@@ -34,7 +39,9 @@ def synth(
     out: Path = typer.Option(
         ..., "--out", "-o", help="Folder to create (course layout: train/, proliv/, test/)."
     ),
-    seed: int = typer.Option(0, help="Random seed; the same seed gives the same files."),
+    seed: int = typer.Option(
+        0, callback=seed_option, help="Random seed; the same seed gives the same files."
+    ),
     n_train: int = typer.Option(800, help="Normal training images."),
     n_proliv: int = typer.Option(60, help="Known spill images (proliv/)."),
     n_test: int = typer.Option(300, help="Test images (10% spills)."),
@@ -54,12 +61,23 @@ def train(
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to create (e.g. runs/NAME)."),
     config: Path | None = typer.Option(None, "--config", "-c", help="YAML file of TrainConfig fields."),
     epochs: int | None = typer.Option(None, help="Maximum epochs (early stopping may end sooner)."),
-    seed: int | None = typer.Option(None, help="Random seed (splits, initialisation, batches)."),
+    seed: int | None = typer.Option(
+        None, callback=seed_option, help="Random seed (splits, initialisation, batches)."
+    ),
     max_train: int | None = typer.Option(None, help="Use at most this many normal images."),
-    score: str | None = typer.Option(None, help="Anomaly score: local (max of smoothed error map) or mse."),
-    threshold_rule: str | None = typer.Option(None, help="Verdict threshold: balanced or fpr."),
+    score: str | None = typer.Option(
+        None,
+        help="Anomaly score. Default: head (the spill head of the shipped conv_ae_head). With a "
+        "reconstruction config (e.g. -c src/spillguard/configs/ae_core.yaml): local (max of the "
+        "box-smoothed error map), mse or combined.",
+    ),
+    threshold_rule: str | None = typer.Option(
+        None,
+        help="Verdict threshold rule. Default: prior (the head's own p(spill) = 0.5; head score only); "
+        "fpr (1% false alarms on validation normals) or balanced (TPR = TNR; needs known spills).",
+    ),
     target_fpr: float | None = typer.Option(
-        None, help="False-alarm rate of the fpr rule on validation normals."
+        None, help="False-alarm rate of the fpr rule on validation normals (default 0.01)."
     ),
     device: str | None = typer.Option(None, help="auto (CUDA when present), cpu or cuda."),
     strict: bool = typer.Option(False, help="Stop at the first unusable input file instead of skipping it."),
@@ -79,8 +97,8 @@ def train(
             "device": device,
         },
     )
-    run = train_run(data, out, cfg, strict=strict, force=force, wandb=wandb)
-    print(run / "report.html")
+    res = train_run(data, out, cfg, strict=strict, force=force, wandb=wandb)
+    print(res.run / "report.html")
 
 
 @app.command()
@@ -98,7 +116,8 @@ def evaluate(
     force: bool = typer.Option(False, help="Replace an existing results folder."),
 ) -> None:
     """Measure the detector on labelled images at every threshold rule, with 95% confidence intervals."""
-    folder, m = evaluate_run(run, test, out, strict=strict, force=force)
+    res = evaluate_run(run, test, out, strict=strict, force=force)
+    folder, m = res.folder, res.metrics
     print(
         f"ROC AUC {m['roc_auc']:.4f} [{m['roc_auc_ci'][0]:.4f}, {m['roc_auc_ci'][1]:.4f}]  "
         f"PR AUC {m['pr_auc']:.4f}  ({m['n_normal']} normal, {m['n_spill']} spill)"
@@ -192,13 +211,13 @@ def report(run: Path = typer.Argument(..., help="Run folder made by 'spillguard 
     """Rebuild the run's plots and HTML report from its files."""
     if not (run / "metrics.json").is_file():
         raise UserError(f"{run}: no metrics.json; point to a run folder made by 'spillguard train'")
-    print(write_report(run))
+    print(rebuild_report(run))
 
 
 @app.command()
 def demo(
     out: Path = typer.Option(..., "--out", "-o", help="Folder to create: data/, run/, report.html."),
-    seed: int = typer.Option(0, help="Random seed."),
+    seed: int = typer.Option(0, callback=seed_option, help="Random seed."),
     force: bool = typer.Option(False, help="Replace an existing non-empty folder."),
 ) -> None:
     """Synthesise a small data set, train briefly, evaluate and write the report; prints its path."""
@@ -217,7 +236,7 @@ def experiment(
     ),
     epochs: int | None = typer.Option(None, help="Override every config's maximum epochs."),
     max_train: int | None = typer.Option(None, help="Override: use at most this many normal images."),
-    seed: int | None = typer.Option(None, help="Override every config's seed."),
+    seed: int | None = typer.Option(None, callback=seed_option, help="Override every config's seed."),
     strict: bool = typer.Option(False, help="Stop at the first unusable input file instead of skipping it."),
     force: bool = typer.Option(False, help="Replace an existing non-empty experiment folder."),
     wandb: bool = typer.Option(
@@ -225,9 +244,9 @@ def experiment(
     ),
 ) -> None:
     """Train and evaluate several variants; write a comparison table, ROC curves, error analysis, report."""
-    from spillguard.experiment import run_experiment
+    from spillguard.pipelines.experiment import run_experiment
 
-    folder = run_experiment(
+    res = run_experiment(
         configs,
         data,
         test if test is not None else data / "test",
@@ -237,9 +256,10 @@ def experiment(
         strict=strict,
         force=force,
     )
-    print(folder / "report.html")
+    print(res.folder / "report.html")
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: sets torch's thread count once, then runs the command."""
+    limit_threads()
     run_cli(app, "spillguard")

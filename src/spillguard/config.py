@@ -12,12 +12,16 @@ from typing import Any
 import yaml
 
 from sharedcore.errors import UserError
+from spillguard.post_processing.thresholds import THRESHOLD_RULES
 
 COLOUR_SPACES = ("rgb", "ycbcr", "hsv")
 ILLUMINATION = ("none", "per_image")
 AUGMENTATIONS = ("none", "shift", "lighting", "lighting+shift")
-THRESHOLD_RULES = ("fpr", "balanced", "prior")
 SUPERVISION = ("none", "synthetic", "synthetic+known")
+# learning-rate schedules, one meaning each (spillguard.training.loop.make_schedule):
+# "onecycle": OneCycleLR stepped per batch (warm-up to lr, then cosine annealing to ~0);
+# "cosine": CosineAnnealingLR stepped per epoch (lr -> 0 over ``epochs``); "constant": lr throughout.
+LR_SCHEDULES = ("onecycle", "cosine", "constant")
 
 # The plain convolutional autoencoder with the spill core's tuned settings (the defaults before the
 # experiments made the spill head the default; configs/ae_core.yaml):
@@ -31,6 +35,7 @@ PLAIN_AE: dict[str, Any] = {
     "augment": "lighting+shift",
     "augment_strength": 0.1,
     "threshold_rule": "balanced",
+    "lr_schedule": "cosine",
     "epochs": 30,
     "weight_decay": 1e-5,
 }
@@ -44,8 +49,10 @@ class TrainConfig:
     # an AE encoder with a spill head trained by outlier exposure; the plain AE is configs/ae_baseline.yaml.
     model: str = "conv_ae_head"  # a name in spillguard.models.MODELS
     model_params: dict[str, Any] = field(default_factory=dict)  # passed to the model's __init__
-    loss: str = "mse"  # a name in spillguard.losses.LOSSES
-    score: str = "head"  # a name in spillguard.scoring.SCORES, or "head" (the model's spill head)
+    loss: str = "mse"  # a name in spillguard.models.losses.LOSSES
+    score: str = (
+        "head"  # a name in spillguard.post_processing.scores.SCORES, or "head" (the model's spill head)
+    )
     smooth: int = 16  # window (pixels) of the local score's box filter
     height: int = 32  # input size after resizing, pixels
     width: int = 48
@@ -58,29 +65,29 @@ class TrainConfig:
     batch_size: int = 128
     lr: float = 3e-3
     weight_decay: float = 1e-4
-    lr_schedule: str = "cosine"  # "cosine" or "constant"
+    lr_schedule: str = "onecycle"  # one of LR_SCHEDULES (the decoder fit always uses "constant")
     patience: int = 6  # early stopping: epochs without validation-loss improvement
     val_fraction: float = 0.1  # of the normal images, held out for validation
     calib_fraction: float = 0.5  # of validation normals and known spills, used to choose thresholds
     target_fpr: float = 0.01  # false-alarm rate of the "fpr" threshold rule
-    threshold_rule: str = "prior"  # rule used for verdicts (falls back to "fpr" when not available)
+    threshold_rule: str = "prior"  # verdict rule, one of THRESHOLD_RULES ("balanced" needs known spills)
     max_train: int | None = None  # cap on training images (None: all)
     seed: int = 0
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
-    # outlier exposure (spillguard.supervised; needs a model with a spill head and score "head"):
+    # outlier exposure (spillguard.training.spill_head; needs a model with a spill head and score "head"):
     supervision: str = "synthetic+known"  # one of SUPERVISION: which spills train the head
     occlusion: float = 0.3  # fraction of training images given a nuisance occluder (label kept)
     recon_weight: float = 0.0  # weight of the reconstruction loss of head models
     # after the head is trained with recon_weight 0: fit the decoder with the encoder frozen, so that
-    # grids and error maps are real (spillguard.decoder_fit; the head's scores do not change)
+    # grids and error maps are real (spillguard.training.decoder; the head's scores do not change)
     fit_decoder: bool = True
     decoder_epochs: int = 5  # at most, early stop on validation normals
 
     def validate(self, source: str = "config") -> TrainConfig:
         """Raise UserError naming the first invalid field; return self."""
-        from spillguard.losses import LOSSES
         from spillguard.models import MODELS
-        from spillguard.scoring import SCORES
+        from spillguard.models.losses import LOSSES
+        from spillguard.post_processing.scores import SCORES
 
         choices: dict[str, Any] = {
             "model": MODELS,
@@ -91,7 +98,7 @@ class TrainConfig:
             "augment": AUGMENTATIONS,
             "threshold_rule": THRESHOLD_RULES,
             "supervision": SUPERVISION,
-            "lr_schedule": ("cosine", "constant"),
+            "lr_schedule": LR_SCHEDULES,
             "device": ("auto", "cpu", "cuda"),
         }
         for name, allowed in choices.items():
@@ -105,6 +112,11 @@ class TrainConfig:
                 f"{source}: fields 'score'/'supervision': score 'head' and supervision "
                 f"'{self.supervision}' go together only as score 'head' with supervision 'synthetic' or "
                 "'synthetic+known' (and a model with a spill head, e.g. conv_ae_head); fix one of them"
+            )
+        if self.threshold_rule == "prior" and self.score != "head":
+            raise UserError(
+                f"{source}: field 'threshold_rule': value 'prior' is the spill head's own boundary and needs "
+                f"score 'head' (score is '{self.score}'); choose fpr or balanced"
             )
         if not 0.0 <= self.occlusion <= 1.0:
             raise UserError(f"{source}: field 'occlusion': value {self.occlusion} must be between 0 and 1")

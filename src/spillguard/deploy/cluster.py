@@ -64,7 +64,10 @@ class ModelPlugin(WorkerPlugin):
 
         if isinstance(self.model, bytes):
             self.scorer = OnnxDetector.load(self.model)
-        else:
+        else:  # a worker process is an entry point: torch's thread count is set here, once
+            from spillguard.compute import limit_threads
+
+            limit_threads()
             self.scorer = load_scorer(self.model, self.backend)
 
 

@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from sharedcore.atomic import atomic_path
 from sharedcore.errors import UserError
 from spillguard import __version__
+from spillguard.data.preprocess import convert_colour
 from spillguard.deploy.runtime import (
     FORMAT_VERSION,
     INPUT_NAME,
@@ -38,8 +38,7 @@ from spillguard.deploy.runtime import (
 )
 from spillguard.detector import SpillDetector
 from spillguard.models.fusion import fuse_for_inference
-from spillguard.preprocess import convert_colour
-from spillguard.scoring import SCORES, error_map
+from spillguard.post_processing.scores import SCORES, error_map, head_score
 
 OPSET = 17
 PARITY_RTOL = 1e-5  # relative, with the floor below; see parity_error
@@ -75,7 +74,7 @@ class ScoringGraph(nn.Module):
         x = self.standardise(images)
         if self.head:
             logit = self.net.spill_logit(x)  # type: ignore[operator]
-            return F.softplus(logit), torch.sigmoid(logit)
+            return head_score(logit), torch.sigmoid(logit)
         return (SCORES[self.score](error_map(x, self.net(x)), self.smooth),)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from sharedcore.errors import UserError
+from spillguard.post_processing.thresholds import check_rule
 
 FORMAT_VERSION = 1  # of the exported graph + metadata; another version is refused on load
 INPUT_NAME = "images"  # (N, H, W, 3) uint8 RGB at the model's input size
@@ -170,12 +171,9 @@ class OnnxDetector:
 
     def threshold(self, rule: str | None = None) -> float:
         """The threshold of ``rule``; UserError if the exported run did not calibrate it."""
-        r = rule or self.threshold_rule_
-        if r not in self.thresholds_:
-            raise UserError(
-                f"threshold rule '{r}' is not available in {self.source}; choose one of {', '.join(self.thresholds_)}"
-            )
-        return self.thresholds_[r]
+        return self.thresholds_[
+            check_rule(rule or self.threshold_rule_, self.thresholds_, f" in {self.source}")
+        ]
 
     def predict(self, images: np.ndarray, rule: str | None = None) -> np.ndarray:
         """True where an image is flagged as a spill under ``rule``."""

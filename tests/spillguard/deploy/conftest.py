@@ -11,15 +11,17 @@ import torch
 
 from spillguard.config import TrainConfig
 from spillguard.data import expand_inputs, load_images
+from spillguard.data.preprocess import Preprocessor, to_unit
 from spillguard.deploy.export import export_run
 from spillguard.detector import SpillDetector
 from spillguard.models import build_model
-from spillguard.preprocess import Preprocessor, to_unit
 
 
 def random_detector(images: np.ndarray, seed: int = 0, **fields: Any) -> SpillDetector:
     """A detector with seeded random weights (BatchNorm statistics perturbed, so folding matters),
     standardisation fitted on ``images`` and thresholds at quantiles of its own scores on them."""
+    if fields.get("score", "head") != "head":
+        fields = {"threshold_rule": "fpr", **fields}
     cfg = TrainConfig(**fields).validate()
     torch.manual_seed(seed)
     det = SpillDetector(cfg)
@@ -31,6 +33,7 @@ def random_detector(images: np.ndarray, seed: int = 0, **fields: Any) -> SpillDe
             m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.2)
             m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
             m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+    det.prepare_inference()
     det.prep_ = Preprocessor(cfg.colour, cfg.illumination).fit(to_unit(images))
     det.thresholds_, det.threshold_rule_ = {"fpr": 0.0}, "fpr"
     s = det.score_samples(images)

@@ -19,7 +19,7 @@ import pytest
 
 from sharedcore.errors import UserError
 from spillguard.deploy.cluster import MANIFEST, parse_cluster, read_verdicts, score_archive
-from spillguard.run import predict_paths
+from spillguard.pipelines.predict import predict_paths
 
 distributed = pytest.importorskip("distributed")
 

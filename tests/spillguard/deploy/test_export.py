@@ -17,7 +17,7 @@ from spillguard.cli import app
 from spillguard.deploy.export import PARITY_RTOL, export_bytes, parity_error
 from spillguard.deploy.runtime import FORMAT_VERSION, META_FORMAT, OnnxDetector
 from spillguard.detector import SpillDetector
-from spillguard.run import predict_paths
+from spillguard.pipelines.predict import predict_paths
 
 from .conftest import random_detector
 

@@ -13,7 +13,7 @@ from spillguard.data import labelled_sources, load_sources
 from spillguard.deploy.export import PARITY_RTOL, export_bytes, export_run, parity_error
 from spillguard.deploy.runtime import OnnxDetector
 from spillguard.detector import SpillDetector
-from spillguard.run import train_run
+from spillguard.pipelines.train import train_run
 
 from .conftest import random_detector
 
@@ -51,7 +51,7 @@ def test_parity_of_a_head_trained_on_real_data(
 ) -> None:
     """The shipped default config (1 epoch, 3,000 images, no decoder fit) trained on ../shared."""
     cfg = TrainConfig(epochs=1, max_train=3000, fit_decoder=False, seed=0)
-    run = train_run(shared_dir / "data" / "spills", tmp_path / "run", cfg)
+    run = train_run(shared_dir / "data" / "spills", tmp_path / "run", cfg).run
     path, err = export_run(run, tmp_path / "model.onnx")
     assert err <= PARITY_RTOL
     images, labels = real_test

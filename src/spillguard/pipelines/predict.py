@@ -1,0 +1,52 @@
+"""Score new images with a run's detector (torch) or an exported model (onnxruntime): files, folders
+and glob patterns -> (path, score, verdict)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from sharedcore.atomic import atomic_path
+from sharedcore.errors import UserError
+from spillguard.data import Skip, check_skips, expand_inputs
+from spillguard.deploy.backends import load_scorer
+from spillguard.deploy.batch_scoring import score_paths
+
+
+def predict_paths(
+    run: str | os.PathLike[str],
+    items: Sequence[str],
+    rule: str | None = None,
+    strict: bool = False,
+    batch: int = 2048,
+    backend: str = "auto",
+) -> tuple[list[tuple[Path, float, bool]], list[Skip]]:
+    """Score files, folders and glob patterns; returns (path, score, is_spill) rows and the skips.
+
+    ``run`` is a run folder (torch, or ``backend="onnx"`` to export it in memory and score on
+    onnxruntime) or an exported ``.onnx`` file. Decoding overlaps scoring (``deploy.batch_scoring``).
+    """
+    scorer = load_scorer(run, backend)
+    scorer.threshold(rule)  # an unknown rule fails before any file is read
+    paths, skipped = expand_inputs(items)
+    check_skips(skipped, strict)
+    rows, bad = score_paths(scorer, paths, rule, strict, batch)
+    if not rows:
+        raise UserError(f"{' '.join(items)}: no readable images to score; point to JPEG/PNG files or folders")
+    return rows, skipped + bad
+
+
+def write_predictions(
+    path: str | os.PathLike[str], rows: Sequence[tuple[Path, float, bool]], force: bool = False
+) -> Path:
+    """CSV with columns path, score, verdict (spill / normal), written atomically."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["path", "score", "verdict"])
+    w.writerows((str(p), f"{s:.6g}", "spill" if v else "normal") for p, s, v in rows)
+    with atomic_path(path, force) as tmp:
+        tmp.write_text(buf.getvalue(), encoding="utf-8")
+    return Path(path)
