@@ -19,6 +19,7 @@ Output columns: path (string), score (float32), verdict ("spill" / "normal"), er
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -328,7 +329,8 @@ def score_archive(
                 _, n_ok, n_bad = fut.result()
                 scored, unreadable = scored + n_ok, unreadable + n_bad
         finally:
-            client.unregister_worker_plugin(name)
+            with contextlib.suppress(Exception):  # best effort: a worker may have died meanwhile
+                client.unregister_worker_plugin(name)
     n_spill, n_ok_all, n_bad_all = _count(out_p, len(parts))
     return ArchiveResult(
         out_p, len(listing), len(parts), len(todo), len(parts) - len(todo),

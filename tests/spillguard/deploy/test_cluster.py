@@ -69,7 +69,7 @@ def small_archive(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     root.mkdir()
     for sub in ("train", "test/imgs", "proliv"):
         for p in sorted((tiny_data / sub).glob("*.jpg")):
-            os.link(p, root / f"{sub.replace('/', '_')}_{p.name}")
+            shutil.copyfile(p, root / f"{sub.replace('/', '_')}_{p.name}")
     for name, blob in BAD.items():
         (root / name).write_bytes(blob)
     return root
@@ -77,7 +77,7 @@ def small_archive(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="module")
 def big_archive(small_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """30 hard-linked copies of the small archive's images (14,100 files): long enough to interrupt."""
+    """30 real copies (a glob lists each inode once) of the small archive's images (14,100 files): long enough to interrupt."""
     root = tmp_path_factory.mktemp("archive") / "big"
     images = sorted(small_archive.glob("*.jpg"))
     for k in range(30):
@@ -85,7 +85,7 @@ def big_archive(small_archive: Path, tmp_path_factory: pytest.TempPathFactory) -
         d.mkdir(parents=True)
         for p in images:
             if p.name not in BAD:
-                os.link(p, d / p.name)
+                shutil.copyfile(p, d / p.name)
     return root
 
 
@@ -237,7 +237,11 @@ def test_resume_after_an_interrupted_run(
                 stable_since, n = time.monotonic(), now
             time.sleep(0.05)
     kept = {p.name: p.stat().st_mtime_ns for p in out.glob("part-*.parquet")}
-    assert 3 <= len(kept) < 47, len(kept)
+    assert 3 <= len(kept) < 47, (
+        len(kept),
+        proc.returncode,
+        proc.stderr.read().decode()[-2000:] if proc.stderr else "",
+    )
     (out / ".part-00046.parquet.deadbeef.tmp").write_bytes(b"half a part")  # as a killed writer leaves it
     with pytest.raises(UserError, match="--resume"):  # no silent overwrite
         score_archive(tiny_onnx, items, out, cluster.scheduler_address, partition_size=300)
