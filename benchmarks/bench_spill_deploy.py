@@ -101,7 +101,8 @@ def main() -> None:
             cfg = TrainConfig(epochs=1, max_train=3000, fit_decoder=False, seed=0)
             train_run(spills, run, cfg)
         onnx_path, _ = export_run(run, tmp / "model.onnx")
-        paths = training_sources(spills).of_label(0)
+        src = training_sources(spills)
+        paths = [p for p, y in zip(src.paths, src.labels, strict=True) if y == 0]
         model_paths = [str(p) for p in paths[: args.n_model]]
         images, _, _ = load_images(model_paths, (32, 48))
         det, odet = SpillDetector.load(run), OnnxDetector.load(onnx_path)
