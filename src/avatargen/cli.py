@@ -47,6 +47,31 @@ def demo(
     print(f"HTML report: {result.report}")
 
 
+@app.command()
+def serve(
+    model: str = typer.Argument(
+        ...,
+        metavar="MODEL",
+        help="Model file from `avatargen styles fit`, or `example` for the built-in example model "
+        "(fitted at start from example_styles.csv with example_rules.yaml).",
+    ),
+    mapping: str | None = typer.Option(
+        None,
+        "--mapping",
+        "-m",
+        help="Mapping YAML or built-in name (english, course_ru); default: the built-in one that covers MODEL.",
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
+    port: int = typer.Option(8001, "--port", help="TCP port."),
+    workers: int = typer.Option(1, "--workers", help="uvicorn worker processes (each loads the model)."),
+    access_log: bool = typer.Option(False, "--access-log", help="Log every request."),
+) -> None:
+    """Serve avatars with probabilities over HTTP (FastAPI; the explore page at /, the API at /docs)."""
+    from avatargen.serve.app import run_server
+
+    run_server(model, mapping, host=host, port=port, workers=workers, access_log=access_log)
+
+
 def main() -> None:
     """Console-script entry point."""
     run_cli(app, "avatargen")
