@@ -140,17 +140,48 @@ def evaluate(
 
 @app.command()
 def predict(
-    run: Path = typer.Argument(..., help="Run folder made by 'spillguard train'."),
+    run: Path = typer.Argument(
+        ..., help="Run folder made by 'spillguard train', or a model.onnx from 'export'."
+    ),
     paths: list[str] = typer.Argument(..., help="Image files, folders or glob patterns."),
     csv_out: Path | None = typer.Option(None, "--csv", help="Also write path,score,verdict to this CSV."),
     rule: str | None = typer.Option(None, help="Threshold rule (default: the run's)."),
+    backend: str = typer.Option(
+        "auto", help="torch, onnx (onnxruntime; a run folder is exported in memory) or auto (onnx for .onnx)."
+    ),
+    cluster: str | None = typer.Option(
+        None, help="Score on Dask: local, local:N (workers) or a scheduler address tcp://HOST:PORT; needs -o."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="With --cluster: Parquet dataset folder (one part per partition)."
+    ),
+    partition_size: int = typer.Option(
+        5000, help="With --cluster: images per partition (one task, one part)."
+    ),
+    resume: bool = typer.Option(
+        False, help="With --cluster: keep the parts of an interrupted run, score the rest."
+    ),
     strict: bool = typer.Option(False, help="Stop at the first unusable file instead of skipping it."),
-    force: bool = typer.Option(False, help="Overwrite an existing CSV."),
+    force: bool = typer.Option(False, help="Overwrite an existing CSV or verdict dataset."),
 ) -> None:
-    """Score images and print score and verdict (spill / normal) per image."""
+    """Score images and print score and verdict (spill / normal) per image, in-process or on a Dask cluster."""
+    if cluster is not None or out is not None:
+        if cluster is None or out is None or csv_out is not None or strict:
+            raise UserError(
+                "--cluster and -o/--out go together (a Parquet dataset); --csv and --strict are in-process only"
+            )
+        from spillguard.deploy.cluster import report as report_archive
+        from spillguard.deploy.cluster import score_archive
+
+        report_archive(
+            score_archive(run, paths, out, cluster, backend, rule, partition_size, resume=resume, force=force)
+        )
+        return
+    if resume:
+        raise UserError("--resume continues a --cluster run; add --cluster and -o")
     if csv_out is not None:
         check_output(csv_out, force, kind="file")
-    rows, skipped = predict_paths(run, paths, rule=rule, strict=strict)
+    rows, skipped = predict_paths(run, paths, rule=rule, strict=strict, backend=backend)
     report_skips(skipped, listed_in=str(csv_out) if csv_out is not None else None)
     if csv_out is not None:
         write_predictions(csv_out, rows, force=force, skipped=skipped)
@@ -163,6 +194,21 @@ def predict(
     if skipped:  # also with --quiet: a file not scored is never silent
         where = f" (rows with their reason in {csv_out})" if csv_out is not None else ""
         print(f"spillguard: skipped {len(skipped)} file(s) that could not be scored{where}", file=sys.stderr)
+
+
+@app.command()
+def export(
+    run: Path = typer.Argument(..., help="Run folder made by 'spillguard train'."),
+    out: Path = typer.Option(..., "--out", "-o", help="ONNX file to write, e.g. model.onnx."),
+    force: bool = typer.Option(False, help="Overwrite an existing file."),
+) -> None:
+    """Export the whole scoring graph (uint8 images at the input size -> score, p(spill)) as ONNX."""
+    from spillguard.deploy.export import export_run
+
+    check_output(out, force, kind="file")
+    path, err = export_run(run, out, force=force)
+    info(f"onnxruntime matches torch on check images (max relative difference {err:.1e})")
+    print(path)
 
 
 @app.command()
@@ -216,6 +262,67 @@ def experiment(
         force=force,
     )
     print(res.folder / "report.html")
+
+
+@app.command()
+def serve(
+    run: Path = typer.Argument(..., help="Run folder made by 'spillguard train' (the model to serve)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on; beyond loopback a token is required."),
+    port: int = typer.Option(8000, help="TCP port."),
+    db: Path = typer.Option(Path("verdicts.sqlite"), help="SQLite database of verdicts and feedback."),
+    store: Path | None = typer.Option(
+        None, help="Folder of kept images (content-addressed; default '<db stem>-images' beside the db)."
+    ),
+    token: str | None = typer.Option(
+        None, envvar="SPILLGUARD_TOKEN", help="Bearer token of feedback and reload (or SPILLGUARD_TOKEN)."
+    ),
+    rule: str | None = typer.Option(None, help="Threshold rule of the verdicts (default: the run's)."),
+    sample_normals: float = typer.Option(0.05, help="Share of normal images kept for retraining (0..1)."),
+    max_mb: float = typer.Option(5.0, help="Largest accepted image, MB (larger: HTTP 413)."),
+    max_pixels: int = typer.Option(4_000_000, help="Largest accepted image, pixels (larger: HTTP 422)."),
+    max_batch: int = typer.Option(1024, help="Most images in one /v1/score/batch request."),
+    score_batch: int = typer.Option(
+        256, help="Most images per model call: concurrent requests are scored together (1: one by one)."
+    ),
+) -> None:
+    """Serve the model over HTTP: /v1/score, /v1/score/batch, /review, /metrics, /docs (until SIGTERM)."""
+    from spillguard.deploy.service.app import ServiceConfig
+    from spillguard.deploy.service.app import serve as run_server
+    from spillguard.deploy.service.uploads import Limits
+
+    limits = Limits(max_bytes=int(max_mb * 1024 * 1024), max_pixels=max_pixels, max_batch=max_batch)
+    cfg = ServiceConfig(
+        run=run,
+        db=db,
+        store=store,
+        token=token,
+        rule=rule,
+        sample_normals=sample_normals,
+        limits=limits,
+        score_batch=score_batch,
+    )
+    run_server(cfg, host=host, port=port)
+
+
+feedback_app = typer.Typer(help="Operators' labels from the review page.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def feedback_export(
+    db: Path = typer.Argument(..., help="The --db file of 'spillguard serve'."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder to create (normal/ + anomalous/)."),
+    since: str | None = typer.Option(None, help="Only verdicts from this date/time on (ISO, UTC)."),
+    store: Path | None = typer.Option(None, help="Folder of kept images (default: the one the db names)."),
+    base: Path | None = typer.Option(None, help="Also add the images of this training data set."),
+    force: bool = typer.Option(False, help="Replace an existing non-empty folder."),
+) -> None:
+    """Write confirmed spills, false alarms and sampled normals as a folder 'spillguard train' reads."""
+    from spillguard.deploy.service.feedback import export_feedback
+
+    result = export_feedback(db, out, since=since, store=store, base=base, force=force)
+    info(result.summary())
+    print(result.folder)
 
 
 def main() -> None:

@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from sharedcore.console import info
 from sharedcore.errors import UserError
 from sharedcore.images import IMAGE_SUFFIXES, convert_mode, decode_array, glob_files, scan_folder
 
@@ -54,6 +53,9 @@ def check_skips(skipped: Sequence[Skip], strict: bool) -> None:
 
 def report_skips(skipped: Sequence[Skip], listed_in: str | None = "metrics.json") -> None:
     """Print the list of skipped files (the first 50); ``listed_in`` names the file listing them all."""
+    # imported here: decoding must stay importable with the runtime extra only (no typer/tqdm; deploy.runtime)
+    from sharedcore.console import info
+
     if skipped:
         info(f"skipped {len(skipped)} file(s):")
         for p, why in skipped[:50]:
