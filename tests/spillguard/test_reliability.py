@@ -294,3 +294,44 @@ def test_report_of_a_damaged_run_folder(tiny_run: Path, tmp_path: Path, text: st
         rebuild_report(run)
     with pytest.raises(UserError, match="damaged run file"):  # evaluate refuses before scoring anything
         evaluate_run(run, tmp_path / "missing", force=True)
+
+
+_json_like = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=6)
+    | st.lists(st.integers(), max_size=2)
+)
+
+
+@FAST
+@given(fields=st.dictionaries(st.sampled_from(sorted(FIELD_CHECKS)), _json_like, max_size=4))
+def test_config_random_fields(fields: dict[str, Any]) -> None:
+    try:
+        cfg = TrainConfig.from_dict(fields)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+    else:  # a valid result: every field of its declared type
+        assert (
+            isinstance(cfg.epochs, int) and isinstance(cfg.lr, float) and cfg.height * cfg.width <= 512 * 512
+        )
+
+
+@FAST
+@given(data=st.binary(max_size=200), bom=st.booleans())
+def test_label_files_random_bytes(tmp_path: Path, data: bytes, bom: bool) -> None:
+    raw = (b"\xef\xbb\xbf" if bom else b"") + data
+    (tmp_path / "ann.txt").write_bytes(raw)
+    (tmp_path / "m.csv").write_bytes(b"path,label\n" + raw)
+    for read in (
+        lambda: read_annotation(tmp_path / "ann.txt", tmp_path),
+        lambda: read_manifest(tmp_path / "m.csv"),
+    ):
+        try:
+            src = read()
+        except UserError as exc:
+            assert "\n" not in str(exc)
+        else:
+            assert len(src.paths) == len(src.labels) and set(src.labels) <= {0, 1}
