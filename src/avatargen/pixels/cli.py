@@ -75,6 +75,7 @@ def sample(
     force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
 ) -> None:
     """Generate new avatars from a saved model (or from a folder, with the coherent model by default)."""
+    check_output(output, force, kind="dir")  # before fitting a folder
     model = (
         make_model(method).fit(_load(model_path, size).images)
         if model_path.is_dir()

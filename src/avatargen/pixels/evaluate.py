@@ -23,6 +23,7 @@ from sharedcore.atomic import atomic_dir, check_output
 from sharedcore.console import info, progress
 from sharedcore.figures import save_figure
 from sharedcore.report import HtmlReport
+from sharedcore.validate import check_int
 
 COLUMNS = [
     "method",
@@ -292,11 +293,20 @@ def run_evaluation(
     return Evaluation(target, target / "report.html", rows, ref_row, markdown, rel_rows, rates, rel_md)
 
 
+#: Most pixels of one batch of sampled avatars (its grid holds as many again): 2**27 = 512 MB RGBA.
+SAMPLE_PIXELS_MAX = 2**27
+
+
 def sample_to_folder(
     model: Any, n: int, out_dir: str | os.PathLike[str], seed: int, force: bool = False
 ) -> list[Path]:
     """Draw ``n`` avatars from a fitted model; write ``avatar_XX.png`` and ``grid.png`` into ``out_dir``."""
     check_output(out_dir, force, kind="dir")
+    h, w = model.image_shape
+    most = max(1, SAMPLE_PIXELS_MAX // (h * w))
+    check_int(
+        n, "-n", 1, most, fix=f"at {w}x{h} at most {most} avatars fit the {SAMPLE_PIXELS_MAX:,}-pixel budget"
+    )
     imgs = model.sample(n, np.random.default_rng(seed))
     target = Path(out_dir)
     with atomic_dir(target, force) as tmp:

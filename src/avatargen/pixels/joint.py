@@ -87,6 +87,11 @@ class JointColourModel:
         (higher is better; -inf if a value was never seen and alpha=0)."""
         return float(self.score_samples(images).mean())
 
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """(H, W) of the images the model draws."""
+        return (int(self.shape_[0]), int(self.shape_[1]))
+
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
         """Write the model to an ``.npz`` file."""
         params = {"alpha": self.alpha, "shape": list(self.shape_)}

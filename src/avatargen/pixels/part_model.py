@@ -452,6 +452,11 @@ class PartBasedModel:
         return self.sample_with_parts(n, rng)[0]
 
     # ---------------------------------------------------------------- persistence
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """(H, W) of the images the model draws."""
+        return (int(self.layout_.shape[0]), int(self.layout_.shape[1]))
+
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
         """Write the model (training parts, layout, colour tables) to an ``.npz`` file."""
         lay = self.layout_

@@ -116,7 +116,7 @@ def evaluate_run(
     src = labelled_sources(test)
     check_both_classes(np.asarray(src.labels, dtype=np.int64), str(test))
     ds = load_sources(src, size, strict, what=str(test))
-    report_skips(ds.skipped)
+    report_skips(ds.skipped, listed_in=str(target / "test_metrics.json"))
     res = evaluate_detector(det, ds, target, str(test), str(run_dir), force=force)
     if train_metrics is not None:  # the train command's numbers, with the new test section
         render_run_report(train_metrics, run_dir, [(target, res.record)])

@@ -85,7 +85,7 @@ def train_run(
     t0 = time.perf_counter()
     sources = training_sources(data)
     ds = load_sources(sources, (cfg.height, cfg.width), strict, what=str(data))
-    report_skips(ds.skipped)
+    report_skips(ds.skipped, listed_in=str(Path(out) / "metrics.json"))
     normals, spills = ds.images[ds.labels == 0], ds.images[ds.labels == 1]
     if len(normals) == 0:
         raise UserError(f"{data}: no normal images found; training needs normal (spill-free) images")

@@ -163,3 +163,15 @@ def test_pixel_smoothing_must_be_finite_and_in_range(alpha: float) -> None:
         make_model("literal", alpha)
     with pytest.raises(UserError, match=r"--alpha: "):
         make_model("parts", alpha)
+
+
+def test_sample_has_a_pixel_budget_stated_before_sampling(saved: dict[str, Path], tmp_path: Path) -> None:
+    from avatargen.pixels.evaluate import SAMPLE_PIXELS_MAX, sample_to_folder
+
+    model = load_model(saved["parts"])
+    h, w = model.image_shape
+    most = SAMPLE_PIXELS_MAX // (h * w)
+    with pytest.raises(UserError, match=rf"-n: {most + 1} is out of range; use an integer from 1 to {most}"):
+        sample_to_folder(model, most + 1, tmp_path / "s", seed=0)
+    assert not (tmp_path / "s").exists()
+    assert len(sample_to_folder(model, 2, tmp_path / "s", seed=0)) == 3
