@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numbers
 import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,9 @@ from avatargen.styles.network import TreeNetwork, enumerate_support
 from avatargen.styles.persistence import FORMAT_VERSION, MODEL_KIND
 from avatargen.styles.rules import Rules, apply_rule_values, as_rules, check_rows_against_rules, rule_masks
 from avatargen.styles.sample import (
+    OneStyleSampler,
     ancestral_codes,
+    chain_probability,
     distinct_codes,
     is_member,
     keys_to_codes,
@@ -32,6 +36,7 @@ from sharedcore.errors import UserError
 __all__ = ["ENUMERATE_LIMIT", "FORMAT_VERSION", "MODEL_KIND", "STRUCTURES", "StyleModel"]
 
 ENUMERATE_LIMIT = 300_000
+SAMPLER_CACHE = 4096  # conditioned single-style samplers kept per model (LRU, one per distinct --given)
 
 
 class StyleModel:
@@ -59,6 +64,7 @@ class StyleModel:
     rules_: Rules
     notes_: list[Note]
     training_keys_: np.ndarray
+    _samplers: tuple[TreeNetwork, OrderedDict[tuple[tuple[int, int], ...], OneStyleSampler], threading.Lock]
 
     def __init__(
         self,
@@ -71,6 +77,12 @@ class StyleModel:
         self.structure = structure
         self.rules = rules
         self.edge_pvalue = edge_pvalue
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled state: everything but the sampler cache (rebuilt on demand; it holds a lock)."""
+        state = self.__dict__.copy()
+        state.pop("_samplers", None)
+        return state
 
     # ------------------------------------------------------------------------------------- fitting
 
@@ -342,6 +354,41 @@ class StyleModel:
                 f"-n {n}: found only {len(codes)} distinct styles after many draws; ask for fewer"
             )
         return self._frame(codes)
+
+    def sample_one(self, rng: np.random.Generator, given: dict[str, str] | None = None) -> tuple[dict[str, str], float]:
+        """One style and P(style): exactly the row ``sample(1, rng, given)`` returns (same draw, same
+        float), without a DataFrame. The conditioned alias tables are built once per distinct ``given``
+        and kept (LRU of SAMPLER_CACHE), so repeated calls cost microseconds. Thread-safe."""
+        self._check_fitted()
+        ev = self.encode(given or {}, "--given")
+        key = tuple(sorted(ev.items()))
+        sampler = self._sampler(key, given)
+        codes, prob = sampler.draw(rng)
+        if ev:  # drawn from the posterior; the probability is the prior P(style), as in sample()
+            prob = chain_probability(self.network_, codes)
+        style = {a: self.values_[a][codes[i]] for i, a in enumerate(self.attributes_)}
+        return style, prob
+
+    def _sampler(self, key: tuple[tuple[int, int], ...], given: dict[str, str] | None) -> OneStyleSampler:
+        """The cached OneStyleSampler of the network conditioned on ``key`` (encoded evidence); a refit
+        or load (a new ``network_``) starts a fresh cache."""
+        cache = self.__dict__.get("_samplers")
+        if cache is None or cache[0] is not self.network_:
+            cache = (self.network_, OrderedDict(), threading.Lock())
+            self._samplers = cache
+        net0, entries, lock = cache
+        with lock:
+            hit = entries.get(key)
+            if hit is not None:
+                entries.move_to_end(key)
+                return hit
+        ev = self._evidence(given, "--given")  # P(given) = 0 -> UserError, as sample() raises
+        sampler = OneStyleSampler(net0.condition(ev))
+        with lock:
+            entries[key] = sampler
+            while len(entries) > SAMPLER_CACHE:
+                entries.popitem(last=False)
+        return sampler
 
     def most_probable(self, k: int, given: dict[str, str] | None = None) -> pd.DataFrame:
         """The k most probable styles (consistent with ``given``), best first, with probabilities."""
