@@ -214,6 +214,11 @@ class StyleModel:
 
         The product of the ``probability`` column is P(style).
         """
+        return pd.DataFrame(self.breakdown_records(style))
+
+    def breakdown_records(self, style: dict[str, str]) -> list[dict[str, Any]]:
+        """The rows of ``breakdown`` as plain dicts (attribute, value, given, probability), in the
+        network's topological order, without building a DataFrame."""
         ev = self.encode(style)
         missing = [a for a in self.attributes_ if a not in style]
         if missing:
@@ -236,7 +241,7 @@ class StyleModel:
                     "probability": float(net.cpts[v][xp, ev[v]]),
                 }
             )
-        return pd.DataFrame(rows)
+        return rows
 
     def log2_probability(self, table: pd.DataFrame) -> np.ndarray:
         """log2 P(style) of each row of a table (-inf for impossible or unknown values); (n,)."""
