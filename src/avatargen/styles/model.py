@@ -360,7 +360,9 @@ class StyleModel:
             )
         return self._frame(codes)
 
-    def sample_one(self, rng: np.random.Generator, given: dict[str, str] | None = None) -> tuple[dict[str, str], float]:
+    def sample_one(
+        self, rng: np.random.Generator, given: dict[str, str] | None = None
+    ) -> tuple[dict[str, str], float]:
         """One style and P(style): exactly the row ``sample(1, rng, given)`` returns (same draw, same
         float), without a DataFrame. The conditioned alias tables are built once per distinct ``given``
         and kept (LRU of SAMPLER_CACHE), so repeated calls cost microseconds. Thread-safe."""
@@ -379,7 +381,8 @@ class StyleModel:
         or load (a new ``network_``) starts a fresh cache."""
         cache = self.__dict__.get("_samplers")
         if cache is None or cache[0] is not self.network_:
-            cache = (self.network_, OrderedDict(), threading.Lock())
+            fresh: OrderedDict[tuple[tuple[int, int], ...], OneStyleSampler] = OrderedDict()
+            cache = (self.network_, fresh, threading.Lock())
             self._samplers = cache
         net0, entries, lock = cache
         with lock:
