@@ -134,6 +134,15 @@ def main() -> None:
     base_style = library_rate(lib_style, 300)
     fast_style = library_rate(lib_style_fast, 3000)
     base_png = library_rate(lib_png, 60)
+    # where a PNG's time goes: building the SVG (ours) vs rasterising and encoding it (resvg)
+    styles = [model.sample_one(np.random.default_rng(30_000 + i), PINS[i % len(PINS)])[0] for i in range(60)]
+    t = time.perf_counter()
+    svgs = [sized_svg(style_svg(st, mapping), (264, 280)) for st in styles]
+    svg_ms = 1e3 * (time.perf_counter() - t) / len(styles)
+    t = time.perf_counter()
+    for svg_text in svgs:
+        svg_to_png(svg_text, (264, 280))
+    resvg_ms = 1e3 * (time.perf_counter() - t) / len(svgs)
 
     with tempfile.TemporaryDirectory() as tmp:
         model_file = Path(tmp) / "example.json"
@@ -233,6 +242,9 @@ def main() -> None:
         f"baseline (library, this process, 1 thread): style+breakdown {base_style:.0f}/s "
         f"(sample(1) + breakdown DataFrame), PNG 264x280 {base_png:.1f}/s; "
         f"library fast path sample_one + breakdown_records {fast_style:,.0f}/s ({fast_style / base_style:.0f}x)"
+    )
+    print(
+        f"one PNG 264x280 in the library: SVG built {svg_ms:.2f} ms, resvg (raster + PNG) {resvg_ms:.2f} ms"
     )
     print()
     print(
