@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from avatargen.styles.persistence import FORMAT_VERSION, MODEL_KIND
 from avatargen.styles.rules import Rules, apply_rule_values, as_rules, check_rows_against_rules, rule_masks
 from avatargen.styles.sample import (
     OneStyleSampler,
+    SamplerCache,
     ancestral_codes,
     chain_probability,
     distinct_codes,
@@ -36,7 +35,9 @@ from sharedcore.errors import UserError
 __all__ = ["ENUMERATE_LIMIT", "FORMAT_VERSION", "MODEL_KIND", "STRUCTURES", "StyleModel"]
 
 ENUMERATE_LIMIT = 300_000
-SAMPLER_CACHE = 4096  # conditioned single-style samplers kept per model (LRU, one per distinct --given)
+# conditioned single-style samplers kept per model (LRU, one per distinct --given), at most this many
+# and this many table cells in all (~80 bytes each: ~40 KB per pin set for the example model)
+SAMPLER_CACHE, SAMPLER_CACHE_CELLS = 4096, 1 << 20
 
 
 class StyleModel:
@@ -64,7 +65,7 @@ class StyleModel:
     rules_: Rules
     notes_: list[Note]
     training_keys_: np.ndarray
-    _samplers: tuple[TreeNetwork, OrderedDict[tuple[tuple[int, int], ...], OneStyleSampler], threading.Lock]
+    _samplers: SamplerCache
 
     def __init__(
         self,
@@ -365,7 +366,8 @@ class StyleModel:
     ) -> tuple[dict[str, str], float]:
         """One style and P(style): exactly the row ``sample(1, rng, given)`` returns (same draw, same
         float), without a DataFrame. The conditioned alias tables are built once per distinct ``given``
-        and kept (LRU of SAMPLER_CACHE), so repeated calls cost microseconds. Thread-safe."""
+        and kept (an LRU of at most SAMPLER_CACHE entries and SAMPLER_CACHE_CELLS table cells), so
+        repeated calls cost microseconds. Thread-safe."""
         self._check_fitted()
         ev = self.encode(given or {}, "--given")
         key = tuple(sorted(ev.items()))
@@ -380,22 +382,15 @@ class StyleModel:
         """The cached OneStyleSampler of the network conditioned on ``key`` (encoded evidence); a refit
         or load (a new ``network_``) starts a fresh cache."""
         cache = self.__dict__.get("_samplers")
-        if cache is None or cache[0] is not self.network_:
-            fresh: OrderedDict[tuple[tuple[int, int], ...], OneStyleSampler] = OrderedDict()
-            cache = (self.network_, fresh, threading.Lock())
+        if cache is None or cache.net is not self.network_:
+            cache = SamplerCache(self.network_, SAMPLER_CACHE, SAMPLER_CACHE_CELLS)
             self._samplers = cache
-        net0, entries, lock = cache
-        with lock:
-            hit = entries.get(key)
-            if hit is not None:
-                entries.move_to_end(key)
-                return hit
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
         ev = self._evidence(given, "--given")  # P(given) = 0 -> UserError, as sample() raises
-        sampler = OneStyleSampler(net0.condition(ev))
-        with lock:
-            entries[key] = sampler
-            while len(entries) > SAMPLER_CACHE:
-                entries.popitem(last=False)
+        sampler = OneStyleSampler(cache.net.condition(ev))
+        cache.put(key, sampler)
         return sampler
 
     def most_probable(self, k: int, given: dict[str, str] | None = None) -> pd.DataFrame:

@@ -3,6 +3,9 @@ of distinct (optionally novel) styles."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 
 from avatargen.styles.network import TreeNetwork
@@ -187,6 +190,7 @@ class OneStyleSampler:
 
     def __init__(self, net: TreeNetwork) -> None:
         self.k = len(net.cpts)
+        self.cells = int(sum(c.size for c in net.cpts))
         steps = []
         for v in net.order:
             c = net.cpts[v]
@@ -225,3 +229,39 @@ def chain_probability(net: TreeNetwork, codes: list[int]) -> float:
         p = int(net.parents[v])
         out *= float(c[codes[p] if p >= 0 else 0, codes[v]])
     return out
+
+
+class SamplerCache:
+    """Thread-safe LRU of OneStyleSamplers of one network, keyed by encoded evidence, bounded by
+    ``max_entries`` and by ``max_cells`` table cells in all (a sampler holds ~80 bytes per cell)."""
+
+    def __init__(self, net: TreeNetwork, max_entries: int, max_cells: int) -> None:
+        self.net = net
+        self.max_entries = max_entries
+        self.max_cells = max_cells
+        self.cells = 0
+        self._entries: OrderedDict[tuple[tuple[int, int], ...], OneStyleSampler] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[tuple[int, int], ...]) -> OneStyleSampler | None:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple[tuple[int, int], ...], sampler: OneStyleSampler) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.cells -= old.cells
+            self._entries[key] = sampler
+            self.cells += sampler.cells
+            while len(self._entries) > 1 and (
+                len(self._entries) > self.max_entries or self.cells > self.max_cells
+            ):
+                _, gone = self._entries.popitem(last=False)
+                self.cells -= gone.cells
+
+    def __len__(self) -> int:
+        return len(self._entries)

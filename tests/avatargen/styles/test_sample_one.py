@@ -106,3 +106,25 @@ def test_sample_one_equals_sample_on_course_counts(shared_dir: Path) -> None:
         sets = pin_sets(m, rng_seed=5) + ([{"прическа": "длинные в пучок"}] if alpha else [])
         for given in sets:
             assert_same_draws(m, given, SEEDS[:80])
+
+
+def test_sampler_cache_is_bounded_by_entries_and_cells(example: StyleModel) -> None:
+    from avatargen.styles.sample import OneStyleSampler, SamplerCache
+
+    net = example.network_
+    one = OneStyleSampler(net)
+    assert one.cells == sum(c.size for c in net.cpts)
+    by_count = SamplerCache(net, max_entries=3, max_cells=10**9)
+    for i in range(5):
+        by_count.put(((0, i),), one)
+    assert len(by_count) == 3 and by_count.get(((0, 0),)) is None and by_count.get(((0, 4),)) is one
+    assert by_count.cells == 3 * one.cells
+    by_cells = SamplerCache(net, max_entries=100, max_cells=2 * one.cells)
+    for i in range(4):
+        by_cells.put(((0, i),), one)
+    by_cells.get(((0, 2),))  # most recent now: (0, 3) is the older of the two kept
+    by_cells.put(((0, 9),), one)
+    assert len(by_cells) == 2 and by_cells.get(((0, 2),)) is one and by_cells.get(((0, 3),)) is None
+    tiny = SamplerCache(net, max_entries=100, max_cells=1)  # one over the budget is still kept
+    tiny.put((), one)
+    assert tiny.get(()) is one
