@@ -14,6 +14,7 @@ from spillguard.config import TrainConfig
 from spillguard.demo import run_demo
 from spillguard.report import write_report
 from spillguard.run import evaluate_run, predict_paths, report_skips, train_run, write_predictions
+from spillguard.newline.surface import SurfaceSpec, write_surface
 from spillguard.synth import SynthSpec, write_synth
 
 app = make_app(
@@ -35,14 +36,36 @@ def synth(
         ..., "--out", "-o", help="Folder to create (course layout: train/, proliv/, test/)."
     ),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same files."),
-    n_train: int = typer.Option(800, help="Normal training images."),
-    n_proliv: int = typer.Option(60, help="Known spill images (proliv/)."),
-    n_test: int = typer.Option(300, help="Test images (10% spills)."),
+    domain: str = typer.Option(
+        "pit", help="pit (49x28 colour pits, spills) or surface (256x256 greyscale textures, defects)."
+    ),
+    n_train: int | None = typer.Option(None, help="Normal training images [pit 800, surface 500]."),
+    n_proliv: int | None = typer.Option(None, help="Known anomalies (proliv/) [pit 60, surface 30]."),
+    n_test: int | None = typer.Option(
+        None, help="Test images [pit 300 with 10% spills, surface 250 with 20% defects]."
+    ),
     force: bool = typer.Option(False, help="Replace an existing non-empty folder."),
 ) -> None:
-    """Make a procedural pit data set (greenish metal, dark rim, bright spills) in the course layout."""
-    n_spill = max(1, n_test // 10)
-    spec = SynthSpec(n_train, n_proliv, max(1, n_test - n_spill), n_spill)
+    """Make a procedural data set in the course layout: pits (spills) or textured surfaces (defects)."""
+    if domain not in ("pit", "surface"):
+        raise UserError(f"--domain: value '{domain}' is not one of pit, surface")
+    if domain == "surface":
+        base = SurfaceSpec()
+        n_t = base.n_test_normal + base.n_test_spill if n_test is None else n_test
+        n_def = max(1, n_t // 5)
+        s_spec = SurfaceSpec(
+            base.n_train if n_train is None else n_train,
+            base.n_proliv if n_proliv is None else n_proliv,
+            max(1, n_t - n_def),
+            n_def,
+        )
+        print(write_surface(out, seed=seed, spec=s_spec, force=force))
+        return
+    n_t = 300 if n_test is None else n_test
+    n_spill = max(1, n_t // 10)
+    spec = SynthSpec(
+        800 if n_train is None else n_train, 60 if n_proliv is None else n_proliv, max(1, n_t - n_spill), n_spill
+    )
     print(write_synth(out, seed=seed, spec=spec, force=force))
 
 
@@ -65,8 +88,17 @@ def train(
     strict: bool = typer.Option(False, help="Stop at the first unusable input file instead of skipping it."),
     force: bool = typer.Option(False, help="Replace an existing non-empty run folder."),
     wandb: bool = typer.Option(False, "--wandb", help="Also log to Weights & Biases (honours WANDB_MODE)."),
+    require_auc: float | None = typer.Option(
+        None,
+        "--require-auc",
+        help="Exit with code 2 (run still written) when the validation gate AUC (held-out known and "
+        "synthetic anomalies vs validation normals) is below this, or cannot be measured.",
+    ),
 ) -> None:
-    """Train a detector on normal images and write a run folder with checkpoint, metrics and report."""
+    """Train a detector on normal images and write a run folder with checkpoint, metrics and report.
+
+    Input size, epochs and batch size are chosen from the data unless the config fixes them; the
+    validation gate warns when held-out anomalies separate weakly from validation normals."""
     cfg = _config(
         config,
         {
@@ -79,7 +111,7 @@ def train(
             "device": device,
         },
     )
-    run = train_run(data, out, cfg, strict=strict, force=force, wandb=wandb)
+    run = train_run(data, out, cfg, strict=strict, force=force, wandb=wandb, require_auc=require_auc)
     print(run / "report.html")
 
 

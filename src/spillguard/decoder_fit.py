@@ -81,8 +81,9 @@ def fit_decoder(
         m.to_latent.train()
         m.decoder.train()
         perm = torch.randperm(len(f_train), generator=gen).to(device)
-        for i in range(0, len(f_train), cfg.batch_size):
-            idx = perm[i : i + cfg.batch_size]
+        batch_size = cfg.schedule[1]
+        for i in range(0, len(f_train), batch_size):
+            idx = perm[i : i + batch_size]
             loss = F.mse_loss(decode(f_train[idx]), t_train[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()

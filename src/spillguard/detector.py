@@ -20,6 +20,8 @@ from spillguard.decoder_fit import can_fit_decoder, fit_decoder
 from spillguard.metrics import evaluate_scores, ranking_metrics
 from spillguard.models import build_model
 from spillguard.models.fusion import fuse_for_inference
+from spillguard.newline.choices import resolve_config
+from spillguard.newline.gate import synthetic_check, validation_gate
 from spillguard.preprocess import Preprocessor, to_unit
 from spillguard.robustness import robustness_aucs
 from spillguard.scoring import SCORES, choose_thresholds, error_map
@@ -89,6 +91,9 @@ class SpillDetector:
             raise UserError(
                 f"only {len(normals)} normal training images; at least 4 are needed (thousands are better)"
             )
+        # what the config leaves open is chosen from the data (spillguard.newline.choices)
+        cfg, self.choices_ = resolve_config(cfg, normals)
+        self.config = cfg
         val_idx, train_idx = _split(len(normals), cfg.val_fraction, rng)
         cal_n, chk_n = _split(len(val_idx), cfg.calib_fraction, rng)
         x_train, x_val = to_unit(normals[train_idx]), to_unit(normals[val_idx])
@@ -140,7 +145,14 @@ class SpillDetector:
         )
         self.validation_scores_ = {"normal": s_val, "spill": s_spill}
         # robustness without test labels: spill looks and simulated shift (see spillguard.robustness)
-        self.validation_["robustness"] = robustness_aucs(self, normals[val_idx], spills, cfg.seed)
+        self.validation_["robustness"] = robustness_aucs(
+            self, normals[val_idx], spills, cfg.seed, bool(cfg.greyscale)
+        )
+        # the validation gate: held-out known and held-out synthetic anomalies (spillguard.newline.gate)
+        self.validation_["synthetic"] = synthetic_check(
+            self, normals[val_idx][chk_n], cfg.seed, bool(cfg.greyscale)
+        )
+        self.gate_ = validation_gate(self.validation_, len(chk_s), self.validation_["synthetic"])
         if (
             self.decoder_fitted_ and x_spill is not None and len(chk_s)
         ):  # auxiliary: the reconstruction error of the fitted decoder

@@ -283,12 +283,13 @@ def run_experiment(
         for v in variants:
             info(f"[{v.name}] training")
             v.run = train_run(data, tmp / "runs" / v.name, v.config, strict=strict, wandb=wandb)
-            size = (v.config.height, v.config.width)
+            det = SpillDetector.load(v.run)
+            v.config = det.config  # resolved: input size and schedule as chosen from the data
+            size = det.config.input_size
             if size not in cache:
                 cache[size] = load_sources(labelled_sources(test), size, strict, what=str(test))
             ds = cache[size]
             evaluate_run(v.run, test, strict=strict)  # the run's own test section and grid
-            det = SpillDetector.load(v.run)
             _, v.scores = read_scores(v.run / "evaluation" / "scores_test.csv")
             v.images_per_s = scoring_speed(det, ds.images)
             _, val_s = read_scores(v.run / "scores_validation.csv")
@@ -298,7 +299,7 @@ def run_experiment(
             v.metrics = evaluate_scores(ds.labels, v.scores, thresholds, seed=v.config.seed)
             (v.run / "test_metrics.json").write_text(json.dumps(v.metrics, indent=1), encoding="utf-8")
             info(f"[{v.name}] test ROC AUC {v.metrics['roc_auc']:.4f}, {v.images_per_s:.0f} images/s")
-        labels = cache[(variants[0].config.height, variants[0].config.width)].labels
+        labels = cache[variants[0].config.input_size].labels
         rows = table_rows(variants)
         (tmp / "comparison.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
         header = list(rows[0])
@@ -322,7 +323,7 @@ def run_experiment(
         rep.heading(f"Error analysis: {best.name} (chosen on validation, without test labels)")
         analysed = [best, *[v for v in variants if v is not best and v.config.score != "head"][:1]]
         for v in analysed:
-            ds = cache[(v.config.height, v.config.width)]
+            ds = cache[v.config.input_size]
             det = SpillDetector.load(v.run)  # type: ignore[arg-type]
             flagged = np.asarray(v.scores) > det.threshold()
             rows_l, fig_l = lighting_analysis(ds.images, ds.labels, flagged, tmp, v.name)
@@ -336,7 +337,7 @@ def run_experiment(
             rep.image(f.name, caption=f.stem)
         for v in variants:
             if v.config.model == "memory_ae" and v not in analysed:
-                ds = cache[(v.config.height, v.config.width)]
+                ds = cache[v.config.input_size]
                 f = latent_projection(SpillDetector.load(v.run), ds.images, ds.labels, tmp, v.name)  # type: ignore[arg-type]
                 rep.image(f.name, caption=f.stem)
         rep.heading("Runs")

@@ -7,6 +7,7 @@ no model; the input / reconstruction / error-map grids are drawn when the model 
 from __future__ import annotations
 
 import csv
+import html
 import json
 import os
 from pathlib import Path
@@ -187,6 +188,26 @@ def _section(rep: HtmlReport, name: str, m: dict[str, Any], figs: list[Path], ba
             rep.image(os.path.relpath(f, base), caption=f.stem.replace("_", " "))
 
 
+def gate_html(gate: dict[str, Any]) -> str:
+    """The validation gate as a coloured box: passed (green) or the warnings and what to do (red)."""
+    if gate["passed"]:
+        body = (
+            f"<b>Validation gate passed</b>: held-out known anomalies vs validation normals ROC AUC "
+            f"{_ci(gate, 'known_auc')} ({gate['n_known_check']} held out), held-out synthetic anomalies "
+            f"{_ci(gate, 'synthetic_auc')}; both at least {gate['min_auc']}."
+        )
+        style = "border:2px solid #2a7;background:#effaf3"
+    else:
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in gate["warnings"])
+        body = (
+            f"<b>WARNING: validation gate failed</b> (needs at least {gate['min_auc']} ROC AUC on held-out "
+            f"known and synthetic anomalies):<ul>{items}</ul>{html.escape(gate['advice'])}. Known: "
+            f"{_ci(gate, 'known_auc')} ({gate['n_known_check']} held out); synthetic: {_ci(gate, 'synthetic_auc')}."
+        )
+        style = "border:2px solid #c33;background:#fdf0f0"
+    return f'<div class="gate" style="{style};padding:.6em 1em;margin:1em 0">{body}</div>'
+
+
 def write_report(run: Path, out: Path | None = None) -> Path:
     """Re-plot from the run's files and write ``report.html`` (into ``out`` if given, else ``run``)."""
     out = out or run / "report.html"
@@ -199,6 +220,11 @@ def write_report(run: Path, out: Path | None = None) -> Path:
         plot_scores(y, s, m["thresholds"], plots, "val", "validation normals vs known spills")
     cfg = m["config"]
     rep = HtmlReport("spillguard: spill detector run")
+    if m.get("gate"):  # first thing on the page (spillguard.newline.gate)
+        rep.raw(gate_html(m["gate"]))
+    for key in ("input_size", "greyscale", "schedule"):
+        if key in m.get("choices", {}):
+            rep.paragraph("Chosen from the data: " + m["choices"][key]["how"] + ".", css_class="note")
     rep.paragraph(
         f"Model {cfg['model']} {cfg['model_params'] or ''}, loss {cfg['loss']}, score {cfg['score']} "
         f"(smooth {cfg['smooth']}), input {cfg['height']}x{cfg['width']} {cfg['colour']}, illumination "

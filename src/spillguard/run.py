@@ -5,6 +5,7 @@ score new images. Each folder is built in a temporary folder and renamed when co
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -33,6 +34,8 @@ from spillguard.data import (
 )
 from spillguard.detector import SpillDetector, recon_metrics
 from spillguard.metrics import evaluate_scores
+from spillguard.newline.gate import gate_lines, requirement_failure
+from spillguard.newline.input_size import choose_input_size, image_sizes
 from spillguard.report import plot_grid, plot_history, plot_scores, write_report
 from spillguard.tracking import Tracker
 
@@ -92,12 +95,25 @@ def train_run(
     strict: bool = False,
     force: bool = False,
     wandb: bool = False,
+    require_auc: float | None = None,
 ) -> Path:
-    """Load ``data``, train, and write the run folder ``out``; returns its path."""
+    """Load ``data``, train, and write the run folder ``out``; returns its path.
+
+    ``require_auc``: raise UserError (exit code 2) after writing the run when its validation gate
+    AUC is below this value or cannot be measured (``spillguard.newline.gate``).
+    """
     cfg = config.validate()
     t0 = time.perf_counter()
     sources = training_sources(data)
-    ds = load_sources(sources, (cfg.height, cfg.width), strict, what=str(data))
+    size_choice = None
+    if cfg.height is None or cfg.width is None:  # chosen from the data (spillguard.newline.input_size)
+        sizes = image_sizes(sources.of_label(0) or sources.paths, seed=cfg.seed)
+        if not sizes:
+            raise UserError(f"{data}: no readable normal images found; point to a folder of JPEG/PNG files")
+        size_choice = choose_input_size(sizes, cfg.input_pixels)
+        cfg = dataclasses.replace(cfg, height=size_choice.height, width=size_choice.width)
+        info(size_choice.describe())
+    ds = load_sources(sources, cfg.input_size, strict, what=str(data))
     report_skips(ds.skipped)
     normals, spills = ds.images[ds.labels == 0], ds.images[ds.labels == 1]
     if len(normals) == 0:
@@ -107,6 +123,12 @@ def train_run(
         (tmp / "plots").mkdir()
         tracker = Tracker(tmp, wandb, name=Path(out).name, config=cfg.to_dict())
         det = SpillDetector(cfg).fit(normals, spills, on_epoch=tracker.log)
+        choices = dict(det.choices_)
+        if size_choice is not None:
+            choices["input_size"] = {**size_choice.to_dict(), "how": size_choice.describe()}
+        for key in ("greyscale", "schedule"):
+            if key in choices:
+                info(choices[key]["how"])
         det.save(tmp / "checkpoint.pt")
         vs = det.validation_scores_
         labels = np.r_[np.zeros(len(vs["normal"]), int), np.ones(len(vs["spill"]), int)]
@@ -119,7 +141,9 @@ def train_run(
         )
         metrics = {
             "spillguard_version": __version__,
-            "config": cfg.to_dict(),
+            "config": det.config.to_dict(),
+            "choices": choices,
+            "gate": det.gate_,
             "data": {
                 "root": str(data),
                 "layout": sources.layout,
@@ -156,6 +180,12 @@ def train_run(
     info(
         f"trained in {det.train_seconds_:.1f} s ({len(det.history_)} epochs); validation ROC AUC {det.validation_['roc_auc']:.4f}"
     )
+    for line in gate_lines(det.gate_):
+        info(line)
+    if require_auc is not None:
+        why = requirement_failure(det.gate_, require_auc)
+        if why:
+            raise UserError(f"{why} (the run is written to {out} for inspection)")
     return Path(out)
 
 
@@ -174,7 +204,7 @@ def evaluate_run(
     run_dir = Path(run)
     det = SpillDetector.load(run_dir)
     cfg = det.config
-    ds: ImageSet = load_sources(labelled_sources(test), (cfg.height, cfg.width), strict, what=str(test))
+    ds: ImageSet = load_sources(labelled_sources(test), cfg.input_size, strict, what=str(test))
     report_skips(ds.skipped)
     t0 = time.perf_counter()
     scores = det.score_samples(ds.images)
@@ -216,7 +246,7 @@ def predict_paths(
     threshold = det.threshold(rule)
     paths, skipped = expand_inputs(items)
     check_skips(skipped, strict)
-    size = (det.config.height, det.config.width)
+    size = det.config.input_size
     chunks = [paths[i : i + batch] for i in range(0, len(paths), batch)]
     rows: list[tuple[Path, float, bool]] = []
     with ThreadPoolExecutor(1) as pool:

@@ -28,7 +28,8 @@ from spillguard.config import TrainConfig
 from spillguard.losses import get_loss
 from spillguard.metrics import auc_rank
 from spillguard.models.fusion import fuse_for_inference
-from spillguard.outliers import make_spills, occlude
+from spillguard.newline.anomalies import make_anomalies
+from spillguard.outliers import occlude
 from spillguard.preprocess import Preprocessor, augment_lighting
 
 PRIOR_THRESHOLD = float(np.log(2.0))  # softplus(0): the head's own decision boundary, p(spill) = 0.5
@@ -70,7 +71,7 @@ def spill_batch(
     normals: torch.Tensor, known: torch.Tensor | None, cfg: TrainConfig, rng: np.random.Generator
 ) -> torch.Tensor:
     """Spills for one batch, as many as ``normals`` (N, 3, H, W) in [0, 1]: synthetic and known."""
-    out = _chw(make_spills(_hwc(normals), rng))
+    out = _chw(make_anomalies(_hwc(normals), rng, cfg.anomalies, bool(cfg.greyscale)))
     if known is not None and len(known):
         k = round(KNOWN_SHARE * len(out))
         out[:k] = known[torch.from_numpy(rng.integers(0, len(known), k))]
@@ -121,20 +122,21 @@ def fit_supervised(
     """
     rng = np.random.default_rng(cfg.seed + 1)
     known = known if cfg.supervision == "synthetic+known" else None
-    half = max(1, cfg.batch_size // 2)
+    n_epochs, batch_size = cfg.schedule
+    half = max(1, batch_size // 2)
     steps = max(1, len(train_x) // half)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = (
-        torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps)
+        torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=n_epochs * steps)
         if cfg.lr_schedule == "cosine"
         else None
     )
     val_rng = np.random.default_rng(cfg.seed + 2)
-    val_spill = _chw(make_spills(_hwc(val_x), val_rng))
+    val_spill = _chw(make_anomalies(_hwc(val_x), val_rng, cfg.anomalies, bool(cfg.greyscale)))
     val_x_all = torch.cat([val_x, val_spill])
     val_y = torch.cat([torch.zeros(len(val_x)), torch.ones(len(val_spill))])
     best, best_state, stale, history = math.inf, copy.deepcopy(model.state_dict()), 0, []
-    for epoch in progress(range(cfg.epochs), desc="training", total=cfg.epochs):
+    for epoch in progress(range(n_epochs), desc="training", total=n_epochs):
         t0, total, model = time.perf_counter(), 0.0, model.train()
         perm = torch.randperm(len(train_x), generator=generator)
         for i in range(steps):
@@ -147,6 +149,8 @@ def fit_supervised(
             xb = augment_reframe(xb, generator)
             if cfg.augment != "none":
                 xb = augment_lighting(xb, cfg.augment_strength, generator)
+            if cfg.greyscale:  # no colour shortcut on greyscale data (occluders, lighting jitter)
+                xb = xb.mean(dim=1, keepdim=True).expand_as(xb).contiguous()
             loss = head_loss(model, prep(xb.to(device)), yb.to(device), cfg)
             opt.zero_grad(set_to_none=True)
             loss.backward()

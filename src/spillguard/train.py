@@ -51,19 +51,20 @@ def fit_model(
 ) -> list[dict[str, Any]]:
     """Train ``model`` on ``train_x`` (N, 3, H, W) in [0, 1]; return per-epoch logs; best weights kept."""
     loss_fn, score_fn = get_loss(cfg.loss), SCORES[cfg.score]
+    n_epochs, batch_size = cfg.schedule
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_epochs)
         if cfg.lr_schedule == "cosine"
         else None
     )
     best, best_state, stale, history = math.inf, copy.deepcopy(model.state_dict()), 0, []
-    epochs = progress(range(cfg.epochs), desc="training", total=cfg.epochs)
+    epochs = progress(range(n_epochs), desc="training", total=n_epochs)
     for epoch in epochs:
         t0, total, model = time.perf_counter(), 0.0, model.train()
         perm = torch.randperm(len(train_x), generator=generator)
-        for i in range(0, len(train_x), cfg.batch_size):
-            xb = train_x[perm[i : i + cfg.batch_size]]
+        for i in range(0, len(train_x), batch_size):
+            xb = train_x[perm[i : i + batch_size]]
             if cfg.augment.startswith("lighting"):
                 xb = augment_lighting(xb, cfg.augment_strength, generator)
             if cfg.augment.endswith("shift"):
