@@ -181,7 +181,7 @@ def crack(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     dark = rng.random((n, 1, 1)) < 0.8
     depth = _u(rng, 0.35, 0.85, n)
     m = (m * depth)[..., None]
-    return np.where(dark[..., None], x * (1 - m), x + (1 - x) * m)
+    return np.where(dark[..., None], x * (1 - m), x + (1 - x) * m).astype(np.float32)
 
 
 def hole(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -200,7 +200,7 @@ def hole(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         m = (np.clip(r - d + 0.5, 0, 1) * on * _u(rng, 0.5, 0.95, n))[..., None]
         dark = (rng.random((n, 1, 1)) < 0.7)[..., None]
         out = np.where(dark, out * (1 - m), out + (1 - out) * m)
-    return out
+    return out.astype(np.float32)
 
 
 def pit(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:

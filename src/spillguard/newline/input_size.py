@@ -1,9 +1,11 @@
 """The network's input size chosen from the data when the config does not fix it.
 
 Rule: the median height and width of the training images (read from file headers, no decoding),
-scaled down uniformly (aspect ratio kept) when their product exceeds a pixel budget, each rounded
-to the nearest multiple of 8 (the model halves the size three times). The pit crops (median about
-49x28 px) come out at 32x48, the size the pit results were measured at.
+scaled down uniformly (aspect ratio kept) when their product exceeds a pixel budget and then each
+rounded down to a multiple of 8 (the model halves the size three times); within the budget each is
+rounded to a multiple of 8, up when 3 px or more above one (small images shrink by at most 2 px),
+cutting the longer side by 8 while the product still exceeds the budget. The real pit
+crops (median 27x48 px) and the procedural pits (27.5x49) come out at 32x48, the size the pit results were measured at.
 """
 
 from __future__ import annotations
@@ -51,8 +53,8 @@ class InputSizeChoice:
         return asdict(self)
 
 
-def _round_to(v: float, m: int = MULTIPLE) -> int:
-    return max(m, m * int(math.floor(v / m + 0.5)))
+def _round(v: float, up: bool, m: int = MULTIPLE) -> int:
+    return max(m, m * math.floor((v + (m - 3 if up else 0)) / m + 1e-9))
 
 
 def choose_input_size(
@@ -64,8 +66,8 @@ def choose_input_size(
         raise ValueError("no image sizes to choose an input size from")
     mh, mw = (float(v) for v in np.median(hw, axis=0))
     scale = min(1.0, math.sqrt(pixel_budget / (mh * mw)))
-    h, w = _round_to(mh * scale), _round_to(mw * scale)
-    while h * w > pixel_budget and max(h, w) > MULTIPLE:  # rounding up may overshoot the budget
+    h, w = _round(mh * scale, scale >= 1.0), _round(mw * scale, scale >= 1.0)
+    while h * w > pixel_budget and max(h, w) > MULTIPLE:  # rounding up may overshoot it
         if h >= w:
             h -= MULTIPLE
         else:
