@@ -12,9 +12,9 @@ from sharedcore.errors import UserError
 from spillguard import __version__
 from spillguard.config import TrainConfig
 from spillguard.demo import run_demo
+from spillguard.newline.surface import SurfaceSpec, write_surface
 from spillguard.report import write_report
 from spillguard.run import evaluate_run, predict_paths, report_skips, train_run, write_predictions
-from spillguard.newline.surface import SurfaceSpec, write_surface
 from spillguard.synth import SynthSpec, write_synth
 
 app = make_app(
@@ -64,7 +64,10 @@ def synth(
     n_t = 300 if n_test is None else n_test
     n_spill = max(1, n_t // 10)
     spec = SynthSpec(
-        800 if n_train is None else n_train, 60 if n_proliv is None else n_proliv, max(1, n_t - n_spill), n_spill
+        800 if n_train is None else n_train,
+        60 if n_proliv is None else n_proliv,
+        max(1, n_t - n_spill),
+        n_spill,
     )
     print(write_synth(out, seed=seed, spec=spec, force=force))
 

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from sharedcore.errors import UserError
-from spillguard.newline.anomalies import DEFAULT_MIX, check_mix
+from spillguard.newline.anomalies import check_mix
 
 COLOUR_SPACES = ("rgb", "ycbcr", "hsv")
 ILLUMINATION = ("none", "per_image")
@@ -79,8 +79,9 @@ class TrainConfig:
     occlusion: float = 0.3  # fraction of training images given a nuisance occluder (label kept)
     recon_weight: float = 0.0  # weight of the reconstruction loss of head models
     # synthetic anomaly looks the head learns from, look -> weight (spillguard.newline.anomalies:
-    # pit, draem, cutpaste, crack, hole); {pit: 1} is the pit-only training of the experiments
-    anomalies: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
+    # pit, draem, cutpaste, crack, hole); None: chosen on validation per kind of data, colour data
+    # {pit: 1} (the pit looks of the experiments), greyscale data the generic looks (GENERIC_MIX)
+    anomalies: dict[str, float] | None = None
     # None: detected from the training images (equal channels); True makes every synthetic anomaly
     # and augmented image greyscale so that colour is no shortcut (images stay 3 equal channels)
     greyscale: bool | None = None
@@ -141,7 +142,13 @@ class TrainConfig:
             raise UserError(f"{source}: field 'lr': value {self.lr} must be > 0")
         if not self.time_budget > 0:
             raise UserError(f"{source}: field 'time_budget': value {self.time_budget} must be > 0 seconds")
-        bad = check_mix(self.anomalies) if isinstance(self.anomalies, dict) else "expected a mapping"
+        bad = (
+            None
+            if self.anomalies is None
+            else check_mix(self.anomalies)
+            if isinstance(self.anomalies, dict)
+            else "expected a mapping"
+        )
         if bad:
             raise UserError(f"{source}: field 'anomalies': {bad}; e.g. {{pit: 0.5, draem: 0.2, crack: 0.3}}")
         return self
@@ -157,12 +164,18 @@ class TrainConfig:
     def schedule(self) -> tuple[int, int]:
         """(epochs, batch_size) once chosen (SpillDetector.fit chooses them when the config does not)."""
         if self.epochs is None or self.batch_size is None:
-            raise RuntimeError("epochs/batch size not chosen yet: resolve the config on the training data first")
+            raise RuntimeError(
+                "epochs/batch size not chosen yet: resolve the config on the training data first"
+            )
         return (self.epochs, self.batch_size)
 
     def unresolved(self) -> list[str]:
         """Names of the fields still to be chosen from the data."""
-        return [k for k in ("height", "width", "epochs", "batch_size", "greyscale") if getattr(self, k) is None]
+        return [
+            k
+            for k in ("height", "width", "epochs", "batch_size", "greyscale", "anomalies")
+            if getattr(self, k) is None
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON/YAML-ready dict of all fields."""

@@ -150,7 +150,7 @@ class SpillDetector:
         )
         # the validation gate: held-out known and held-out synthetic anomalies (spillguard.newline.gate)
         self.validation_["synthetic"] = synthetic_check(
-            self, normals[val_idx][chk_n], cfg.seed, bool(cfg.greyscale)
+            self, normals[val_idx][chk_n], cfg.seed, bool(cfg.greyscale), cfg.anomalies
         )
         self.gate_ = validation_gate(self.validation_, len(chk_s), self.validation_["synthetic"])
         if (

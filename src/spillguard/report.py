@@ -222,7 +222,7 @@ def write_report(run: Path, out: Path | None = None) -> Path:
     rep = HtmlReport("spillguard: spill detector run")
     if m.get("gate"):  # first thing on the page (spillguard.newline.gate)
         rep.raw(gate_html(m["gate"]))
-    for key in ("input_size", "greyscale", "schedule"):
+    for key in ("input_size", "greyscale", "anomalies", "schedule"):
         if key in m.get("choices", {}):
             rep.paragraph("Chosen from the data: " + m["choices"][key]["how"] + ".", css_class="note")
     rep.paragraph(

@@ -31,13 +31,17 @@ def robustness_aucs(
         "speckled": paste_spills(normals[:half], rng, "speckled"),
         "flooded": paste_spills(normals[half:], rng, "flooded"),
         "generic": (
-            make_anomalies(normals.astype(np.float32) / 255, np.random.default_rng(seed + 5), GENERIC_MIX, grey)
+            make_anomalies(
+                normals.astype(np.float32) / 255, np.random.default_rng(seed + 5), GENERIC_MIX, grey
+            )
             * 255
             + 0.5
         ).astype(np.uint8),
     }
     if grey:
-        sets = {k: np.repeat(v.mean(axis=3, keepdims=True).astype(np.uint8), 3, axis=3) for k, v in sets.items()}
+        sets = {
+            k: np.repeat(v.mean(axis=3, keepdims=True).astype(np.uint8), 3, axis=3) for k, v in sets.items()
+        }
     if spills is not None and len(spills):
         sets = {"known": spills, **sets}
     s_norm = det.score_samples(normals)

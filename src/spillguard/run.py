@@ -109,7 +109,9 @@ def train_run(
     if cfg.height is None or cfg.width is None:  # chosen from the data (spillguard.newline.input_size)
         sizes = image_sizes(sources.of_label(0) or sources.paths, seed=cfg.seed)
         if not sizes:
-            raise UserError(f"{data}: no readable images found among the normal ones; point to a folder of JPEG/PNG files")
+            raise UserError(
+                f"{data}: no readable images found among the normal ones; point to a folder of JPEG/PNG files"
+            )
         size_choice = choose_input_size(sizes, cfg.input_pixels)
         cfg = dataclasses.replace(cfg, height=size_choice.height, width=size_choice.width)
         info(size_choice.describe())
@@ -126,7 +128,7 @@ def train_run(
         choices = dict(det.choices_)
         if size_choice is not None:
             choices["input_size"] = {**size_choice.to_dict(), "how": size_choice.describe()}
-        for key in ("greyscale", "schedule"):
+        for key in ("greyscale", "anomalies", "schedule"):
             if key in choices:
                 info(choices[key]["how"])
         det.save(tmp / "checkpoint.pt")

@@ -98,7 +98,7 @@ def draem(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     flip_h, flip_v = rng.random(n) < 0.5, rng.random(n) < 0.5
     donor[flip_h] = donor[flip_h, :, ::-1]
     donor[flip_v] = donor[flip_v, ::-1]
-    dy, dx = rng.integers(0, h, n), rng.integers(0, w, n)
+    dy, dx = np.asarray(rng.integers(0, h, size=n)), np.asarray(rng.integers(0, w, size=n))
     rows = (np.arange(h)[None] + dy[:, None]) % h
     cols = (np.arange(w)[None] + dx[:, None]) % w
     donor = donor[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
@@ -110,7 +110,14 @@ def draem(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _rect_mask(
-    n: int, h: int, w: int, cy: np.ndarray, cx: np.ndarray, half_l: np.ndarray, half_w: np.ndarray, ang: np.ndarray
+    n: int,
+    h: int,
+    w: int,
+    cy: np.ndarray,
+    cx: np.ndarray,
+    half_l: np.ndarray,
+    half_w: np.ndarray,
+    ang: np.ndarray,
 ) -> np.ndarray:
     yy, xx = _grid(h, w)
     c, s = np.cos(ang), np.sin(ang)
@@ -140,11 +147,9 @@ def cutpaste(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return x * (1 - m) + src * m
 
 
-def _segment_distance(
-    yy: np.ndarray, xx: np.ndarray, p0: np.ndarray, p1: np.ndarray
-) -> np.ndarray:
+def _segment_distance(yy: np.ndarray, xx: np.ndarray, p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
     """Distance (N, H, W) of every pixel to the nearest of K segments p0 -> p1, each (N, K, 2) (y, x)."""
-    best = np.full((p0.shape[0],) + yy.shape[1:], np.inf, np.float32)
+    best = np.full((p0.shape[0], *yy.shape[1:]), np.inf, np.float32)
     for k in range(p0.shape[1]):
         a, b = p0[:, k, :, None, None], p1[:, k, :, None, None]  # (N, 2, 1, 1)
         d = b - a
@@ -170,9 +175,15 @@ def crack(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     side = float(min(h, w))
     k = 10
     start = np.stack([rng.uniform(0.2, 0.8, n) * h, rng.uniform(0.2, 0.8, n) * w], axis=1)
-    main = _walk(rng, start, k, rng.uniform(0.25, 0.7, n) * side / k, 0.45)
-    branch = _walk(rng, main[:, rng.integers(2, k - 1)], k // 2, rng.uniform(0.08, 0.25, n) * side / k * 2, 0.5)
-    has_branch = rng.random(n) < 0.5
+    main = _walk(rng, start, k, np.asarray(rng.uniform(0.25, 0.7, size=n)) * side / k, 0.45)
+    branch = _walk(
+        rng,
+        main[:, rng.integers(2, k - 1)],
+        k // 2,
+        np.asarray(rng.uniform(0.08, 0.25, size=n)) * side / k * 2,
+        0.5,
+    )
+    has_branch = np.asarray(rng.random(size=n) < 0.5)
     d = _segment_distance(yy, xx, main[:, :-1], main[:, 1:])
     db = _segment_distance(yy, xx, branch[:, :-1], branch[:, 1:])
     d = np.where(has_branch[:, None, None], np.minimum(d, db), d)
@@ -190,9 +201,9 @@ def hole(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     yy, xx = _grid(h, w)
     side = float(min(h, w))
     out = x.copy()
-    count = rng.integers(1, 4, n)
+    count = rng.integers(1, 4, size=n)
     for j in range(3):
-        on = (count > j)[:, None, None]
+        on = np.asarray(count > j)[:, None, None]
         cy, cx = _u(rng, 0.1, 0.9, n) * h, _u(rng, 0.1, 0.9, n) * w
         r = _u(rng, 0.015, 0.06, n) * side + 0.7
         ecc = _u(rng, 0.7, 1.4, n)
@@ -231,7 +242,8 @@ def make_anomalies(
     mix = dict(DEFAULT_MIX if mix is None else mix)
     names = [k for k in LOOKS if mix.get(k, 0) > 0]
     p = np.array([mix[k] for k in names], np.float64)
-    kind = rng.choice(len(names), size=len(x), p=p / p.sum())
+    # one look: no draw (pit-only training keeps the random stream, and results, of make_spills)
+    kind = rng.choice(len(names), size=len(x), p=p / p.sum()) if len(names) > 1 else np.zeros(len(x), int)
     out = np.asarray(x, np.float32).copy()
     for j, name in enumerate(names):
         idx = np.flatnonzero(kind == j)

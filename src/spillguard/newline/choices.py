@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from spillguard.config import TrainConfig
+from spillguard.newline.anomalies import GENERIC_MIX, PIT_MIX
 from spillguard.newline.budget import choose_schedule
 from spillguard.newline.input_size import is_greyscale
 
@@ -22,8 +23,9 @@ def n_training(n_normals: int, val_fraction: float) -> int:
 def resolve_config(cfg: TrainConfig, normals: np.ndarray) -> tuple[TrainConfig, dict[str, Any]]:
     """A copy of ``cfg`` with every open field chosen from ``normals`` (N, H, W, 3) uint8, and the reasons.
 
-    Open fields: height/width (the size of ``normals``), greyscale (equal channels), epochs and
-    batch_size (from the number of training images, their size and ``cfg.time_budget``).
+    Open fields: height/width (the size of ``normals``), greyscale (equal channels), anomalies (the
+    looks chosen on validation for colour or greyscale data), epochs and batch_size (from the number
+    of training images, their size and ``cfg.time_budget``).
     """
     out: dict[str, Any] = {}
     h, w = int(normals.shape[1]), int(normals.shape[2])
@@ -42,6 +44,20 @@ def resolve_config(cfg: TrainConfig, normals: np.ndarray) -> tuple[TrainConfig, 
                 if grey
                 else "colour images"
             ),
+        }
+    grey = changes.get("greyscale", cfg.greyscale)
+    if cfg.anomalies is None:
+        mix = dict(GENERIC_MIX if grey else PIT_MIX)
+        changes["anomalies"] = mix
+        out["anomalies"] = {
+            "value": mix,
+            "how": "synthetic anomalies: "
+            + (
+                "the generic looks (draem, cutpaste, crack, hole) for greyscale data"
+                if grey
+                else "the pit spill looks for colour data"
+            )
+            + ", as chosen on validation (benchmarks/select_anomaly_mix.py); set anomalies in a config to mix others",
         }
     if cfg.epochs is None or cfg.batch_size is None:
         n = n_training(min(len(normals), cfg.max_train or len(normals)), cfg.val_fraction)

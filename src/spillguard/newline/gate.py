@@ -1,8 +1,8 @@
 """The validation gate: does this run detect anything, judged without test labels?
 
 Two checks on held-out data: the ROC AUC of held-out known anomalies (the check half, never trained
-on) against held-out validation normals, and the ROC AUC of held-out synthetic anomalies (the generic
-looks of ``spillguard.newline.anomalies``, drawn on validation normals with their own seed). The run
+on) against held-out validation normals, and the ROC AUC of held-out synthetic anomalies (the run's
+own looks of ``spillguard.newline.anomalies``, drawn on validation normals with their own seed). The run
 passes when there are at least ``MIN_KNOWN`` held-out known anomalies and both AUCs reach
 ``MIN_AUC``; otherwise it says why and what to do. ``require`` (``train --require-auc X``) turns a
 gate AUC below X, or too few known anomalies to measure it, into exit code 2.
@@ -29,14 +29,25 @@ class Scorer(Protocol):
     def score_samples(self, images: np.ndarray) -> np.ndarray: ...
 
 
-def synthetic_check(det: Scorer, normals: np.ndarray, seed: int, grey: bool) -> dict[str, Any]:
-    """ROC AUC (bootstrap CI) of ``normals`` (N, H, W, 3) uint8 against generic synthetic anomalies of them."""
+def synthetic_check(
+    det: Scorer, normals: np.ndarray, seed: int, grey: bool, mix: dict[str, float] | None
+) -> dict[str, Any]:
+    """ROC AUC (bootstrap CI) of ``normals`` (N, H, W, 3) uint8 against held-out synthetic anomalies of them.
+
+    The looks are the run's own (``mix``), drawn afresh on validation normals with their own seed:
+    a run that cannot separate even those has not learnt (too small an input, too few steps).
+    """
     rng = np.random.default_rng(seed + 17)
-    fake = make_anomalies(normals.astype(np.float32) / 255, rng, GENERIC_MIX, grey)
+    mix = dict(GENERIC_MIX if mix is None else mix)
+    fake = make_anomalies(normals.astype(np.float32) / 255, rng, mix, grey)
     fake_u8 = (fake * 255 + 0.5).astype(np.uint8)
     y = np.r_[np.zeros(len(normals)), np.ones(len(fake_u8))]
     s = np.r_[det.score_samples(normals), det.score_samples(fake_u8)]
-    return {"looks": dict(GENERIC_MIX), "n": len(normals), **ranking_metrics(y, s, np.random.default_rng(seed))}
+    return {
+        "looks": mix,
+        "n": len(normals),
+        **ranking_metrics(y, s, np.random.default_rng(seed)),
+    }
 
 
 def validation_gate(

@@ -96,24 +96,29 @@ def add_defect(img: np.ndarray, rng: np.random.Generator, kind: str) -> np.ndarr
         sign = 1.0 if rng.random() < 0.6 else -1.0
         return img + sign * (rng.uniform(0.12, 0.3) * core + rng.uniform(0.03, 0.07) * halo)
     if kind == "crack":
-        pts = [tuple(rng.uniform(50, 206, 2))]
+        path = [tuple(rng.uniform(50, 206, 2))]
         heading = rng.uniform(0, 2 * np.pi)
         total, lines = 0.0, []
         while total < a / 3.5:
             heading += rng.normal(0, 0.6)
             step = rng.uniform(6, 16)
-            y, x = pts[-1]
-            pts.append((float(np.clip(y + step * np.sin(heading), 2, 253)), float(np.clip(x + step * np.cos(heading), 2, 253))))
+            y, x = path[-1]
+            path.append(
+                (
+                    float(np.clip(y + step * np.sin(heading), 2, 253)),
+                    float(np.clip(x + step * np.cos(heading), 2, 253)),
+                )
+            )
             total += step
             if rng.random() < 0.12:  # a branch
-                by, bx = pts[-1]
+                by, bx = path[-1]
                 bh = heading + rng.choice([-1, 1]) * rng.uniform(0.5, 1.2)
                 br = [(by, bx)] + [
                     (by + s * np.sin(bh), bx + s * np.cos(bh)) for s in np.cumsum(rng.uniform(5, 10, 3))
                 ]
                 lines.append(br)
                 total += 20
-        m = _stroke([(x, y) for y, x in pts], rng.uniform(1.5, 3.0), 0.7)
+        m = _stroke([(x, y) for y, x in path], rng.uniform(1.5, 3.0), 0.7)
         for br in lines:
             m = np.maximum(m, _stroke([(x, y) for y, x in br], 1.5, 0.6))
         halo = gaussian_filter(m, 2.5)

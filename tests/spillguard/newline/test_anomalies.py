@@ -8,11 +8,13 @@ import pytest
 from spillguard.newline.anomalies import (
     DEFAULT_MIX,
     LOOKS,
+    PIT_MIX,
     check_mix,
     make_anomalies,
     region_mask,
     smooth_noise,
 )
+from spillguard.outliers import make_spills
 
 
 def _images(n: int = 12, h: int = 64, w: int = 96) -> np.ndarray:
@@ -22,7 +24,13 @@ def _images(n: int = 12, h: int = 64, w: int = 96) -> np.ndarray:
 
 
 # fraction of pixels a look may change: (at least, at most) for each image
-AREA = {"draem": (0.001, 0.12), "cutpaste": (0.001, 0.15), "crack": (0.002, 0.08), "hole": (0.0005, 0.12), "pit": (0.02, 0.9)}
+AREA = {
+    "draem": (0.001, 0.12),
+    "cutpaste": (0.001, 0.15),
+    "crack": (0.002, 0.08),
+    "hole": (0.0005, 0.12),
+    "pit": (0.02, 0.9),
+}
 
 
 @pytest.mark.parametrize("name", list(LOOKS))
@@ -57,3 +65,11 @@ def test_check_mix_names_the_problem() -> None:
     assert check_mix(DEFAULT_MIX) is None
     assert "unknown anomaly look 'blob'" in str(check_mix({"blob": 1.0}))
     assert "not all 0" in str(check_mix({"crack": 0.0}))
+
+
+def test_pit_only_mix_is_exactly_the_pit_looks() -> None:
+    # the pit default trains on PIT_MIX: same images and random stream as make_spills before issue 13
+    x = _images(10)
+    r1, r2 = np.random.default_rng(4), np.random.default_rng(4)
+    assert np.array_equal(make_anomalies(x, r1, PIT_MIX), make_spills(x, r2))
+    assert r1.random() == r2.random()

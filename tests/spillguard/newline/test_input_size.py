@@ -21,9 +21,15 @@ def test_pit_crops_keep_their_size() -> None:
 
 @pytest.mark.parametrize(
     ("hw", "budget", "expected"),
-    [((256, 256), 128 * 128, (128, 128)), ((250, 250), 128 * 128, (128, 128)), ((512, 256), 128 * 128, (176, 88))],
+    [
+        ((256, 256), 128 * 128, (128, 128)),
+        ((250, 250), 128 * 128, (128, 128)),
+        ((512, 256), 128 * 128, (176, 88)),
+    ],
 )
-def test_large_images_fit_the_budget_aspect_kept(hw: tuple[int, int], budget: int, expected: tuple[int, int]) -> None:
+def test_large_images_fit_the_budget_aspect_kept(
+    hw: tuple[int, int], budget: int, expected: tuple[int, int]
+) -> None:
     c = choose_input_size([hw] * 3, budget)
     assert (c.height, c.width) == expected
     assert c.height % 8 == 0 and c.width % 8 == 0 and c.height * c.width <= budget and c.scaled

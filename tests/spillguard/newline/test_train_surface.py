@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from sharedcore.errors import UserError
 from spillguard.cli import app
 from spillguard.config import TrainConfig
+from spillguard.newline.anomalies import GENERIC_MIX
 from spillguard.newline.surface import SurfaceSpec, write_surface
 from spillguard.run import train_run
 
@@ -30,7 +31,8 @@ def cli_run(surface: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pa
     (tmp / "fast.yaml").write_text(FAST)
     out = tmp / "run"
     res = CliRunner().invoke(
-        app, ["-q", "train", str(surface), "-o", str(out), "-c", str(tmp / "fast.yaml"), "--require-auc", "1.01"]
+        app,
+        ["-q", "train", str(surface), "-o", str(out), "-c", str(tmp / "fast.yaml"), "--require-auc", "1.01"],
     )
     return out, res.exception
 
@@ -41,6 +43,7 @@ def test_default_run_chooses_from_the_data_and_reports_the_gate(cli_run: tuple[P
     assert (m["config"]["height"], m["config"]["width"]) == (64, 64)
     assert m["choices"]["input_size"]["median_height"] == 256 and m["choices"]["input_size"]["scaled"]
     assert m["config"]["greyscale"] is True and m["choices"]["greyscale"]["value"] is True
+    assert m["config"]["anomalies"] == GENERIC_MIX and "generic looks" in m["choices"]["anomalies"]["how"]
     s = m["choices"]["schedule"]
     assert (m["config"]["epochs"], m["config"]["batch_size"]) == (s["epochs"], s["batch_size"])
     assert s["estimated_seconds"] <= 4.0 or s["epochs"] == 1
@@ -60,7 +63,9 @@ def test_require_auc_exits_2_after_writing_the_run(cli_run: tuple[Path, object])
 
 def test_too_few_known_anomalies_warn_at_the_top(tmp_path: Path) -> None:
     data = write_surface(tmp_path / "few", seed=1, spec=SurfaceSpec(40, 4, 2, 1))
-    run = train_run(data, tmp_path / "run", TrainConfig(input_pixels=32 * 32, time_budget=2.0, decoder_epochs=1))
+    run = train_run(
+        data, tmp_path / "run", TrainConfig(input_pixels=32 * 32, time_budget=2.0, decoder_epochs=1)
+    )
     m = json.loads((run / "metrics.json").read_text())
     assert not m["gate"]["passed"] and "only 2 known anomalies" in m["gate"]["warnings"][0]
     html = (run / "report.html").read_text()
