@@ -25,14 +25,20 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _normals(root: Path, n: int) -> list[Path]:
+    """The first ``n`` normal training images of ``root``."""
+    from spillguard.data import training_sources
+
+    src = training_sources(root)
+    return [p for p, y in zip(src.paths, src.labels, strict=True) if y == 0][:n]
+
+
 def phase_decode(root: Path, n: int) -> dict[str, float]:
     """Baseline: read + decode + resize with Pillow in a plain loop, nothing else."""
     import numpy as np
     from PIL import Image
 
-    from spillguard.data import training_sources
-
-    paths = training_sources(root).of_label(0)[:n]
+    paths = _normals(root, n)
     t0, c0 = time.perf_counter(), time.process_time()
     for p in paths:
         with Image.open(p) as im:
@@ -42,9 +48,9 @@ def phase_decode(root: Path, n: int) -> dict[str, float]:
 
 def phase_load(root: Path, n: int) -> dict[str, float]:
     """spillguard.data.load_images: draft decode, 2 threads, into one uint8 array."""
-    from spillguard.data import load_images, training_sources
+    from spillguard.data import load_images
 
-    paths = training_sources(root).of_label(0)[:n]
+    paths = _normals(root, n)
     t0, c0 = time.perf_counter(), time.process_time()
     imgs, _, _ = load_images(paths, (32, 48))
     return {"images": len(imgs), "seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0}
@@ -52,10 +58,9 @@ def phase_load(root: Path, n: int) -> dict[str, float]:
 
 def phase_score(root: Path, n: int, run: Path) -> dict[str, float]:
     """Scoring including JPEG decoding: what `spillguard predict` does, per image."""
-    from spillguard.data import training_sources
-    from spillguard.run import predict_paths
+    from spillguard.pipelines.predict import predict_paths
 
-    paths = [str(p) for p in training_sources(root).of_label(0)[:n]]
+    paths = [str(p) for p in _normals(root, n)]
     predict_paths(run, paths[:256])  # warm-up (model load, first kernels)
     t0, c0 = time.perf_counter(), time.process_time()
     rows, _ = predict_paths(run, paths)
@@ -65,23 +70,28 @@ def phase_score(root: Path, n: int, run: Path) -> dict[str, float]:
 def phase_train(root: Path, epochs: int, threads: int, out: Path | None) -> dict[str, float]:
     """Training the default config on all normal images (``epochs`` caps it; 0 = the default)."""
     os.environ["SPILLGUARD_THREADS"] = str(threads)
+    from spillguard.compute import limit_threads
     from spillguard.config import TrainConfig
     from spillguard.data import load_sources, training_sources
     from spillguard.detector import SpillDetector
+    from spillguard.pipelines.train import validate
 
+    limit_threads()
     t0, c0 = time.perf_counter(), time.process_time()
     ds = load_sources(training_sources(root), (32, 48))
     cfg = TrainConfig() if epochs == 0 else TrainConfig(epochs=epochs)
-    det = SpillDetector(cfg).fit(ds.images[ds.labels == 0], ds.images[ds.labels == 1])
+    normals, spills = ds.images[ds.labels == 0], ds.images[ds.labels == 1]
+    det = SpillDetector(cfg).fit(normals, spills)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     if out is not None:
         det.save(out / "checkpoint.pt", force=True)
     return {
-        "images": det.sizes_["train"],
+        "images": det.holdout_.sizes()["train"],
         "epochs": len(det.history_),
-        "seconds": time.perf_counter() - t0,
+        "seconds": seconds,
         "train_seconds": det.train_seconds_,
-        "cpu": time.process_time() - c0,
-        "val_auc": det.validation_["roc_auc"],
+        "cpu": cpu,
+        "val_auc": validate(det, normals, spills, cfg.seed)["roc_auc"],
     }
 
 
@@ -105,6 +115,10 @@ def main() -> None:
     ap.add_argument("--run", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.phase:
+        if a.phase != "train":  # the train phase sets its own thread count
+            from spillguard.compute import limit_threads
+
+            limit_threads()
         out = {
             "decode": lambda: phase_decode(a.root, a.n),
             "load": lambda: phase_load(a.root, a.n),
@@ -122,7 +136,7 @@ def main() -> None:
         else:
             print(f"(real data not found at {real}: skipping real-data figures, using a synthetic set)")
             sys.path.insert(0, str(REPO / "src"))
-            from spillguard.synth import SynthSpec, write_synth
+            from spillguard.data.synthetic import SynthSpec, write_synth
 
             root = write_synth(Path(tmp) / "synth", seed=0, spec=SynthSpec(n_train=3000, n_proliv=60))
             what = "synthetic data (spillguard synth, 3,000 training JPEGs)"

@@ -3,7 +3,7 @@
 Run: ``PYTHONPATH=src python benchmarks/bench_spill_models.py [--shared ../shared] [--n 4000]``.
 Uses the real test images of ../shared/data/spills when present, else a synthetic set (spillguard
 synth), and says which. Weights are random (speed does not depend on them); each variant scores the
-same decoded images on at most 2 threads, best of 3. "end-to-end" adds spillguard.data.load_images
+same decoded images on SPILLGUARD_THREADS (default 1) torch threads, best of 3. "end-to-end" adds spillguard.data.load_images
 (decode + resize) to the model time. Target (issue 6): >= 2,000 images/s end-to-end.
 """
 
@@ -28,7 +28,7 @@ VARIANTS = {
 
 def _paths(shared: Path, n: int) -> tuple[list[Path], str]:
     from spillguard.data import labelled_sources
-    from spillguard.synth import SynthSpec, write_synth
+    from spillguard.data.synthetic import SynthSpec, write_synth
 
     real = shared / "data" / "spills" / "test"
     if real.is_dir():
@@ -59,11 +59,14 @@ def main() -> None:
     args = ap.parse_args()
     from PIL import Image
 
+    from spillguard.compute import limit_threads
     from spillguard.config import TrainConfig
     from spillguard.data import load_images
+    from spillguard.data.preprocess import Preprocessor, to_unit
     from spillguard.detector import SpillDetector
     from spillguard.models import build_model
-    from spillguard.preprocess import Preprocessor, to_unit
+
+    limit_threads()  # this script is an entry point: SPILLGUARD_THREADS or 1 torch thread
 
     paths, what = _paths(args.shared, args.n)
 
@@ -75,7 +78,7 @@ def main() -> None:
     t_decode = _best(decode, 1)
     t_load = _best(lambda: load_images(paths, (32, 48)), 1)
     images, _, _ = load_images(paths, (32, 48))
-    print(f"data: {len(images)} {what}, 32x48; torch threads <= 2")
+    print(f"data: {len(images)} {what}, 32x48; torch threads: {torch.get_num_threads()}")
     print(f"{'variant':40s} {'images/s':>10s} {'vs decode':>10s} {'end-to-end/s':>13s}")
     print(f"{'baseline: Pillow decode+resize loop':40s} {len(paths) / t_decode:10.0f} {1.0:10.2f}")
     print(f"{'spillguard load_images':40s} {len(paths) / t_load:10.0f} {t_decode / t_load:10.2f}")
@@ -84,6 +87,7 @@ def main() -> None:
         det = SpillDetector(TrainConfig(**fields))
         det.model_ = build_model(det.config.model, 3, det.config.model_params).eval()
         det.prep_ = Preprocessor().fit(to_unit(images[:1000]))
+        det.prepare_inference()
         det.score_samples(images[:64])
         t = _best(lambda det=det: det.score_samples(images))
         rate = len(images) / t

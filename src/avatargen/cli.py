@@ -40,8 +40,8 @@ def demo(
     """Run the main job on built-in data: style model + experiments, avatars, pixel-model avatars."""
     from avatargen.demo import run_demo
 
-    report = run_demo(out, seed=seed, styles=styles, rules=rules, avatars=avatars, force=force)
-    print(f"HTML report: {report}")
+    result = run_demo(out, seed=seed, styles=styles, rules=rules, avatars=avatars, force=force)
+    print(f"HTML report: {result.report}")
 
 
 def main() -> None:

@@ -22,11 +22,6 @@ def set_quiet(quiet: bool) -> None:
     _state["quiet"] = bool(quiet)
 
 
-def is_quiet() -> bool:
-    """True when --quiet was given."""
-    return _state["quiet"]
-
-
 def info(message: str) -> None:
     """Print a message to stdout unless quiet."""
     if not _state["quiet"]:

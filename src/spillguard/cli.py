@@ -10,12 +10,15 @@ from sharedcore.atomic import check_writable
 from sharedcore.console import info, make_app, run_cli
 from sharedcore.errors import UserError
 from spillguard import __version__
+from spillguard.compute import limit_threads
 from spillguard.config import TrainConfig
-from spillguard.demo import run_demo
-from spillguard.newline.surface import SurfaceSpec, write_surface
-from spillguard.report import write_report
-from spillguard.run import evaluate_run, predict_paths, report_skips, train_run, write_predictions
-from spillguard.synth import SynthSpec, write_synth
+from spillguard.data import report_skips
+from spillguard.data.synthetic import SynthSpec, write_synth
+from spillguard.pipelines.demo import run_demo
+from spillguard.pipelines.evaluate import evaluate_run
+from spillguard.pipelines.predict import predict_paths, write_predictions
+from spillguard.pipelines.train import train_run
+from spillguard.reporting.run_report import rebuild_report
 
 app = make_app(
     "spillguard",
@@ -36,39 +39,14 @@ def synth(
         ..., "--out", "-o", help="Folder to create (course layout: train/, proliv/, test/)."
     ),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same files."),
-    domain: str = typer.Option(
-        "pit", help="pit (49x28 colour pits, spills) or surface (256x256 greyscale textures, defects)."
-    ),
-    n_train: int | None = typer.Option(None, help="Normal training images [pit 800, surface 500]."),
-    n_proliv: int | None = typer.Option(None, help="Known anomalies (proliv/) [pit 60, surface 30]."),
-    n_test: int | None = typer.Option(
-        None, help="Test images [pit 300 with 10% spills, surface 250 with 20% defects]."
-    ),
+    n_train: int = typer.Option(800, help="Normal training images."),
+    n_proliv: int = typer.Option(60, help="Known spill images (proliv/)."),
+    n_test: int = typer.Option(300, help="Test images (10% spills)."),
     force: bool = typer.Option(False, help="Replace an existing non-empty folder."),
 ) -> None:
-    """Make a procedural data set in the course layout: pits (spills) or textured surfaces (defects)."""
-    if domain not in ("pit", "surface"):
-        raise UserError(f"--domain: value '{domain}' is not one of pit, surface")
-    if domain == "surface":
-        base = SurfaceSpec()
-        n_t = base.n_test_normal + base.n_test_spill if n_test is None else n_test
-        n_def = max(1, n_t // 5)
-        s_spec = SurfaceSpec(
-            base.n_train if n_train is None else n_train,
-            base.n_proliv if n_proliv is None else n_proliv,
-            max(1, n_t - n_def),
-            n_def,
-        )
-        print(write_surface(out, seed=seed, spec=s_spec, force=force))
-        return
-    n_t = 300 if n_test is None else n_test
-    n_spill = max(1, n_t // 10)
-    spec = SynthSpec(
-        800 if n_train is None else n_train,
-        60 if n_proliv is None else n_proliv,
-        max(1, n_t - n_spill),
-        n_spill,
-    )
+    """Make a procedural pit data set (greenish metal, dark rim, bright spills) in the course layout."""
+    n_spill = max(1, n_test // 10)
+    spec = SynthSpec(n_train, n_proliv, max(1, n_test - n_spill), n_spill)
     print(write_synth(out, seed=seed, spec=spec, force=force))
 
 
@@ -82,26 +60,26 @@ def train(
     epochs: int | None = typer.Option(None, help="Maximum epochs (early stopping may end sooner)."),
     seed: int | None = typer.Option(None, help="Random seed (splits, initialisation, batches)."),
     max_train: int | None = typer.Option(None, help="Use at most this many normal images."),
-    score: str | None = typer.Option(None, help="Anomaly score: local (max of smoothed error map) or mse."),
-    threshold_rule: str | None = typer.Option(None, help="Verdict threshold: balanced or fpr."),
+    score: str | None = typer.Option(
+        None,
+        help="Anomaly score. Default: head (the spill head of the shipped conv_ae_head). With a "
+        "reconstruction config (e.g. -c src/spillguard/configs/ae_core.yaml): local (max of the "
+        "box-smoothed error map), mse or combined.",
+    ),
+    threshold_rule: str | None = typer.Option(
+        None,
+        help="Verdict threshold rule. Default: prior (the head's own p(spill) = 0.5; head score only); "
+        "fpr (1% false alarms on validation normals) or balanced (TPR = TNR; needs known spills).",
+    ),
     target_fpr: float | None = typer.Option(
-        None, help="False-alarm rate of the fpr rule on validation normals."
+        None, help="False-alarm rate of the fpr rule on validation normals (default 0.01)."
     ),
     device: str | None = typer.Option(None, help="auto (CUDA when present), cpu or cuda."),
     strict: bool = typer.Option(False, help="Stop at the first unusable input file instead of skipping it."),
     force: bool = typer.Option(False, help="Replace an existing non-empty run folder."),
     wandb: bool = typer.Option(False, "--wandb", help="Also log to Weights & Biases (honours WANDB_MODE)."),
-    require_auc: float | None = typer.Option(
-        None,
-        "--require-auc",
-        help="Exit with code 2 (run still written) when the validation gate AUC (held-out known and "
-        "synthetic anomalies vs validation normals) is below this, or cannot be measured.",
-    ),
 ) -> None:
-    """Train a detector on normal images and write a run folder with checkpoint, metrics and report.
-
-    Input size, epochs and batch size are chosen from the data unless the config fixes them; the
-    validation gate warns when held-out anomalies separate weakly from validation normals."""
+    """Train a detector on normal images and write a run folder with checkpoint, metrics and report."""
     cfg = _config(
         config,
         {
@@ -114,8 +92,8 @@ def train(
             "device": device,
         },
     )
-    run = train_run(data, out, cfg, strict=strict, force=force, wandb=wandb, require_auc=require_auc)
-    print(run / "report.html")
+    res = train_run(data, out, cfg, strict=strict, force=force, wandb=wandb)
+    print(res.run / "report.html")
 
 
 @app.command()
@@ -133,7 +111,8 @@ def evaluate(
     force: bool = typer.Option(False, help="Replace an existing results folder."),
 ) -> None:
     """Measure the detector on labelled images at every threshold rule, with 95% confidence intervals."""
-    folder, m = evaluate_run(run, test, out, strict=strict, force=force)
+    res = evaluate_run(run, test, out, strict=strict, force=force)
+    folder, m = res.folder, res.metrics
     print(
         f"ROC AUC {m['roc_auc']:.4f} [{m['roc_auc_ci'][0]:.4f}, {m['roc_auc_ci'][1]:.4f}]  "
         f"PR AUC {m['pr_auc']:.4f}  ({m['n_normal']} normal, {m['n_spill']} spill)"
@@ -181,7 +160,7 @@ def report(run: Path = typer.Argument(..., help="Run folder made by 'spillguard 
     """Rebuild the run's plots and HTML report from its files."""
     if not (run / "metrics.json").is_file():
         raise UserError(f"{run}: no metrics.json; point to a run folder made by 'spillguard train'")
-    print(write_report(run))
+    print(rebuild_report(run))
 
 
 @app.command()
@@ -214,9 +193,9 @@ def experiment(
     ),
 ) -> None:
     """Train and evaluate several variants; write a comparison table, ROC curves, error analysis, report."""
-    from spillguard.experiment import run_experiment
+    from spillguard.pipelines.experiment import run_experiment
 
-    folder = run_experiment(
+    res = run_experiment(
         configs,
         data,
         test if test is not None else data / "test",
@@ -226,9 +205,10 @@ def experiment(
         strict=strict,
         force=force,
     )
-    print(folder / "report.html")
+    print(res.folder / "report.html")
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: sets torch's thread count once, then runs the command."""
+    limit_threads()
     run_cli(app, "spillguard")

@@ -12,13 +12,16 @@ from typing import Any
 import yaml
 
 from sharedcore.errors import UserError
-from spillguard.newline.anomalies import check_mix
+from spillguard.post_processing.thresholds import THRESHOLD_RULES
 
 COLOUR_SPACES = ("rgb", "ycbcr", "hsv")
 ILLUMINATION = ("none", "per_image")
 AUGMENTATIONS = ("none", "shift", "lighting", "lighting+shift")
-THRESHOLD_RULES = ("fpr", "balanced", "prior")
 SUPERVISION = ("none", "synthetic", "synthetic+known")
+# learning-rate schedules, one meaning each (spillguard.training.loop.make_schedule):
+# "onecycle": OneCycleLR stepped per batch (warm-up to lr, then cosine annealing to ~0);
+# "cosine": CosineAnnealingLR stepped per epoch (lr -> 0 over ``epochs``); "constant": lr throughout.
+LR_SCHEDULES = ("onecycle", "cosine", "constant")
 
 # The plain convolutional autoencoder with the spill core's tuned settings (the defaults before the
 # experiments made the spill head the default; configs/ae_core.yaml):
@@ -32,6 +35,7 @@ PLAIN_AE: dict[str, Any] = {
     "augment": "lighting+shift",
     "augment_strength": 0.1,
     "threshold_rule": "balanced",
+    "lr_schedule": "cosine",
     "epochs": 30,
     "weight_decay": 1e-5,
 }
@@ -45,56 +49,45 @@ class TrainConfig:
     # an AE encoder with a spill head trained by outlier exposure; the plain AE is configs/ae_baseline.yaml.
     model: str = "conv_ae_head"  # a name in spillguard.models.MODELS
     model_params: dict[str, Any] = field(default_factory=dict)  # passed to the model's __init__
-    loss: str = "mse"  # a name in spillguard.losses.LOSSES
-    score: str = "head"  # a name in spillguard.scoring.SCORES, or "head" (the model's spill head)
+    loss: str = "mse"  # a name in spillguard.models.losses.LOSSES
+    score: str = (
+        "head"  # a name in spillguard.post_processing.scores.SCORES, or "head" (the model's spill head)
+    )
     smooth: int = 16  # window (pixels) of the local score's box filter
-    # input size after resizing, pixels; None: chosen from the training images' median size within
-    # input_pixels (spillguard.newline.input_size; the pit crops give 32x48)
-    height: int | None = None
-    width: int | None = None
-    input_pixels: int = 128 * 128
+    height: int = 32  # input size after resizing, pixels
+    width: int = 48
     colour: str = "rgb"  # one of COLOUR_SPACES
     illumination: str = "none"  # one of ILLUMINATION: per-image brightness/contrast normalisation
     augment: str = "lighting"  # one of AUGMENTATIONS (a head always gets flips and reframing too)
     augment_strength: float = 0.3  # relative brightness/contrast/saturation/gamma jitter of "lighting"
     augment_shift: int = 2  # pixels of random translation of "shift" and "lighting+shift"
-    # None: chosen from the number and size of the training images within time_budget seconds of
-    # estimated head training (spillguard.newline.budget; 9,000 pit crops give 4 epochs, batch 128)
-    epochs: int | None = None
-    batch_size: int | None = None
-    time_budget: float = 180.0
+    epochs: int = 4
+    batch_size: int = 128
     lr: float = 3e-3
     weight_decay: float = 1e-4
-    lr_schedule: str = "cosine"  # "cosine" or "constant"
+    lr_schedule: str = "onecycle"  # one of LR_SCHEDULES (the decoder fit always uses "constant")
     patience: int = 6  # early stopping: epochs without validation-loss improvement
     val_fraction: float = 0.1  # of the normal images, held out for validation
     calib_fraction: float = 0.5  # of validation normals and known spills, used to choose thresholds
     target_fpr: float = 0.01  # false-alarm rate of the "fpr" threshold rule
-    threshold_rule: str = "prior"  # rule used for verdicts (falls back to "fpr" when not available)
+    threshold_rule: str = "prior"  # verdict rule, one of THRESHOLD_RULES ("balanced" needs known spills)
     max_train: int | None = None  # cap on training images (None: all)
     seed: int = 0
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
-    # outlier exposure (spillguard.supervised; needs a model with a spill head and score "head"):
+    # outlier exposure (spillguard.training.spill_head; needs a model with a spill head and score "head"):
     supervision: str = "synthetic+known"  # one of SUPERVISION: which spills train the head
     occlusion: float = 0.3  # fraction of training images given a nuisance occluder (label kept)
     recon_weight: float = 0.0  # weight of the reconstruction loss of head models
-    # synthetic anomaly looks the head learns from, look -> weight (spillguard.newline.anomalies:
-    # pit, draem, cutpaste, crack, hole); None: chosen on validation per kind of data, colour data
-    # {pit: 1} (the pit looks of the experiments), greyscale data the generic looks (GENERIC_MIX)
-    anomalies: dict[str, float] | None = None
-    # None: detected from the training images (equal channels); True makes every synthetic anomaly
-    # and augmented image greyscale so that colour is no shortcut (images stay 3 equal channels)
-    greyscale: bool | None = None
     # after the head is trained with recon_weight 0: fit the decoder with the encoder frozen, so that
-    # grids and error maps are real (spillguard.decoder_fit; the head's scores do not change)
+    # grids and error maps are real (spillguard.training.decoder; the head's scores do not change)
     fit_decoder: bool = True
     decoder_epochs: int = 5  # at most, early stop on validation normals
 
     def validate(self, source: str = "config") -> TrainConfig:
         """Raise UserError naming the first invalid field; return self."""
-        from spillguard.losses import LOSSES
         from spillguard.models import MODELS
-        from spillguard.scoring import SCORES
+        from spillguard.models.losses import LOSSES
+        from spillguard.post_processing.scores import SCORES
 
         choices: dict[str, Any] = {
             "model": MODELS,
@@ -105,7 +98,7 @@ class TrainConfig:
             "augment": AUGMENTATIONS,
             "threshold_rule": THRESHOLD_RULES,
             "supervision": SUPERVISION,
-            "lr_schedule": ("cosine", "constant"),
+            "lr_schedule": LR_SCHEDULES,
             "device": ("auto", "cpu", "cuda"),
         }
         for name, allowed in choices.items():
@@ -120,17 +113,17 @@ class TrainConfig:
                 f"'{self.supervision}' go together only as score 'head' with supervision 'synthetic' or "
                 "'synthetic+known' (and a model with a spill head, e.g. conv_ae_head); fix one of them"
             )
+        if self.threshold_rule == "prior" and self.score != "head":
+            raise UserError(
+                f"{source}: field 'threshold_rule': value 'prior' is the spill head's own boundary and needs "
+                f"score 'head' (score is '{self.score}'); choose fpr or balanced"
+            )
         if not 0.0 <= self.occlusion <= 1.0:
             raise UserError(f"{source}: field 'occlusion': value {self.occlusion} must be between 0 and 1")
-        for name in ("height", "width", "epochs", "batch_size", "smooth", "decoder_epochs", "input_pixels"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
-                raise UserError(f"{source}: field '{name}': value {v!r} must be a whole number >= 1")
-        if (self.height is None) != (self.width is None):
-            raise UserError(
-                f"{source}: fields 'height'/'width': give both or neither (neither: chosen from the data)"
-            )
-        if self.height is not None and self.width is not None and (self.height % 8 or self.width % 8):
+        for name in ("height", "width", "epochs", "batch_size", "smooth", "decoder_epochs"):
+            if int(getattr(self, name)) < 1:
+                raise UserError(f"{source}: field '{name}': value {getattr(self, name)} must be >= 1")
+        if self.height % 8 or self.width % 8:
             raise UserError(
                 f"{source}: fields 'height'/'width': {self.height}x{self.width} must be multiples of 8"
             )
@@ -140,42 +133,7 @@ class TrainConfig:
                 raise UserError(f"{source}: field '{name}': value {v} must be between 0 and 1")
         if self.lr <= 0:
             raise UserError(f"{source}: field 'lr': value {self.lr} must be > 0")
-        if not self.time_budget > 0:
-            raise UserError(f"{source}: field 'time_budget': value {self.time_budget} must be > 0 seconds")
-        bad = (
-            None
-            if self.anomalies is None
-            else check_mix(self.anomalies)
-            if isinstance(self.anomalies, dict)
-            else "expected a mapping"
-        )
-        if bad:
-            raise UserError(f"{source}: field 'anomalies': {bad}; e.g. {{pit: 0.5, draem: 0.2, crack: 0.3}}")
         return self
-
-    @property
-    def input_size(self) -> tuple[int, int]:
-        """(height, width) once chosen; a run chooses them from its data when the config does not."""
-        if self.height is None or self.width is None:
-            raise RuntimeError("input size not chosen yet: resolve the config on the training data first")
-        return (self.height, self.width)
-
-    @property
-    def schedule(self) -> tuple[int, int]:
-        """(epochs, batch_size) once chosen (SpillDetector.fit chooses them when the config does not)."""
-        if self.epochs is None or self.batch_size is None:
-            raise RuntimeError(
-                "epochs/batch size not chosen yet: resolve the config on the training data first"
-            )
-        return (self.epochs, self.batch_size)
-
-    def unresolved(self) -> list[str]:
-        """Names of the fields still to be chosen from the data."""
-        return [
-            k
-            for k in ("height", "width", "epochs", "batch_size", "greyscale", "anomalies")
-            if getattr(self, k) is None
-        ]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON/YAML-ready dict of all fields."""

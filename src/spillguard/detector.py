@@ -1,51 +1,39 @@
-"""The spill detector: preprocessing + reconstruction network + score + thresholds, with a
-scikit-learn-like surface (``fit`` returns self, learned state ends with ``_``, ``score``,
-``predict``, ``save``/``load``)."""
+"""The spill detector: preprocessing + network + score + thresholds, with a scikit-learn-like
+surface: ``fit`` (learn and calibrate) returns self, learned state ends with ``_``, per-image
+``score_samples``, ``predict``, ``threshold``, ``explain``, ``save``/``load``.
+
+Evaluation (validation metrics, robustness, reports) belongs to ``spillguard.pipelines``; ``fit``
+records what it held out (``holdout_``) so that they can measure on it. Torch's thread count is set
+by the entry points (``spillguard.compute.limit_threads``), never here.
+"""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
+from sharedcore.errors import UserError
 from spillguard import __version__
 from spillguard.checkpoint import load_checkpoint, save_checkpoint
+from spillguard.compute import pick_device
 from spillguard.config import TrainConfig
-from spillguard.decoder_fit import can_fit_decoder, fit_decoder
-from spillguard.metrics import evaluate_scores, ranking_metrics
+from spillguard.data.preprocess import Preprocessor, to_unit
 from spillguard.models import build_model
+from spillguard.models.capabilities import SpillClassifier
 from spillguard.models.fusion import fuse_for_inference
-from spillguard.newline.choices import resolve_config
-from spillguard.newline.gate import synthetic_check, validation_gate
-from spillguard.preprocess import Preprocessor, to_unit
-from spillguard.robustness import robustness_aucs
-from spillguard.scoring import SCORES, choose_thresholds, error_map
-from spillguard.supervised import PRIOR_THRESHOLD, fit_supervised, head_scores
-from spillguard.train import fit_model, reconstruct
-
-
-def limit_threads(default: int = 1) -> None:
-    """Cap torch's CPU threads at ``default`` (at most the core count) unless SPILLGUARD_THREADS is set.
-
-    One thread by default: on a shared 2-core machine two torch threads oversubscribe the cores and
-    trained 5x and scored 1.6x slower in our measurements (benchmarks/bench_spill.py); scoring runs JPEG
-    decoding in a second thread beside it instead.
-    """
-    env = os.environ.get("SPILLGUARD_THREADS", "")
-    n = int(env) if env.isdigit() and int(env) > 0 else min(default, os.cpu_count() or 1)
-    torch.set_num_threads(n)
-
-
-def pick_device(name: str) -> torch.device:
-    """ "auto" -> CUDA when available, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+from spillguard.post_processing.scores import SCORES, error_map, head_score
+from spillguard.post_processing.thresholds import check_rule, choose_thresholds
+from spillguard.training.decoder import can_fit_decoder, fit_decoder
+from spillguard.training.reconstruction import fit_reconstruction, reconstruct
+from spillguard.training.spill_head import fit_spill_head
 
 
 def _split(n: int, frac: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -55,13 +43,38 @@ def _split(n: int, frac: float, rng: np.random.Generator) -> tuple[np.ndarray, n
     return np.sort(perm[:k]), np.sort(perm[k:])
 
 
-def recon_metrics(labels: np.ndarray, scores: np.ndarray, seed: int = 0) -> dict[str, Any]:
-    """ROC/PR AUC (bootstrap 95% CIs) of a reconstruction-error score (``mse``), beside a head's score."""
-    return {"score": "mse", **ranking_metrics(labels, scores, np.random.default_rng(seed))}
+@dataclass
+class Holdout:
+    """What ``fit`` held out: indices into the ``normals`` / ``spills`` it was given, and scores.
+
+    ``val`` normals stopped training early; ``val_calib`` / ``val_check`` index into ``val`` (chose
+    thresholds / left for validation metrics); ``spill_calib`` / ``spill_check`` index into
+    ``spills`` (for a head, ``spill_calib`` are the known spills it trained on). ``val_scores`` are
+    the scores of ``normals[val]``, ``spill_scores`` those of all ``spills``, (N,) float32.
+    """
+
+    train: np.ndarray
+    val: np.ndarray
+    val_calib: np.ndarray
+    val_check: np.ndarray
+    spill_calib: np.ndarray
+    spill_check: np.ndarray
+    val_scores: np.ndarray
+    spill_scores: np.ndarray
+
+    def sizes(self) -> dict[str, int]:
+        """How many images each part holds."""
+        return {
+            "train": len(self.train),
+            "val_calib": len(self.val_calib),
+            "val_check": len(self.val_check),
+            "spill_calib": len(self.spill_calib),
+            "spill_check": len(self.spill_check),
+        }
 
 
 class SpillDetector:
-    """Flags spills by reconstruction error. ``config`` fixes model, loss, score and input size."""
+    """Flags spills by a spill head or by reconstruction error; ``config`` fixes model, loss, score, size."""
 
     def __init__(self, config: TrainConfig | None = None) -> None:
         self.config = config or TrainConfig()
@@ -72,48 +85,50 @@ class SpillDetector:
         spills: np.ndarray | None = None,
         on_epoch: Callable[[dict[str, Any]], None] | None = None,
     ) -> SpillDetector:
-        """Train on normal images (N, H, W, 3) uint8; known spills only validate and set thresholds.
+        """Learn from normal images (N, H, W, 3) uint8 and calibrate thresholds; returns self.
 
-        Normals are split into train / validation; validation normals and spills are each split into
-        a calibration part (chooses thresholds) and a check part (reports validation metrics).
+        Normals are split into train / validation; validation normals and known spills are each split
+        into a calibration part (chooses thresholds) and a check part (left for validation metrics).
+        Known spills never train a reconstruction model; a spill head trains on its calibration part.
         """
         cfg = self.config.validate()
-        limit_threads()
+        n_spills = 0 if spills is None else len(spills)
+        if cfg.threshold_rule == "balanced" and n_spills == 0:
+            raise UserError(
+                "threshold rule 'balanced' needs known spills (proliv/ or anomalous/), and none were given; "
+                "add some or choose --threshold-rule fpr"
+            )
         rng = np.random.default_rng(cfg.seed)
         torch.manual_seed(cfg.seed)
         gen = torch.Generator().manual_seed(cfg.seed)
         device = pick_device(cfg.device)
+        keep = np.arange(len(normals))
         if cfg.max_train and len(normals) > cfg.max_train:
-            normals = normals[np.sort(rng.choice(len(normals), cfg.max_train, replace=False))]
+            keep = np.sort(rng.choice(len(normals), cfg.max_train, replace=False))
+            normals = normals[keep]
         if len(normals) < 4:
-            from sharedcore.errors import UserError
-
             raise UserError(
                 f"only {len(normals)} normal training images; at least 4 are needed (thousands are better)"
             )
-        # what the config leaves open is chosen from the data (spillguard.newline.choices)
-        cfg, self.choices_ = resolve_config(cfg, normals)
-        self.config = cfg
         val_idx, train_idx = _split(len(normals), cfg.val_fraction, rng)
         cal_n, chk_n = _split(len(val_idx), cfg.calib_fraction, rng)
         x_train, x_val = to_unit(normals[train_idx]), to_unit(normals[val_idx])
-        x_spill = to_unit(spills) if spills is not None and len(spills) else None
+        x_spill = to_unit(spills) if spills is not None and n_spills else None
         self.prep_ = Preprocessor(cfg.colour, cfg.illumination).fit(x_train)
-        self.model_ = build_model(cfg.model, 3, cfg.model_params).to(device)
+        self.model_: nn.Module = build_model(cfg.model, 3, cfg.model_params).to(device)
         t0 = time.perf_counter()
-        if cfg.supervision != "none":  # outlier exposure (spillguard.supervised)
-            if not hasattr(self.model_, "spill_logit"):
-                from sharedcore.errors import UserError
-
+        if cfg.supervision != "none":  # outlier exposure (spillguard.training.spill_head)
+            if not isinstance(self.model_, SpillClassifier):
                 raise UserError(f"model '{cfg.model}' has no spill head; supervision needs e.g. conv_ae_head")
-            fit_s, chk_s0 = _split(len(x_spill) if x_spill is not None else 0, cfg.calib_fraction, rng)
-            self.history_ = fit_supervised(
+            # the head trains on the calibration spills; the check spills stay unseen
+            cal_s, chk_s = _split(n_spills, cfg.calib_fraction, rng)
+            self.history_ = fit_spill_head(
                 self.model_, self.prep_, x_train, x_val, cfg, gen, device,
-                x_spill[fit_s] if x_spill is not None else None,
-                x_spill[chk_s0] if x_spill is not None else None, on_epoch,
+                x_spill[cal_s] if x_spill is not None else None,
+                x_spill[chk_s] if x_spill is not None else None, on_epoch,
             )  # fmt: skip
         else:
-            self.history_ = fit_model(
+            self.history_ = fit_reconstruction(
                 self.model_, self.prep_, x_train, x_val, cfg, gen, device, x_spill, on_epoch
             )
         self.decoder_history_: list[dict[str, Any]] = []
@@ -124,63 +139,43 @@ class SpillDetector:
             )
         self.train_seconds_ = time.perf_counter() - t0
         self.model_ = self.model_.cpu().eval()
+        self.prepare_inference()
         s_val = self._score_unit(x_val)
-        s_spill = self._score_unit(x_spill) if x_spill is not None else np.zeros(0)
-        cal_s, chk_s = (
-            _split(len(s_spill), cfg.calib_fraction, rng)
-            if len(s_spill) >= 2
-            else (np.arange(len(s_spill)), np.zeros(0, int))
-        )
-        if cfg.supervision != "none" and len(s_spill):  # keep the spills the head never saw for checks
-            cal_s, chk_s = fit_s, chk_s0
+        s_spill = self._score_unit(x_spill) if x_spill is not None else np.zeros(0, np.float32)
+        if cfg.supervision == "none":
+            cal_s, chk_s = (
+                _split(len(s_spill), cfg.calib_fraction, rng)
+                if len(s_spill) >= 2
+                else (np.arange(len(s_spill)), np.zeros(0, int))
+            )
         self.thresholds_ = choose_thresholds(
-            s_val[cal_n], s_spill[cal_s] if len(cal_s) else None, cfg.target_fpr
+            s_val[cal_n], s_spill[cal_s] if len(cal_s) else None, cfg.target_fpr, head=cfg.score == "head"
         )
-        if cfg.score == "head":
-            self.thresholds_["prior"] = PRIOR_THRESHOLD
-        self.threshold_rule_ = cfg.threshold_rule if cfg.threshold_rule in self.thresholds_ else "fpr"
-        labels = np.r_[np.zeros(len(chk_n)), np.ones(len(chk_s))]
-        self.validation_ = evaluate_scores(
-            labels, np.r_[s_val[chk_n], s_spill[chk_s]], self.thresholds_, cfg.seed
-        )
-        self.validation_scores_ = {"normal": s_val, "spill": s_spill}
-        # robustness without test labels: spill looks and simulated shift (see spillguard.robustness)
-        self.validation_["robustness"] = robustness_aucs(
-            self, normals[val_idx], spills, cfg.seed, bool(cfg.greyscale)
-        )
-        # the validation gate: held-out known and held-out synthetic anomalies (spillguard.newline.gate)
-        self.validation_["synthetic"] = synthetic_check(
-            self, normals[val_idx][chk_n], cfg.seed, bool(cfg.greyscale), cfg.anomalies
-        )
-        self.gate_ = validation_gate(self.validation_, len(chk_s), self.validation_["synthetic"])
-        if (
-            self.decoder_fitted_ and x_spill is not None and len(chk_s)
-        ):  # auxiliary: the reconstruction error of the fitted decoder
-            r_val, r_spill = self._recon_score_unit(x_val[chk_n]), self._recon_score_unit(x_spill[chk_s])
-            self.validation_["recon"] = recon_metrics(labels, np.r_[r_val, r_spill], cfg.seed)
-        self.validation_images_ = {
-            "normal": normals[val_idx],
-            "spill": spills if spills is not None else normals[:0],
-        }
-        self.sizes_ = {
-            "train": len(train_idx),
-            "val_calib": len(cal_n),
-            "val_check": len(chk_n),
-            "spill_calib": len(cal_s),
-            "spill_check": len(chk_s),
-        }
+        self.threshold_rule_ = check_rule(cfg.threshold_rule, self.thresholds_, " in this run")
+        self.holdout_ = Holdout(keep[train_idx], keep[val_idx], cal_n, chk_n, cal_s, chk_s, s_val, s_spill)
+        return self
+
+    def prepare_inference(self) -> SpillDetector:
+        """Make the inference model ``inference_model_`` from ``model_`` (BatchNorm folded, channels-last:
+        1.5x faster on CPU); ``fit`` and ``load`` call it once. Call it again only after replacing
+        ``model_`` by hand. Returns self."""
+        self.inference_model_ = fuse_for_inference(self.model_)
         return self
 
     @torch.inference_mode()
     def _score_unit(self, x: torch.Tensor, batch: int = 512) -> np.ndarray:
         if self.config.score == "head":
-            return head_scores(self.model_, self.prep_, x, batch)
+            model: Any = self.inference_model_
+            out = np.empty(len(x), dtype=np.float32)
+            for i in range(0, len(x), batch):
+                xb = self.prep_(x[i : i + batch]).contiguous(memory_format=torch.channels_last)
+                out[i : i + batch] = head_score(model.spill_logit(xb)).numpy()
+            return out
         return self._recon_score_unit(x, self.config.score, batch)
 
     @torch.inference_mode()
     def _recon_score_unit(self, x: torch.Tensor, score: str = "mse", batch: int = 512) -> np.ndarray:
-        cfg, score_fn = self.config, SCORES[score]
-        model = fuse_for_inference(self.model_)  # BatchNorm folded, channels-last: 1.5x faster on CPU
+        cfg, score_fn, model = self.config, SCORES[score], self.inference_model_
         out = np.empty(len(x), dtype=np.float32)
         for i in range(0, len(x), batch):
             xb = self.prep_(x[i : i + batch]).contiguous(memory_format=torch.channels_last)
@@ -189,7 +184,6 @@ class SpillDetector:
 
     def score_samples(self, images: np.ndarray) -> np.ndarray:
         """Anomaly score per image, (N, H, W, 3) uint8 at the configured size -> (N,) float32."""
-        limit_threads()
         return self._score_unit(to_unit(images))
 
     def recon_score(self, images: np.ndarray, score: str = "mse") -> np.ndarray:
@@ -198,7 +192,6 @@ class SpillDetector:
         For head models an auxiliary figure only (verdicts use the head); meaningful once the
         decoder is trained (``decoder_fitted_`` or ``recon_weight > 0``).
         """
-        limit_threads()
         return self._recon_score_unit(to_unit(images), score)
 
     def predict(self, images: np.ndarray, rule: str | None = None) -> np.ndarray:
@@ -207,21 +200,13 @@ class SpillDetector:
 
     def threshold(self, rule: str | None = None) -> float:
         """The threshold of ``rule``; UserError if that rule could not be calibrated."""
-        r = rule or self.threshold_rule_
-        if r not in self.thresholds_:
-            from sharedcore.errors import UserError
-
-            raise UserError(
-                f"threshold rule '{r}' is not available in this run; choose one of {', '.join(self.thresholds_)}"
-            )
-        return self.thresholds_[r]
+        return self.thresholds_[check_rule(rule or self.threshold_rule_, self.thresholds_, " in this run")]
 
     def explain(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Inputs in display form, reconstructions mapped back to RGB [0, 1] where possible, error maps.
 
         Returns (N, H, W, 3) input, (N, H, W, 3) reconstruction (standardised units undone), (N, H, W) error.
         """
-        limit_threads()
         x = to_unit(images)
         xs, rs = reconstruct(self.model_, self.prep_, x, torch.device("cpu"))
         err = error_map(xs, rs).numpy()
@@ -243,7 +228,7 @@ class SpillDetector:
                 "preprocess": self.prep_.state(),
                 "thresholds": dict(self.thresholds_),
                 "threshold_rule": self.threshold_rule_,
-                "decoder_fitted": bool(getattr(self, "decoder_fitted_", False)),
+                "decoder_fitted": bool(self.decoder_fitted_),
             },
             force=force,
         )
@@ -260,4 +245,5 @@ class SpillDetector:
         det.thresholds_ = {k: float(v) for k, v in data["thresholds"].items()}
         det.threshold_rule_ = data["threshold_rule"]
         det.decoder_fitted_ = bool(data.get("decoder_fitted", False))
+        det.prepare_inference()
         return det

@@ -6,12 +6,20 @@ from pathlib import Path
 
 import pytest
 
+from spillguard.compute import limit_threads
 from spillguard.config import PLAIN_AE, TrainConfig
-from spillguard.run import evaluate_run, train_run
-from spillguard.synth import SynthSpec, write_synth
+from spillguard.data.synthetic import SynthSpec, write_synth
+from spillguard.pipelines.evaluate import evaluate_run
+from spillguard.pipelines.train import train_run
 
 TINY = SynthSpec(n_train=320, n_proliv=30, n_test_normal=100, n_test_spill=20)
 TINY_CONFIG = TrainConfig(**{**PLAIN_AE, "epochs": 25, "patience": 6, "batch_size": 32, "seed": 0})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def torch_threads() -> None:
+    """The test session is an entry point: it sets torch's thread count once (SPILLGUARD_THREADS or 1)."""
+    limit_threads()
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +31,6 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run folder trained on ``tiny_data`` and evaluated on its test part."""
-    run = train_run(tiny_data, tmp_path_factory.mktemp("runs") / "tiny", TINY_CONFIG)
+    run = train_run(tiny_data, tmp_path_factory.mktemp("runs") / "tiny", TINY_CONFIG).run
     evaluate_run(run, tiny_data)
     return run

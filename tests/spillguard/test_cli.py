@@ -76,6 +76,12 @@ def test_demo(tmp_path: Path) -> None:
     assert report == tmp_path / "demo" / "report.html" and report.is_file()
     m = json.loads((tmp_path / "demo" / "run" / "evaluation" / "test_metrics.json").read_text())
     assert m["metrics"]["roc_auc"] > 0.8
+    # files and pages name the final folders, never the temporary one they were built in
+    assert m["data"]["root"] == str(tmp_path / "demo" / "data" / "test")
+    for page in (report, tmp_path / "demo" / "run" / "report.html"):
+        html = page.read_text(encoding="utf-8")
+        assert f"Test: {tmp_path / 'demo' / 'data' / 'test'}" in html and ".tmp" not in html
+    assert ".tmp" not in (tmp_path / "demo" / "metrics.json").read_text(encoding="utf-8")
 
 
 def test_bad_inputs_leave_no_run_folder(tiny_data: Path, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from spillguard.checkpoint import FORMAT_VERSION, load_checkpoint
 from spillguard.config import TrainConfig
 from spillguard.data import labelled_sources, load_sources
 from spillguard.detector import SpillDetector
-from spillguard.metrics import auc_rank
+from spillguard.metrics.detection import auc_rank
 
 
 def test_training_detects_synthetic_spills(tiny_run: Path) -> None:
@@ -90,3 +90,30 @@ def test_fused_inference_model_matches(tiny_run: Path) -> None:
     x = torch.randn(8, 3, 32, 48)
     with torch.inference_mode():
         assert torch.allclose(model(x), fused(x.contiguous(memory_format=torch.channels_last)), atol=1e-4)
+
+
+def test_no_silent_fallback_of_the_verdict_rule() -> None:
+    from spillguard.config import PLAIN_AE
+
+    normals = np.random.default_rng(0).integers(0, 255, (16, 32, 48, 3), dtype=np.uint8)
+    with pytest.raises(UserError, match="'balanced' needs known spills"):
+        SpillDetector(TrainConfig(**{**PLAIN_AE, "epochs": 1})).fit(normals)
+    with pytest.raises(UserError, match="'prior' is the spill head's own boundary"):
+        TrainConfig(**{**PLAIN_AE, "threshold_rule": "prior"}).validate()
+
+
+def test_inference_model_is_prepared_once(tiny_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import spillguard.detector as detector_module
+
+    calls: list[int] = []
+    real = detector_module.fuse_for_inference
+    monkeypatch.setattr(detector_module, "fuse_for_inference", lambda m: calls.append(1) or real(m))
+    det = SpillDetector.load(tiny_run)
+    images = np.zeros((5, 32, 48, 3), np.uint8)
+    a = det.score_samples(images)
+    det.score_samples(images)
+    det.recon_score(images)
+    det.predict(images)
+    assert len(calls) == 1  # at load, not per call
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in det.inference_model_.modules())
+    assert a.dtype == np.float32 and a.shape == (5,)

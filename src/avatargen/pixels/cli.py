@@ -6,10 +6,11 @@ from pathlib import Path
 
 import typer
 
-from avatargen.pixels.collection import Collection, load_collection, parse_size
+from avatargen.pixels.collection import Collection, load_collection
 from avatargen.pixels.evaluate import run_evaluation, sample_to_folder
 from avatargen.pixels.methods import DEFAULT_METHOD, METHODS, load_model, make_model
 from sharedcore.atomic import check_writable
+from sharedcore.cli_params import parse_optional_size
 from sharedcore.console import info
 
 app = typer.Typer(
@@ -21,7 +22,7 @@ _METHOD_HELP = f"Model: {', '.join(METHODS)} ({DEFAULT_METHOD} = the coherent pa
 
 
 def _load(folder: Path, size: str | None) -> Collection:
-    col = load_collection(folder, parse_size(size))
+    col = load_collection(folder, parse_optional_size(size))
     for p, why in col.skipped:
         info(f"skipped {p.name}: {why}")
     w, h = col.size
@@ -41,7 +42,9 @@ def fit(
         0.0, "--alpha", help="Additive smoothing of the categoricals (0 = plain MLE)."
     ),
     size: str | None = typer.Option(
-        None, "--size", help="Common size WxH (default: the most frequent size)."
+        None,
+        "--size",
+        help="Common size WIDTHxHEIGHT or a scale of 264x280 (1x, 2x); default: the most frequent size.",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model file."),
 ) -> None:
@@ -65,7 +68,9 @@ def sample(
     method: str = typer.Option(
         DEFAULT_METHOD, "--method", "-m", help="When MODEL is a folder: " + _METHOD_HELP
     ),
-    size: str | None = typer.Option(None, "--size", help="When MODEL is a folder: common size WxH."),
+    size: str | None = typer.Option(
+        None, "--size", help="When MODEL is a folder: common size WIDTHxHEIGHT or a scale of 264x280 (2x)."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
 ) -> None:
     """Generate new avatars from a saved model (or from a folder, with the coherent model by default)."""
@@ -89,7 +94,9 @@ def evaluate(
     alpha: float = typer.Option(0.0, "--alpha", help="Smoothing for sampling (0 = plain MLE)."),
     loo_alpha: float = typer.Option(0.1, "--loo-alpha", help="Smoothing for the leave-one-out likelihood."),
     size: str | None = typer.Option(
-        None, "--size", help="Common size WxH (default: the most frequent size)."
+        None,
+        "--size",
+        help="Common size WIDTHxHEIGHT or a scale of 264x280 (1x, 2x); default: the most frequent size.",
     ),
     force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
     seeds: int = typer.Option(
@@ -102,7 +109,7 @@ def evaluate(
 ) -> None:
     """Fit every method, sample, and write the quality figures, montages and an HTML report."""
     col = _load(folder, size)
-    html = run_evaluation(
+    result = run_evaluation(
         col,
         output,
         seed=seed,
@@ -112,7 +119,7 @@ def evaluate(
         force=force,
         reliability_seeds=seeds,
     )
-    info(f"report: {html}")
-    info((html.parent / "figures.md").read_text())
+    info(f"report: {result.report}")
+    info(result.markdown)
     if seeds:
-        info((html.parent / "reliability.md").read_text())
+        info(result.reliability_markdown)

@@ -38,20 +38,6 @@ class Collection:
         return int(self.images.shape[0])
 
 
-def parse_size(text: str | None) -> tuple[int, int] | None:
-    """Parse ``"WxH"`` (e.g. ``"264x280"``) into (width, height); None stays None."""
-    if text is None or text == "":
-        return None
-    parts = text.lower().replace("*", "x").split("x")
-    try:
-        w, h = (int(p) for p in parts)
-    except ValueError:
-        raise UserError(f"--size: value '{text}' is not WIDTHxHEIGHT; use e.g. --size 264x280") from None
-    if w < 4 or h < 4 or w > 4096 or h > 4096:
-        raise UserError(f"--size: value '{text}' is out of range; use sides between 4 and 4096 pixels")
-    return w, h
-
-
 def _common_size(sizes: Sequence[tuple[int, int]]) -> tuple[int, int]:
     """The most frequent (width, height); ties go to the larger area."""
     counts = Counter(sizes)

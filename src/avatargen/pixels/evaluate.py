@@ -7,6 +7,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +48,35 @@ _PLOTTED = [
 ]
 
 
+@dataclass
+class Evaluation:
+    """What ``run_evaluation`` measured and wrote.
+
+    ``rows``: one figure row per method (keys of ``COLUMNS``); ``reference``: the training images' own
+    figures as a table row; ``table``: the reference row then the method rows, as shown in reports;
+    ``markdown``: that table as Markdown (``figures.md``); ``reliability_rows`` / ``reliability_rates``
+    / ``reliability_markdown``: the coherent model's targets over seeds (empty unless asked for).
+    """
+
+    folder: Path
+    report: Path
+    rows: list[dict[str, Any]]
+    reference: dict[str, Any]
+    markdown: str
+    reliability_rows: list[dict[str, Any]] = field(default_factory=list)
+    reliability_rates: dict[str, float] = field(default_factory=dict)
+    reliability_markdown: str = ""
+
+    @property
+    def table(self) -> list[dict[str, Any]]:
+        """The reference row, then one row per method (columns ``COLUMNS``)."""
+        return [self.reference, *self.rows]
+
+
 def as_collection(images: Collection | np.ndarray | Sequence[Any]) -> Collection:
     """Accept a Collection, a (N, H, W, 4) array or a list of Pillow images / arrays."""
     if isinstance(images, Collection):
         return images
-    if isinstance(images, np.ndarray) and images.ndim == 4:
-        return from_images(list(images))
     return from_images(list(images))
 
 
@@ -180,8 +204,8 @@ def run_evaluation(
     loo_alpha: float = 0.1,
     force: bool = False,
     reliability_seeds: int = 0,
-) -> Path:
-    """Evaluate every method on ``images`` and write the run folder ``out_dir``; return the HTML report path.
+) -> Evaluation:
+    """Evaluate every method on ``images`` and write the run folder ``out_dir``; return what was measured.
 
     ``images``: a Collection, a (N, H, W, 4) uint8 array or a list of Pillow images. The folder holds
     ``<method>/sample_XX.png``, ``<method>_grid.png``, ``montage.png``, ``figures.png``,
@@ -209,7 +233,8 @@ def run_evaluation(
         (tmp / "figures.json").write_text(json.dumps({"reference": ref, "methods": rows}, indent=2) + "\n")
         csv = [",".join(COLUMNS)] + [",".join(str(r.get(c, "")) for c in COLUMNS) for r in all_rows]
         (tmp / "figures.csv").write_text("\n".join(csv) + "\n")
-        (tmp / "figures.md").write_text(_table_markdown(all_rows, COLUMNS))
+        markdown = _table_markdown(all_rows, COLUMNS)
+        (tmp / "figures.md").write_text(markdown)
         report = HtmlReport("Pixels -> avatar: quality figures per method")
         h, w = col.images.shape[1:3]
         report.paragraph(
@@ -233,6 +258,9 @@ def run_evaluation(
             met = metrics.targets_met(r)
             report.paragraph(f"{r['method']}: targets met {sum(met.values())}/{len(met)} ({met})", "note")
         report.image("figures.png", "Figures per method against the training images and the targets")
+        rel_rows: list[dict[str, Any]] = []
+        rates: dict[str, float] = {}
+        rel_md = ""
         if reliability_seeds > 0:
             rel_rows, rates = target_reliability(col.images, range(reliability_seeds), n_samples, alpha)
             rel_cols = ["seed", *metrics.TARGETS, "all_met"]
@@ -257,7 +285,7 @@ def run_evaluation(
         for method in samples:
             report.image(f"{method}_grid.png", f"{method}: {n_samples} samples", width=900)
         report.write(tmp / "report.html")
-    return target / "report.html"
+    return Evaluation(target, target / "report.html", rows, ref_row, markdown, rel_rows, rates, rel_md)
 
 
 def sample_to_folder(

@@ -76,9 +76,15 @@ class LiteralPixelModel:
                 out[k] = -np.log2(p).sum() / (self.shape_[0] * self.shape_[1])
         return out
 
+    def score_samples(self, images: np.ndarray) -> np.ndarray:
+        """Mean log2-likelihood per pixel of each image (bits, higher is better) -> (n,); the
+        negative of ``bits_per_pixel``."""
+        return -self.bits_per_pixel(images)
+
     def score(self, images: np.ndarray) -> float:
-        """Mean log2-likelihood per pixel (higher is better; -inf if a value was never seen and alpha=0)."""
-        return float(-self.bits_per_pixel(images).mean())
+        """Mean log2-likelihood per pixel over ``images``: one number, the mean of ``score_samples``
+        (higher is better; -inf if a value was never seen and alpha=0)."""
+        return float(self.score_samples(images).mean())
 
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
         """Write the model to an ``.npz`` file."""

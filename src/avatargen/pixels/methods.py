@@ -10,7 +10,7 @@ import numpy as np
 from avatargen.pixels.joint import JointColourModel
 from avatargen.pixels.literal import LiteralPixelModel
 from avatargen.pixels.modelfile import read_model_file
-from avatargen.pixels.parts import PartBasedModel
+from avatargen.pixels.part_model import PartBasedModel
 from sharedcore.errors import UserError
 
 

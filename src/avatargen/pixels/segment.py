@@ -20,7 +20,6 @@ from scipy import ndimage
 from avatargen.pixels.joint import pack
 
 OTHER, SKIN, HAIR, CLOTHES, FACIAL_HAIR = 0, 1, 2, 3, 4
-ROLE_NAMES = {SKIN: "skin", HAIR: "hair", CLOTHES: "clothes", FACIAL_HAIR: "facial hair"}
 
 # How dark or light a shade of a role's base colour may be (Avataaars shading: black overlays of
 # 10-20% on skin; hair and clothes carry darker folds and inner parts).

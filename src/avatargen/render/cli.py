@@ -6,9 +6,11 @@ from pathlib import Path
 
 import typer
 
-from avatargen.render.draw import parse_size, write_style
-from avatargen.render.gallery import defaults_line, draw_gallery, load_style_model, parse_given
+from avatargen.render.draw import write_style
+from avatargen.render.gallery import defaults_line, draw_gallery, load_style_model
 from avatargen.render.mapping import BUILTIN_NAMES, load_mapping
+from sharedcore.cli_params import parse_pairs, parse_size
+from sharedcore.console import info
 
 app = typer.Typer(help="Draw sampled styles as Avataaars-type avatars (SVG + PNG).", no_args_is_help=True)
 
@@ -43,13 +45,14 @@ def draw(
 ) -> None:
     """Sample styles from MODEL and draw each as PNG + SVG, with a captioned grid, styles.csv and report.html."""
     px = parse_size(size)
+    evidence = parse_pairs(given, "--given", example="hair_color=black")
     sampler = load_style_model(model)
-    draw_gallery(
+    gallery = draw_gallery(
         sampler,
         out,
         n=n,
         seed=seed,
-        given=parse_given(given),
+        given=evidence,
         mapping=mapping,
         size=px,
         unique=unique,
@@ -57,6 +60,7 @@ def draw(
         force=force,
         model_name=str(model),
     )
+    info(f"drew {len(gallery.styles)} avatars ({px[0]}x{px[1]}, mapping {gallery.mapping.name}) -> {out}")
     typer.echo(f"{out}/grid.png  {out}/report.html  {out}/styles.csv")
 
 
@@ -75,7 +79,9 @@ def render(
     force: bool = typer.Option(False, "--force", help="Replace an existing output file."),
 ) -> None:
     """Draw one style, given as attr=value pairs, without a model."""
-    path = write_style(parse_given(style), out, mapping, parse_size(size), force)
+    path = write_style(
+        parse_pairs(style, "style", example="hair_color=black"), out, mapping, parse_size(size), force
+    )
     typer.echo(str(path))
 
 

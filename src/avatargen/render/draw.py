@@ -21,14 +21,16 @@ import resvg_py
 from PIL import Image
 
 from avatargen.render.mapping import StyleMapping, detect_mapping, load_mapping
-from avatargen.render.parts import PartValue
 from avatargen.render.simplify import simplify_svg
+from avatargen.render.vocabulary import PartValue
 from sharedcore.atomic import write_bytes, write_text
+from sharedcore.cli_params import MAX_SIDE as MAX_SIDE  # re-exported: lived here until issue 9
+from sharedcore.cli_params import SCALE_BASE
+from sharedcore.cli_params import parse_size as parse_size  # re-exported: lived here until issue 9
 from sharedcore.errors import UserError
 
-BASE_SIZE = (264, 280)
+BASE_SIZE = SCALE_BASE  # the SVG viewBox (width, height) of python_avatars
 DEFAULT_SIZE = (528, 560)
-MAX_SIDE = 4096
 
 # The "classic" Avataaars values of the english mapping (python_avatars 1.4 adds parts from other art
 # sets: astronaut, jedi, wick ...). draw_collection samples these uniformly.
@@ -62,23 +64,6 @@ COLLECTION_VALUES: dict[str, list[str]] = {
     "mouth": [m.name.lower() for m in pa.MouthType if m is not pa.MouthType.BIG_SMILE],
     "skin": [m.name.lower() for m in pa.SkinColor],
 }
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """Parse ``WxH`` (``528x560``) or a scale of the 264x280 SVG (``1x``, ``2x``, ``1.5x``)."""
-    t = text.strip().lower()
-    try:
-        if re.fullmatch(r"\d+(\.\d+)?x", t):
-            scale = float(t[:-1])
-            size = (round(BASE_SIZE[0] * scale), round(BASE_SIZE[1] * scale))
-        else:
-            w, h = t.split("x")
-            size = (int(w), int(h))
-    except ValueError:
-        raise UserError(f"--size '{text}': expected WIDTHxHEIGHT (e.g. 528x560) or a scale like 2x") from None
-    if not (8 <= size[0] <= MAX_SIDE and 8 <= size[1] <= MAX_SIDE):
-        raise UserError(f"--size '{text}': each side must be 8..{MAX_SIDE} pixels")
-    return size
 
 
 def parts_svg(parts: Mapping[str, PartValue], simplify: bool = True) -> str:

@@ -17,7 +17,7 @@ from avatargen.render.draw import png_to_image, resolve_mapping, style_svg, svgs
 from avatargen.render.grid import make_grid, png_bytes
 from avatargen.render.mapping import StyleMapping, normalise
 from sharedcore.atomic import atomic_dir
-from sharedcore.console import info, progress
+from sharedcore.console import progress
 from sharedcore.errors import UserError
 from sharedcore.report import HtmlReport
 
@@ -53,17 +53,6 @@ def load_style_model(path: str | os.PathLike[str]) -> StyleSampler:
     return model
 
 
-def parse_given(items: Sequence[str]) -> dict[str, str]:
-    """``["attr=value", ...]`` -> ``{attr: value}``; the first ``=`` splits (names may hold spaces)."""
-    out: dict[str, str] = {}
-    for item in items:
-        attr, sep, value = item.partition("=")
-        if not sep or not attr.strip() or not value.strip():
-            raise UserError(f"--given '{item}': expected attribute=value, e.g. --given 'hair_color=black'")
-        out[attr.strip()] = value.strip()
-    return out
-
-
 def match_given(given: Mapping[str, str], model: StyleSampler, source: str) -> dict[str, str]:
     """``given`` spelled as the model spells it (names compared case-blind); UserError for unknown ones."""
     attrs = {normalise(a): a for a in model.attributes_}
@@ -81,6 +70,10 @@ def match_given(given: Mapping[str, str], model: StyleSampler, source: str) -> d
             raise UserError(
                 f"{source}: --given '{attr}={value}': '{value}' is not a value of '{a}'; "
                 f"use one of: {', '.join(model.values_[a])}"
+            )
+        if a in out:
+            raise UserError(
+                f"{source}: --given: attribute '{a}' is given twice (names are compared case-blind); give it once"
             )
         out[a] = v
     return out
@@ -155,7 +148,6 @@ def draw_gallery(
         (tmp / "grid.png").write_bytes(png_bytes(grid))
         table.to_csv(tmp / "styles.csv", index=False, lineterminator="\n")
         _report(m, table, attrs, model_name, n, seed, given_model, size, unique).write(tmp / "report.html")
-    info(f"drew {len(names)} avatars ({size[0]}x{size[1]}, mapping {m.name}) -> {out}")
     return Gallery(folder=Path(out), styles=styles, mapping=m)
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from avatargen.render.parts import BASE_DEFAULTS, PARTS, PartValue
+from avatargen.render.vocabulary import BASE_DEFAULTS, PARTS, PartValue
 from sharedcore.errors import UserError
 
 FORMAT_VERSION = 1

@@ -13,6 +13,7 @@ from avatargen.styles.data import load_styles
 from avatargen.styles.explain import Table, explain_tables, render_markdown, render_text
 from avatargen.styles.model import STRUCTURES, StyleModel
 from sharedcore.atomic import check_writable, write_text
+from sharedcore.cli_params import parse_pairs
 from sharedcore.console import info
 from sharedcore.errors import UserError
 
@@ -22,22 +23,6 @@ app = typer.Typer(
 )
 
 FORMATS = ("table", "json", "csv")
-
-
-def parse_pairs(pairs: list[str], where: str) -> dict[str, str]:
-    """Parse ['attr=value', ...] into a dict; the value may itself contain '='."""
-    out: dict[str, str] = {}
-    for item in pairs:
-        if "=" not in item:
-            raise UserError(f"{where}: '{item}' is not attribute=value; write e.g. hairstyle=bob")
-        a, v = item.split("=", 1)
-        a, v = a.strip(), v.strip()
-        if not a or not v:
-            raise UserError(f"{where}: '{item}' has an empty attribute or value; write e.g. hairstyle=bob")
-        if a in out:
-            raise UserError(f"{where}: attribute '{a}' is given twice; give it once")
-        out[a] = v
-    return out
 
 
 def fit_model(
@@ -215,5 +200,5 @@ def experiment_cmd(
     """Experiments: value and alpha effects, mutual information, structures, diversity vs sample size."""
     from avatargen.styles.experiment import run_experiment
 
-    html = run_experiment(data, output, seed=seed, alpha=alpha, rules=rules, force=force)
-    info(f"wrote {html}")
+    result = run_experiment(data, output, seed=seed, alpha=alpha, rules=rules, force=force)
+    info(f"wrote {result.report}")

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avatargen.styles.data import Rules, StyleData
+from avatargen.styles.data import StyleData
+from avatargen.styles.rules import Rules
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""Styles data: loading and validating per-row tables (CSV/Parquet), per-attribute counts (JSON)
-and rules files (YAML/JSON). Every user mistake becomes one UserError line naming the file,
+"""Styles data: loading and validating per-row tables (CSV/Parquet) and per-attribute counts (JSON)
+(rules files are read by ``avatargen.styles.rules``). Every user mistake becomes one UserError line naming the file,
 row/column and value, and the fix."""
 
 from __future__ import annotations
@@ -10,19 +10,16 @@ import math
 import os
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from sharedcore.errors import UserError
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 COUNTS_SUFFIXES = (".json",)
-RULES_FORMAT_VERSION = 1
 
 
 @dataclass
@@ -47,40 +44,6 @@ class StyleData:
         if self.codes is not None:
             return int(self.codes.shape[0])
         return int(max((int(c.sum()) for c in self.counts.values()), default=0))
-
-
-@dataclass
-class Rule:
-    """A hard rule: whenever ``if_attr == if_value`` then ``then_attr == then_value``."""
-
-    if_attr: str
-    if_value: str
-    then_attr: str
-    then_value: str
-
-    def __str__(self) -> str:
-        return f"{self.if_attr}={self.if_value} => {self.then_attr}={self.then_value}"
-
-    def to_json(self) -> dict[str, dict[str, str]]:
-        """The rule as written in a rules file."""
-        return {"if": {self.if_attr: self.if_value}, "then": {self.then_attr: self.then_value}}
-
-
-@dataclass
-class Rules:
-    """Declared dependencies (child -> parent) and hard rules, from a rules file."""
-
-    depends_on: dict[str, str] = field(default_factory=dict)
-    rules: list[Rule] = field(default_factory=list)
-    source: str = "<rules>"
-
-    def to_json(self) -> dict[str, Any]:
-        """The rules as a rules-file mapping (format_version 1)."""
-        return {
-            "format_version": RULES_FORMAT_VERSION,
-            "depends_on": dict(self.depends_on),
-            "rules": [r.to_json() for r in self.rules],
-        }
 
 
 # ----------------------------------------------------------------------------------------- loading
@@ -322,116 +285,6 @@ def as_style_data(data: Any, source: str = "<data>") -> StyleData:
     if isinstance(data, str | os.PathLike):
         return load_styles(data)
     raise TypeError(f"cannot fit a StyleModel on {type(data).__name__}")
-
-
-# ------------------------------------------------------------------------------------------- rules
-
-
-def load_rules(path: str | os.PathLike[str]) -> Rules:
-    """Load a rules/structure file (YAML or JSON).
-
-    Format::
-
-        format_version: 1
-        depends_on: {hair_color: hairstyle}            # child: parent (one parent each)
-        rules:
-          - {if: {hairstyle: none}, then: {hair_color: none}}
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"{p}: no such rules file; check the path")
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    if p.suffix.lower() == ".json":
-        obj = read_json(p)
-    else:
-        try:
-            obj = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            pos = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-            raise UserError(
-                f"{p}: {pos}malformed YAML ({getattr(exc, 'problem', exc)}); fix the syntax"
-            ) from None
-    return rules_from_mapping(obj, str(p))
-
-
-def _rule_text(v: object, where: str) -> str:
-    if isinstance(v, bool) or v is None:
-        raise UserError(
-            f"{where}: value {v!r} is not text (YAML reads yes/no/null specially); put it in quotes"
-        )
-    if isinstance(v, dict | list):
-        raise UserError(f"{where}: expected a single name, found {type(v).__name__}")
-    text = str(v).strip()
-    if not text:
-        raise UserError(f"{where}: empty name; give a name")
-    return text
-
-
-def rules_from_mapping(obj: Any, source: str = "<rules>") -> Rules:
-    """Validate a rules mapping (see ``load_rules``)."""
-    if obj is None:
-        return Rules(source=source)
-    if not isinstance(obj, dict):
-        raise UserError(
-            f"{source}: expected a mapping with 'depends_on' and/or 'rules', found {type(obj).__name__}"
-        )
-    unknown = sorted(set(obj) - {"format_version", "depends_on", "rules", "description"})
-    if unknown:
-        raise UserError(
-            f"{source}: unknown key '{unknown[0]}'; allowed: format_version, depends_on, rules, description"
-        )
-    version = obj.get("format_version", RULES_FORMAT_VERSION)
-    if version != RULES_FORMAT_VERSION:
-        raise UserError(f"{source}: format_version {version!r} found, {RULES_FORMAT_VERSION} expected")
-    depends: dict[str, str] = {}
-    raw_dep = obj.get("depends_on") or {}
-    if not isinstance(raw_dep, dict):
-        raise UserError(f"{source}: 'depends_on' must map child attribute -> parent attribute")
-    for raw_child, raw_parent in raw_dep.items():
-        child = _rule_text(raw_child, f"{source}: depends_on")
-        where = f"{source}: depends_on '{child}'"
-        if isinstance(raw_parent, list):
-            if len(raw_parent) != 1:
-                raise UserError(
-                    f"{where}: {len(raw_parent)} parents given; each attribute may depend on one other "
-                    "(the model is a tree), keep the strongest"
-                )
-            raw_parent = raw_parent[0]
-        parent = _rule_text(raw_parent, where)
-        if parent == child:
-            raise UserError(f"{where}: an attribute cannot depend on itself")
-        depends[child] = parent
-    rules: list[Rule] = []
-    raw_rules = obj.get("rules") or []
-    if not isinstance(raw_rules, list):
-        raise UserError(f"{source}: 'rules' must be a list of {{if: {{attr: value}}, then: {{attr: value}}}}")
-    for i, r in enumerate(raw_rules, start=1):
-        where = f"{source}: rule {i}"
-        if not isinstance(r, dict) or set(r) != {"if", "then"}:
-            raise UserError(f"{where}: expected {{if: {{attr: value}}, then: {{attr: value}}}}, found {r!r}")
-        parts = []
-        for key in ("if", "then"):
-            part = r[key]
-            if not isinstance(part, dict) or len(part) != 1:
-                raise UserError(
-                    f"{where}: '{key}' must hold exactly one attribute: value pair, found {part!r}"
-                )
-            ((a, v),) = part.items()
-            parts.append((_rule_text(a, f"{where}, '{key}'"), _rule_text(v, f"{where}, '{key}' {a}")))
-        (ia, iv), (ta, tv) = parts
-        if ia == ta:
-            raise UserError(
-                f"{where}: 'if' and 'then' name the same attribute '{ia}'; a rule links two attributes"
-            )
-        rule = Rule(ia, iv, ta, tv)
-        if any(str(x) == str(rule) for x in rules):
-            raise UserError(f"{where}: duplicate of an earlier rule ({rule}); remove one")
-        rules.append(rule)
-    return Rules(depends, rules, source)
 
 
 def builtin_path(name: str) -> Path:

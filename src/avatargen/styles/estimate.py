@@ -1,4 +1,4 @@
-"""Estimation: value counts, maximum likelihood and Dirichlet (additive) smoothing of marginal and
+"""Estimation: pairwise counts, maximum likelihood and Dirichlet (additive) smoothing of marginal and
 conditional tables, mutual information, and the Chow-Liu maximum-MI spanning tree."""
 
 from __future__ import annotations
@@ -9,11 +9,6 @@ import numpy as np
 from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
 FORCED_EDGE_WEIGHT = -1.0e9
-
-
-def value_counts(codes: np.ndarray, k: int) -> np.ndarray:
-    """Counts of each value 0..k-1 in a 1-D code array; shape (k,), int64."""
-    return np.bincount(codes, minlength=k).astype(np.int64)
 
 
 def pair_counts(parent: np.ndarray, child: np.ndarray, k_parent: int, k_child: int) -> np.ndarray:

@@ -5,15 +5,17 @@ diversity/uniqueness versus sample size."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from avatargen.styles.data import Rules, StyleData, load_rules, load_styles
+from avatargen.styles.data import StyleData, load_styles
 from avatargen.styles.diversity import diversity_curve
 from avatargen.styles.explain import Table, explain_tables, render_markdown
 from avatargen.styles.model import StyleModel
+from avatargen.styles.rules import Rules, load_rules
 from sharedcore.atomic import atomic_dir, write_text
 from sharedcore.console import info, progress
 from sharedcore.figures import plt, save_figure
@@ -22,6 +24,27 @@ from sharedcore.report import HtmlReport
 ALPHAS = [0.0, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
 SIZES = [10, 30, 100, 300, 1000, 3000, 10000, 30000]
 CV_MAX_ROWS = 100_000
+
+
+@dataclass
+class StyleExperiment:
+    """What ``run_experiment`` fitted, measured and wrote into ``folder``.
+
+    ``model``: the main model (also ``model.json``); ``alpha_sweep``: one row per alpha (entropy,
+    P(most probable style), P(zero-count values)); ``cross_validation``: held-out bits/style per
+    structure and alpha (None for counts-only or tiny data); ``diversity`` / ``diversity_unique``:
+    the diversity curves; ``best_style``: the most probable style; ``figures``: the PNG names written.
+    """
+
+    folder: Path
+    report: Path
+    model: StyleModel
+    alpha_sweep: pd.DataFrame
+    cross_validation: pd.DataFrame | None
+    diversity: pd.DataFrame
+    diversity_unique: pd.DataFrame
+    best_style: dict[str, str]
+    figures: list[str]
 
 
 def subset(d: StyleData, idx: np.ndarray) -> StyleData:
@@ -196,9 +219,10 @@ def run_experiment(
     force: bool = False,
     sizes: list[int] | None = None,
     alphas: list[float] | None = None,
-) -> Path:
+) -> StyleExperiment:
     """Fit, explain and run every experiment on a styles data file; write PNGs, model.json,
-    explain.md, report.md and report.html into ``out_dir`` (built atomically). Returns the HTML path."""
+    explain.md, report.md and report.html into ``out_dir`` (built atomically). Returns what was
+    fitted and measured (``.report`` is the HTML path)."""
     rng = np.random.default_rng(seed)
     d = load_styles(data_path)
     r = rules if isinstance(rules, Rules) or rules is None else load_rules(rules)
@@ -366,4 +390,5 @@ def run_experiment(
         rep.paragraph("Full tables (marginals, conditionals, Bayes inverse tables): explain.md", "note")
         write_text(tmp / "report.md", "\n".join(md))
         rep.write(tmp / "report.html")
-    return out / "report.html"
+        figures = sorted(p.name for p in tmp.glob("*.png"))
+    return StyleExperiment(out, out / "report.html", m, adf, cv, plain, uniq, best, figures)

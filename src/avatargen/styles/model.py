@@ -3,8 +3,6 @@ Dirichlet smoothing; exact probabilities, marginals, Bayes queries, sampling and
 
 from __future__ import annotations
 
-import base64
-import json
 import numbers
 import os
 from pathlib import Path
@@ -13,26 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from avatargen.styles import persistence
 from avatargen.styles.consistency import Note, counts_consistency, counts_only_table, independence_notes
-from avatargen.styles.data import (
-    Rules,
-    StyleData,
-    as_style_data,
-    read_json,
-    rules_from_mapping,
-)
-from avatargen.styles.estimate import (
-    chow_liu_edges,
-    find_cycle,
-    g_test_pvalue,
-    mutual_information_matrix,
-    orient_forest,
-    pair_counts,
-    pairwise_counts,
-    smoothed,
-)
+from avatargen.styles.data import StyleData, as_style_data
+from avatargen.styles.estimate import pair_counts, smoothed
 from avatargen.styles.network import TreeNetwork, enumerate_support
-from avatargen.styles.rules import apply_rule_values, as_rules, check_rows_against_rules, rule_masks
+from avatargen.styles.persistence import FORMAT_VERSION, MODEL_KIND
+from avatargen.styles.rules import Rules, apply_rule_values, as_rules, check_rows_against_rules, rule_masks
 from avatargen.styles.sample import (
     ancestral_codes,
     distinct_codes,
@@ -41,14 +26,12 @@ from avatargen.styles.sample import (
     style_keys,
     unique_keys,
 )
-from sharedcore.atomic import write_text
+from avatargen.styles.structure import STRUCTURES, check_structure, learn_structure
 from sharedcore.errors import UserError
 
-FORMAT_VERSION = 1
-MODEL_KIND = "avatargen.styles.StyleModel"
-STRUCTURES = ("chow-liu", "independent", "declared")
+__all__ = ["ENUMERATE_LIMIT", "FORMAT_VERSION", "MODEL_KIND", "STRUCTURES", "StyleModel"]
+
 ENUMERATE_LIMIT = 300_000
-MI_REPORT_LIMIT = 20_000_000  # rows x attribute pairs counted for the MI report of a given structure
 
 
 class StyleModel:
@@ -56,8 +39,9 @@ class StyleModel:
 
     alpha: Dirichlet pseudo-count added to every cell of every (conditional) table; 0 = pure MLE.
     structure: "chow-liu" (maximum mutual-information tree, completing declared edges),
-    "independent" (only edges that hard rules need) or "declared" (edges of the rules file).
-    rules: a rules file path, a ``Rules`` object or a mapping (see ``avatargen.styles.data.load_rules``).
+    "independent" (only edges that hard rules need) or "declared" (edges of the rules file);
+    learned by ``avatargen.styles.structure``. Saved and loaded by ``avatargen.styles.persistence``.
+    rules: a rules file path, a ``Rules`` object or a mapping (see ``avatargen.styles.rules.load_rules``).
     edge_pvalue: with chow-liu, drop learned edges whose G-test of independence has p above this.
     """
 
@@ -98,16 +82,16 @@ class StyleModel:
         """
         if not (isinstance(self.alpha, numbers.Real) and 0 <= self.alpha < np.inf):
             raise UserError(f"alpha {self.alpha!r} is invalid; give a number >= 0 (0 = pure MLE)")
-        if self.structure not in STRUCTURES:
-            raise UserError(f"structure '{self.structure}' is unknown; choose one of {', '.join(STRUCTURES)}")
+        check_structure(self.structure)
         rules = as_rules(self.rules)
         d = apply_rule_values(as_style_data(data), rules)
         if d.codes is not None:
             check_rows_against_rules(d, rules)
         k = len(d.attributes)
         cards = [len(d.values[a]) for a in d.attributes]
-        parents, pairs, mi, notes = self._structure(d, rules, cards)
-        tables = _count_tables(d, rules, parents, pairs, cards)
+        tree = learn_structure(d, rules, self.structure, self.edge_pvalue)
+        parents, mi, notes = tree.parents, tree.mutual_information, tree.notes
+        tables = _count_tables(d, rules, parents, tree.pairs, cards)
         masks = rule_masks(parents, rules, d)
         cpts = [smoothed(t, float(self.alpha), masks[v]) for v, t in enumerate(tables)]
         if d.kind == "counts":
@@ -132,63 +116,6 @@ class StyleModel:
             d.codes if d.codes is not None else np.zeros((0, k), dtype=np.int64), cards
         )
         return self
-
-    def _structure(
-        self, d: StyleData, rules: Rules, cards: list[int]
-    ) -> tuple[np.ndarray, dict[tuple[int, int], np.ndarray], np.ndarray | None, list[Note]]:
-        """Parent pointers of the tree, the pairwise count tables computed on the way, the mutual
-        information matrix (rows data) and notes for the report."""
-        attrs = d.attributes
-        idx = {a: i for i, a in enumerate(attrs)}
-        k = len(attrs)
-        notes: list[Note] = []
-        directed = {idx[c]: idx[p] for c, p in rules.depends_on.items()}
-        rule_pairs = [(idx[r.if_attr], idx[r.then_attr]) for r in rules.rules]
-        if self.structure == "independent":  # only the links that hard rules need
-            directed = {}
-        forced = sorted({(min(a, b), max(a, b)) for a, b in [*directed.items(), *rule_pairs]})
-        cyc = find_cycle(forced, k)
-        if cyc is not None:
-            raise UserError(
-                f"{rules.source}: declared dependencies and rules link '{attrs[cyc[0]]}' and '{attrs[cyc[1]]}' "
-                "into a cycle; the model is a tree, remove one link"
-            )
-        # all pairwise tables: needed by Chow-Liu; otherwise only for the report, skipped when large
-        pairs: dict[tuple[int, int], np.ndarray] = {}
-        mi = None
-        if d.codes is not None:
-            if self.structure == "chow-liu" or d.n_rows * k * (k - 1) // 2 <= MI_REPORT_LIMIT:
-                pairs = pairwise_counts(d.codes, cards)
-                mi = mutual_information_matrix(d.codes, cards, pairs)
-            else:
-                notes.append(Note("note", "mutual information not computed (large table, structure given)"))
-        edges = forced
-        if self.structure == "chow-liu" and mi is not None:
-            edges = chow_liu_edges(mi, forced, directed)
-            if self.edge_pvalue is not None:
-                keep = set(forced)
-                edges = [
-                    e
-                    for e in edges
-                    if e in keep
-                    or g_test_pvalue(mi[e], d.n_rows, cards[e[0]], cards[e[1]]) <= self.edge_pvalue
-                ]
-        elif self.structure == "chow-liu":
-            notes.append(
-                Note(
-                    "note",
-                    "counts-only data carries no joint information, so no tree can be learned: "
-                    "attributes are independent except where the rules link them",
-                )
-            )
-        parents = orient_forest(edges, k, directed)
-        if parents is None:
-            named = ", ".join(f"{attrs[c]} <- {attrs[p]}" for c, p in directed.items())
-            raise UserError(
-                f"{rules.source}: the declared dependencies cannot be oriented as a tree (some attribute "
-                f"would get two parents: {named}); declare at most one parent per attribute"
-            )
-        return parents, pairs, mi, notes
 
     # --------------------------------------------------------------------------------- encoding
 
@@ -307,14 +234,20 @@ class StyleModel:
         out[bad] = -np.inf
         return out
 
-    def score(self, table: pd.DataFrame | StyleData) -> float:
-        """Mean log2-likelihood per style (bits; higher is better) of a table or StyleData."""
+    def score_samples(self, table: pd.DataFrame | StyleData) -> np.ndarray:
+        """log2 P(style) of each row (bits, -inf for impossible or unknown values) of a table or
+        StyleData; (n,). Per-sample, as scikit-learn's ``score_samples``."""
         if isinstance(table, StyleData):
             if table.codes is None:
                 raise UserError(f"{table.source}: counts-only data has no rows to score")
             with np.errstate(divide="ignore"):
-                return float(self.network_.log2_probability(table.codes).mean())
-        return float(self.log2_probability(table).mean())
+                return self.network_.log2_probability(table.codes)
+        return self.log2_probability(table)
+
+    def score(self, table: pd.DataFrame | StyleData) -> float:
+        """Mean log2-likelihood per style (bits; higher is better) of a table or StyleData: one
+        number, the mean of ``score_samples`` (scikit-learn's ``score``)."""
+        return float(self.score_samples(table).mean())
 
     def marginals(self) -> dict[str, dict[str, float]]:
         """P(attribute = value) for every attribute, by the law of total probability."""
@@ -432,107 +365,24 @@ class StyleModel:
     # -------------------------------------------------------------------------------- save/load
 
     def to_json(self) -> dict[str, Any]:
-        """The fitted model as a JSON-ready mapping (with ``format_version``)."""
+        """The fitted model as a JSON-ready mapping (with ``format_version``); see ``persistence``."""
         self._check_fitted()
-        keys = self.training_keys_
-        if keys.dtype == np.int64:  # compact: one little-endian int64 mixed-radix key per style
-            training = {
-                "count": len(keys),
-                "int64_keys_base64": base64.b64encode(keys.astype("<i8").tobytes()).decode(),
-            }
-        else:
-            tc = np.ascontiguousarray(self.training_codes_.astype("<i4"))
-            training = {"shape": list(tc.shape), "int32_base64": base64.b64encode(tc.tobytes()).decode()}
-        return {
-            "format_version": FORMAT_VERSION,
-            "kind": MODEL_KIND,
-            "params": {"alpha": self.alpha, "structure": self.structure, "edge_pvalue": self.edge_pvalue},
-            "source": self.source_,
-            "data_kind": self.data_kind_,
-            "n_rows": self.n_rows_,
-            "attributes": self.attributes_,
-            "values": self.values_,
-            "parents": self.parents_,
-            "counts": {a: c.tolist() for a, c in self.counts_.items()},
-            "tables": [t.tolist() for t in self.tables_],
-            "cpts": [c.tolist() for c in self.network_.cpts],
-            "mutual_information": None
-            if self.mutual_information_ is None
-            else self.mutual_information_.tolist(),
-            "rules": self.rules_.to_json(),
-            "notes": [{"level": n.level, "text": n.text} for n in self.notes_],
-            "training_styles": training,
-        }
+        return persistence.model_to_json(self)
 
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
         """Write the model as JSON atomically; an existing file is replaced only with ``force``."""
-        return write_text(path, json.dumps(self.to_json(), ensure_ascii=False) + "\n", force=force)
+        self._check_fitted()
+        return persistence.save_model(self, path, force=force)
 
     @classmethod
     def from_json(cls, obj: Any, source: str = "<model>") -> StyleModel:
         """Rebuild a fitted model from ``to_json`` output; wrong versions/shapes -> UserError."""
-        if not isinstance(obj, dict) or obj.get("kind") != MODEL_KIND:
-            raise UserError(
-                f"{source}: not a style model file (no kind '{MODEL_KIND}'); run `avatargen styles fit` first"
-            )
-        version = obj.get("format_version")
-        if version != FORMAT_VERSION:
-            raise UserError(
-                f"{source}: model format_version {version!r} found, {FORMAT_VERSION} expected; refit the model"
-            )
-        try:
-            params = obj["params"]
-            m = cls(
-                alpha=params["alpha"], structure=params["structure"], edge_pvalue=params.get("edge_pvalue")
-            )
-            attrs = [str(a) for a in obj["attributes"]]
-            m.attributes_ = attrs
-            m.values_ = {a: [str(v) for v in obj["values"][a]] for a in attrs}
-            m.parents_ = {a: obj["parents"][a] for a in attrs}
-            parents = np.array(
-                [attrs.index(p) if p is not None else -1 for p in (m.parents_[a] for a in attrs)]
-            )
-            cpts = [np.asarray(c, dtype=np.float64) for c in obj["cpts"]]
-            for i, a in enumerate(attrs):
-                kp = 1 if parents[i] < 0 else len(m.values_[attrs[parents[i]]])
-                if cpts[i].shape != (kp, len(m.values_[a])) or not np.allclose(cpts[i].sum(axis=1), 1.0):
-                    raise ValueError(f"table of '{a}' has the wrong shape or does not sum to 1")
-            m.network_ = TreeNetwork(parents, cpts)
-            m.tables_ = [np.asarray(t, dtype=np.int64) for t in obj["tables"]]
-            m.counts_ = {a: np.asarray(obj["counts"][a], dtype=np.int64) for a in attrs}
-            mi = obj.get("mutual_information")
-            m.mutual_information_ = None if mi is None else np.asarray(mi, dtype=np.float64)
-            m.n_rows_ = int(obj["n_rows"])
-            m.data_kind_ = "counts" if obj["data_kind"] == "counts" else "rows"
-            m.source_ = str(obj["source"])
-            m.rules_ = rules_from_mapping(obj.get("rules"), f"{source} (rules)")
-            m.rules = m.rules_
-            m.notes_ = [Note(str(n["level"]), str(n["text"])) for n in obj.get("notes", [])]
-            ts = obj["training_styles"]
-            if "int64_keys_base64" in ts:
-                keys = np.frombuffer(base64.b64decode(ts["int64_keys_base64"]), dtype="<i8").astype(np.int64)
-                if len(keys) != int(ts["count"]):
-                    raise ValueError("training_styles: wrong number of keys")
-                m.training_keys_ = np.sort(keys)
-            else:
-                raw = base64.b64decode(ts["int32_base64"])
-                tcodes = np.frombuffer(raw, dtype="<i4").reshape(ts["shape"]).astype(np.int64)
-                m.training_keys_ = unique_keys(tcodes, m.network_.cards)
-        except UserError:
-            raise
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise UserError(
-                f"{source}: damaged model file ({type(exc).__name__}: {exc}); refit the model"
-            ) from None
-        return m
+        return persistence.model_from_json(cls, obj, source)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> StyleModel:
         """Read a model saved with ``save``; other versions or damaged files -> UserError."""
-        p = Path(path)
-        if not p.is_file():
-            raise UserError(f"{p}: no such model file; run `avatargen styles fit DATA -o {p.name}` first")
-        return cls.from_json(read_json(p), str(p))
+        return persistence.load_model(cls, path)
 
 
 # ------------------------------------------------------------------------------------- internals

@@ -1,4 +1,5 @@
-"""Pure reconstruction networks and the registry that builds them by name."""
+"""Pure networks (``nn.Module``s), the registry that builds them by name, the capability Protocols
+they declare (``capabilities``), inference fusion (``fusion``) and the training losses by name (``losses``)."""
 
 from spillguard.models import ae_head as ae_head
 from spillguard.models import autoencoder as autoencoder

@@ -2,7 +2,7 @@
 
 Pure ``nn.Module``: ``forward`` reconstructs (so error maps and grids still work), ``spill_logit``
 maps the encoder's last feature map (mean- and max-pooled) to one logit per image (> 0: spill).
-Training glue lives in ``spillguard.supervised``.
+Training glue lives in ``spillguard.training.spill_head`` and ``spillguard.training.decoder``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from spillguard.models.capabilities import Reconstructor, SeparableDecoder, SpillClassifier
 from spillguard.models.registry import register
 
 
@@ -24,7 +25,7 @@ def _conv(cin: int, cout: int, stride: int, batch_norm: bool) -> list[nn.Module]
 
 
 @register("conv_ae_head")
-class ConvAEHead(nn.Module):
+class ConvAEHead(nn.Module, Reconstructor, SpillClassifier, SeparableDecoder):
     """(N, C, H, W) -> reconstruction (N, C, H, W); ``spill_logit`` -> (N,).
 
     ``stem``: channels of two full-resolution 3x3 convolutions before the stride-2 blocks (0 = none;

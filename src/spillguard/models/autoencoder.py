@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from spillguard.models.capabilities import Reconstructor
 from spillguard.models.registry import register
 
 
@@ -21,7 +22,7 @@ def _block(cin: int, cout: int, up: bool, batch_norm: bool) -> list[nn.Module]:
 
 
 @register("conv_ae")
-class ConvAutoencoder(nn.Module):
+class ConvAutoencoder(nn.Module, Reconstructor):
     """(N, C, H, W) -> (N, C, H, W); H and W must be divisible by 2**len(widths).
 
     ``widths``: channels of each down-sampling block; ``latent``: channels of the bottleneck code

@@ -16,11 +16,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from spillguard.models.autoencoder import ConvAutoencoder
+from spillguard.models.capabilities import MemoryModel, Reconstructor
 from spillguard.models.registry import register
 
 
 @register("memory_ae")
-class MemoryAE(nn.Module):
+class MemoryAE(nn.Module, Reconstructor, MemoryModel):
     """(N, C, H, W) -> (N, C, H, W); ``assign`` gives the nearest memory item of every latent cell."""
 
     def __init__(

@@ -9,11 +9,12 @@ import torch
 from torch import nn
 
 from spillguard.models.autoencoder import ConvAutoencoder
+from spillguard.models.capabilities import Reconstructor
 from spillguard.models.registry import register
 
 
 @register("conv_vae")
-class ConvVAE(nn.Module):
+class ConvVAE(nn.Module, Reconstructor):
     """(N, C, H, W) -> (N, C, H, W); same knobs as ``conv_ae`` plus ``beta`` (KL weight per latent unit)."""
 
     def __init__(

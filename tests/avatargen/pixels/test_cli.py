@@ -106,7 +106,7 @@ def test_cli_prints_one_line_and_exits_2(tmp_path: Path) -> None:
 
 
 def test_run_evaluation_writes_report(drawn_avatars: np.ndarray, tmp_path: Path) -> None:
-    html = run_evaluation(list(drawn_avatars[:8]), tmp_path / "ev", seed=0, n_samples=3)
+    html = run_evaluation(list(drawn_avatars[:8]), tmp_path / "ev", seed=0, n_samples=3).report
     out = html.parent
     assert html.name == "report.html" and "montage.png" in html.read_text()
     for name in [

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from avatargen.pixels.collection import from_images, load_collection, parse_size
+from avatargen.pixels.collection import from_images, load_collection
 from sharedcore.errors import UserError
 
 
@@ -60,14 +60,3 @@ def test_from_images_and_bad_arrays() -> None:
         from_images([np.zeros((6, 5, 7), np.float32)])
     with pytest.raises(UserError, match="no images"):
         from_images([])
-
-
-@pytest.mark.parametrize("text", ["abc", "10x", "2x2", "0x100"])
-def test_bad_size(text: str) -> None:
-    with pytest.raises(UserError, match="--size"):
-        parse_size(text)
-
-
-def test_size_parses() -> None:
-    assert parse_size("264x280") == (264, 280)
-    assert parse_size(None) is None

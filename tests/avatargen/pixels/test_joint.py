@@ -48,3 +48,12 @@ def test_joint_likelihood_and_roundtrip(tmp_path: Path) -> None:
     m.save(tmp_path / "j.npz")
     again = JointColourModel.load(tmp_path / "j.npz")
     assert np.array_equal(m.sample(2, np.random.default_rng(4)), again.sample(2, np.random.default_rng(4)))
+
+
+def test_score_is_one_number_score_samples_one_per_image() -> None:
+    imgs = np.random.default_rng(5).integers(0, 3, size=(6, 3, 5, 4), dtype=np.uint8) * 80
+    model = JointColourModel(alpha=0.5).fit(imgs[:4])
+    per_image = model.score_samples(imgs)
+    assert per_image.shape == (6,) and np.array_equal(per_image, -model.bits_per_pixel(imgs))
+    assert per_image[:4].mean() > per_image[4:].mean()  # the training images are likelier
+    assert isinstance(model.score(imgs), float) and model.score(imgs) == pytest.approx(per_image.mean())

@@ -77,3 +77,12 @@ def test_wrong_version_and_bad_input(tmp_path: Path) -> None:
         LiteralPixelModel().fit(np.zeros((2, 3, 3), np.uint8))
     with pytest.raises(UserError, match="alpha"):
         LiteralPixelModel(alpha=-1)
+
+
+def test_score_is_one_number_score_samples_one_per_image() -> None:
+    imgs = np.random.default_rng(5).integers(0, 3, size=(6, 3, 5, 4), dtype=np.uint8) * 80
+    model = LiteralPixelModel(alpha=0.5).fit(imgs[:4])
+    per_image = model.score_samples(imgs)
+    assert per_image.shape == (6,) and np.array_equal(per_image, -model.bits_per_pixel(imgs))
+    assert per_image[:4].mean() > per_image[4:].mean()  # the training images are likelier
+    assert isinstance(model.score(imgs), float) and model.score(imgs) == pytest.approx(per_image.mean())

@@ -12,7 +12,6 @@ from PIL import Image
 from avatargen.render.draw import (
     DEFAULT_SIZE,
     draw_collection,
-    parse_size,
     render_styles,
     sample_collection_styles,
     style_svg,
@@ -79,19 +78,6 @@ def test_collection_styles_cover_values_uniformly() -> None:
     df = sample_collection_styles(4000, np.random.default_rng(0))
     freq = df["skin"].value_counts(normalize=True)
     assert len(freq) == 7 and np.allclose(freq.to_numpy(), 1 / 7, atol=0.02)
-
-
-@pytest.mark.parametrize(
-    ("text", "size"), [("528x560", (528, 560)), ("1x", (264, 280)), ("2x", (528, 560)), ("0.5x", (132, 140))]
-)
-def test_parse_size(text: str, size: tuple[int, int]) -> None:
-    assert parse_size(text) == size
-
-
-@pytest.mark.parametrize("text", ["big", "0x0", "20x", "99999x5", "x2"])
-def test_parse_size_errors(text: str) -> None:
-    with pytest.raises(UserError, match="--size"):
-        parse_size(text)
 
 
 def test_png_decodes_as_written() -> None:

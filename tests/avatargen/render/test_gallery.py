@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from avatargen.cli import app
 from avatargen.render import cli as render_cli
-from avatargen.render.gallery import draw_gallery, parse_given
+from avatargen.render.gallery import draw_gallery
+from sharedcore.cli_params import parse_pairs
 from sharedcore.errors import UserError
 
 from .conftest import StubStyleModel
@@ -75,9 +76,9 @@ def test_errors_leave_nothing_behind(tmp_path: Path, english_model: StubStyleMod
 
 
 def test_parse_given() -> None:
-    assert parse_given(["цвет волос=рыжий", "a = b=c"]) == {"цвет волос": "рыжий", "a": "b=c"}
+    assert parse_pairs(["цвет волос=рыжий", "a = b=c"]) == {"цвет волос": "рыжий", "a": "b=c"}
     with pytest.raises(UserError, match="attribute=value"):
-        parse_given(["hair_color"])
+        parse_pairs(["hair_color"])
 
 
 def test_cli_draw(tmp_path: Path, english_model: StubStyleModel, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,6 +94,31 @@ def test_cli_draw(tmp_path: Path, english_model: StubStyleModel, monkeypatch: py
         assert im.size == (264, 280)
     res = CliRunner().invoke(app, [*args, "--size", "1x"])
     assert res.exit_code != 0 and isinstance(res.exception, UserError)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (["clothes=hoodie", "clothes=shirt_v_neck"], "--given: attribute 'clothes' is given twice"),
+        (
+            ["clothes=hoodie", "CLOTHES=hoodie"],
+            "attribute 'clothes' is given twice (names are compared case-blind)",
+        ),
+    ],
+)
+def test_cli_draw_repeated_given_is_an_error(
+    given: list[str],
+    message: str,
+    tmp_path: Path,
+    english_model: StubStyleModel,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(render_cli, "load_style_model", lambda path: english_model)
+    out = tmp_path / "cli"
+    args = ["avatars", "draw", str(tmp_path / "model.json"), "-n", "2", "-o", str(out)]
+    res = CliRunner().invoke(app, [*args, *(x for g in given for x in ("--given", g))])
+    assert isinstance(res.exception, UserError) and message in str(res.exception)
+    assert "\n" not in str(res.exception) and not out.exists()
 
 
 def test_cli_bad_size_is_one_line_exit_2(tmp_path: Path) -> None:

@@ -105,6 +105,11 @@ def test_explain_prints_tables(model: Path, capsys, monkeypatch) -> None:  # typ
         (["sample", "{model}", "--given", "hat=red"], "--given: unknown attribute 'hat'"),
         (["sample", "{model}", "--given", "hair_color=blnde"], "attribute 'hair_color' has no value 'blnde'"),
         (["sample", "{model}", "--given", "hair_color"], "is not attribute=value"),
+        (
+            ["sample", "{model}", "--given", "hair_color=black", "--given", "hair_color=red"],
+            "--given: attribute 'hair_color' is given twice",
+        ),
+        (["prob", "{model}", "skin=light", "skin=pale"], "style: attribute 'skin' is given twice"),
         (["sample", "{model}", "--format", "xml"], "--format 'xml' is unknown"),
         (["sample", "{model}", "-n", "-1"], "-n -1"),
         (["prob", "{model}", "skin=green"], "attribute 'skin' has no value 'green'"),

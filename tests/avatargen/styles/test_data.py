@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from avatargen.styles.data import load_rules, load_styles
+from avatargen.styles.data import load_styles
+from avatargen.styles.rules import load_rules
 from sharedcore.errors import UserError
 
 

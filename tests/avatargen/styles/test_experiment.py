@@ -27,7 +27,7 @@ def test_diversity_figures_by_hand() -> None:
 
 def test_run_experiment_writes_report_deterministically(tmp_path: Path) -> None:
     kw = {"seed": 1, "alpha": 1.0, "rules": EXAMPLE_RULES, "sizes": [10, 100], "alphas": [0.0, 1.0]}
-    html = run_experiment(EXAMPLE_STYLES, tmp_path / "a", **kw)  # type: ignore[arg-type]
+    html = run_experiment(EXAMPLE_STYLES, tmp_path / "a", **kw).report  # type: ignore[arg-type]
     names = {p.name for p in html.parent.iterdir()}
     for f in [
         "report.html",
@@ -46,7 +46,7 @@ def test_run_experiment_writes_report_deterministically(tmp_path: Path) -> None:
         assert f in names
     text = html.read_text(encoding="utf-8")
     assert "Consistency report" in text and "5-fold cross-validation" in text
-    again = run_experiment(EXAMPLE_STYLES, tmp_path / "b", **kw)  # type: ignore[arg-type]
+    again = run_experiment(EXAMPLE_STYLES, tmp_path / "b", **kw).report  # type: ignore[arg-type]
     for f in ["alpha.png", "diversity.png", "report.md"]:
         assert (html.parent / f).read_bytes() == (again.parent / f).read_bytes()
     assert not np.isnan(StyleModel.load(html.parent / "model.json").entropy())
@@ -62,7 +62,7 @@ def test_run_experiment_on_course_counts(shared_dir: Path, tmp_path: Path) -> No
         rules=COURSE_RULES,
         sizes=[10, 1000],
         alphas=[0.0, 1.0],
-    )
+    ).report
     text = html.read_text(encoding="utf-8")
     assert "inconsistent" in text and "7 of 50" in text
     assert "cannot be estimated" in text

@@ -154,3 +154,18 @@ def test_zero_styles_and_many_most_probable(example: StyleModel) -> None:
     assert len(top) == 500 and (np.diff(p) <= 0).all()
     few = example.most_probable(20, given={"hairstyle": "bob", "clothes": "hoodie", "eyes": "happy"})
     assert np.allclose(few["probability"], p[:20])
+
+
+def test_score_is_one_number_score_samples_one_per_row(example: StyleModel) -> None:
+    d = load_styles(EXAMPLE_STYLES)
+    per_row = example.score_samples(d)
+    assert per_row.shape == (d.n_rows,)
+    assert d.codes is not None
+    first = {a: d.values[a][int(c)] for a, c in zip(d.attributes, d.codes[0], strict=True)}
+    assert per_row[0] == pytest.approx(np.log2(example.probability(first)))
+    assert isinstance(example.score(d), float) and example.score(d) == pytest.approx(per_row.mean())
+    table = example.decode(d.codes)
+    assert np.array_equal(example.score_samples(table), per_row)
+    assert example.score(table) == example.score(d)
+    bad = table.astype(str).assign(skin="green")
+    assert np.isneginf(example.score_samples(bad)).all() and example.score(bad) == -np.inf

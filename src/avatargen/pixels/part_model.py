@@ -1,0 +1,490 @@
+"""The coherent model: new avatars composed from parts of different training images, recoloured.
+
+Each training image is decomposed (``segment``) into a head with its hair, face features (eyes,
+brows, nose, mouth, glasses, facial hair) on the consensus face silhouette, and a body with its
+clothes, and into colour roles (skin, hair, clothes, facial hair) with per-pixel shade factors.
+Maximum-likelihood estimates:
+
+- which training image supplies each part: a categorical over the images that have a usable part
+  (each observed once, so the MLE is uniform over them);
+- the skin, hair, clothes and facial-hair colours: categoricals over the base colours seen in
+  training (counts / N, with optional additive smoothing ``alpha`` over the colours seen);
+- the hair colour together with the hair: the MLE of the joint (hair, hair colour) is the training
+  pairs; ``keep_hair_colour`` mixes it with the independent product of the two marginals
+  (``p * own + (1 - p) * marginal``), so a sample keeps the colour its hair was drawn in with
+  probability ``p`` (big dark hair stays mostly dark, as in training).
+
+A sample draws a head source, a face source and a body source (the face and the body from another
+image than the head when the collection allows), the colours, recolours every part's role pixels
+(``pixel + shade * (new - old base)``, through each image's palette) and composes: the head's hair
+behind the body, the body, the head with its skin; on the consensus face silhouette (where the head's
+front hair is not) the face source's face, its own hair there replaced by the head's skin or plain
+skin; the face source's glasses on top, the head's removed. Within a batch every categorical is drawn
+stratified (consecutive random permutations of its training instances: each draw keeps its MLE
+probability, a batch shows the collection evenly). A sample that repeats a training image (more than
+``max_identical`` of its pixels identical, or nearer than ``min_distance``) is redrawn.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from avatargen.pixels.joint import pack
+from avatargen.pixels.literal import check_alpha, check_images
+from avatargen.pixels.modelfile import read_model_file, write_model_file
+from avatargen.pixels.segment import (
+    CLOTHES,
+    FACIAL_HAIR,
+    HAIR,
+    SKIN,
+    Layout,
+    decompose,
+    face_layers,
+    face_silhouette,
+    find_layout,
+    mark_facial_hair,
+)
+from sharedcore.errors import UserError
+
+_ROLES = (SKIN, HAIR, CLOTHES, FACIAL_HAIR)
+_N_ROLE_CODES = 5
+
+
+def _colour_table(colours: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct RGB colours (K, 3) and their counts (K,) among the non-missing ``colours``."""
+    seen = [c for c in colours if c is not None]
+    if not seen:
+        return np.zeros((0, 3), np.uint8), np.zeros(0, np.int64)
+    arr = np.stack(seen).astype(np.uint8)
+    uniq, counts = np.unique(arr, axis=0, return_counts=True)
+    return uniq, counts
+
+
+def over(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """Alpha-composite RGBA uint8 ``top`` over ``bottom`` (same shape) -> RGBA uint8."""
+    ta = top[..., 3:4].astype(np.float32) / 255.0
+    ba = bottom[..., 3:4].astype(np.float32) / 255.0
+    out_a = ta + ba * (1.0 - ta)
+    rgb = top[..., :3] * ta + bottom[..., :3] * ba * (1.0 - ta)
+    rgb = np.divide(rgb, out_a, out=np.zeros_like(rgb), where=out_a > 0)
+    out = np.concatenate([rgb, out_a * 255.0], axis=-1)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _alpha(codes: np.ndarray) -> np.ndarray:
+    """Alpha channel (uint8, same shape) of packed RGBA codes."""
+    return np.ascontiguousarray(codes)[..., None].view(np.uint8)[..., 3]
+
+
+def over_packed(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """:func:`over` on packed uint32 RGBA codes (any shape): exact selection where ``top`` is opaque
+    or clear, float blending only at the (few) partly transparent pixels of ``top``."""
+    ta = _alpha(top)
+    out = np.where(ta == 0, bottom, top)
+    part = np.flatnonzero(((ta > 0) & (ta < 255) & (_alpha(bottom) > 0)).ravel())
+    if part.size:
+        t = top.ravel()[part].view(np.uint8).reshape(-1, 4)
+        b = bottom.ravel()[part].view(np.uint8).reshape(-1, 4)
+        out.ravel()[part] = pack(over(t, b))
+    return out
+
+
+class PartBasedModel:
+    """Part-based avatar model (MLE over part sources and part colours); see the module docstring.
+
+    ``alpha``: additive smoothing of the colour categoricals (0 = MLE). ``keep_hair_colour``: weight
+    of the training (hair, colour) pairs against independent hair colours. ``max_identical``: a sample
+    with a larger share of pixels identical to some training image is redrawn (None: never).
+    """
+
+    method = "parts"
+
+    def __init__(
+        self,
+        alpha: float = 0.0,
+        keep_hair_colour: float = 0.75,
+        max_identical: float | None = 0.7,
+        min_distance: float | None = 35.0,
+        max_tries: int = 30,
+    ) -> None:
+        if not 0.0 <= keep_hair_colour <= 1.0:
+            raise UserError(f"keep_hair_colour: value {keep_hair_colour} is not in [0, 1]; use e.g. 0.5")
+        self.alpha = check_alpha(alpha)
+        self.keep_hair_colour = float(keep_hair_colour)
+        self.max_identical = max_identical
+        self.min_distance = min_distance
+        self.max_tries = int(max_tries)
+
+    # ---------------------------------------------------------------- estimation
+    def fit(self, images: np.ndarray) -> PartBasedModel:
+        """Decompose ``images`` (N, H, W, 4) uint8 and estimate the part and colour categoricals."""
+        arr = check_images(images)
+        self.images_ = np.ascontiguousarray(arr)
+        self.layout_ = find_layout(arr)
+        decs = [decompose(x, self.layout_) for x in arr]
+        self.face_ = face_silhouette(np.stack([d.role for d in decs]), arr[..., 3], self.layout_)
+        for d, x in zip(decs, arr, strict=True):
+            mark_facial_hair(d, x, self.layout_, self.face_)
+        self.role_ = np.stack([d.role for d in decs])
+        self.shade_ = np.stack([d.shade for d in decs]).astype(np.float16)
+        self.bases_ = np.zeros((len(arr), len(_ROLES), 3), np.uint8)
+        self.has_ = np.zeros((len(arr), len(_ROLES)), bool)
+        for i, d in enumerate(decs):
+            for j, r in enumerate(_ROLES):
+                b = d.bases.get(r)
+                if b is not None:
+                    self.bases_[i, j], self.has_[i, j] = b, True
+        hair_over_body = np.array([d.hair_over_body for d in decs])
+        self.body_ok_ = self.has_[:, 2] & (hair_over_body < 0.01)
+        if not self.body_ok_.any():
+            self.body_ok_ = np.ones(len(arr), bool)
+        self._prepare()
+        return self
+
+    def _estimate_colours(self) -> None:
+        self.colours_: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for j, r in enumerate(_ROLES):
+            self.colours_[r] = _colour_table(
+                [self.bases_[i, j] if self.has_[i, j] else None for i in range(len(self.has_))]
+            )
+
+    def _prepare(self) -> None:
+        """Derived state for fast sampling: colour tables, packed images, per-image palettes
+        (colour, role, shade) with index maps, the consensus skin shade and the part masks."""
+        self._estimate_colours()
+        n, h, w = self.role_.shape
+        self.hair_area_ = (self.role_ == HAIR).sum(axis=(1, 2))
+        self._packed = pack(self.images_)
+        self._small = self.images_[:, ::8, ::8].astype(np.float32)
+        self._palettes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._index = np.empty((n, h, w), np.int32)
+        shade16 = np.ascontiguousarray(self.shade_, np.float16).view(np.uint16)
+        for i in range(n):
+            key = (
+                self._packed[i].astype(np.uint64)
+                | (self.role_[i].astype(np.uint64) << np.uint64(32))
+                | (shade16[i].astype(np.uint64) << np.uint64(40))
+            )
+            uniq, inv = np.unique(key.ravel(), return_inverse=True)
+            rgba = (uniq & np.uint64(0xFFFFFFFF)).astype(np.uint32)[:, None].view(np.uint8).copy()
+            role = ((uniq >> np.uint64(32)) & np.uint64(0xFF)).astype(np.intp)
+            shade = (uniq >> np.uint64(40)).astype(np.uint16).view(np.float16).astype(np.float32)
+            self._palettes.append((rgba, role, shade))
+            self._index[i] = inv.reshape(h, w)
+        lay = self.layout_
+        self._band = slice(lay.face_top, lay.split)
+        self._body = slice(lay.split, h)
+        self._face_band = self.face_[self._band]
+        skin = self.role_ == SKIN
+        counts = skin.sum(axis=0)
+        shade_band = np.where(skin, self.shade_.astype(np.float32), np.nan)[:, self._band]
+        shade_band[:, ~skin[:, self._band].any(axis=0)] = 1.0
+        median = np.nanmedian(shade_band, axis=0)
+        levels = np.where(counts[self._band] > 0, np.round(median, 2), 1.0)
+        self._plate_levels, self._plate_index = np.unique(levels, return_inverse=True)
+        self._plate_index = self._plate_index.reshape(levels.shape)
+        self._tmpl_body = lay.template[self._body]
+        layers = [face_layers(self.role_[i], self.images_[i, ..., 3], lay, self.face_) for i in range(n)]
+        self._hair_band = np.stack([x.hair for x in layers]) if n else np.zeros((0, 0, w), bool)
+        self._acc_band = np.stack([x.accessory for x in layers]) if n else self._hair_band
+        self._acc_hair = np.stack([x.behind_hair for x in layers]) if n else self._hair_band
+
+    def colour_probabilities(self, role: int) -> np.ndarray:
+        """The (smoothed) MLE probabilities of the colours of ``role`` (SKIN, HAIR, CLOTHES, FACIAL_HAIR)."""
+        _, counts = self.colours_[role]
+        p = counts + self.alpha
+        return p / p.sum() if p.sum() > 0 else p.astype(float)
+
+    # ---------------------------------------------------------------- sampling
+    def _draw_sources(self, rng: np.random.Generator, head: int) -> tuple[int, int]:
+        """Face ``f`` and body ``b`` sources for head ``head``, uniform (the MLE) over the other
+        images (f == b is allowed); the head's own when the collection has no other."""
+        n = len(self.images_)
+        others = np.flatnonzero(np.arange(n) != head)
+        f = int(others[rng.integers(0, len(others))]) if len(others) else head
+        pool = np.flatnonzero(self.body_ok_ & (np.arange(n) != head))
+        if len(pool) == 0:
+            pool = np.flatnonzero(self.body_ok_)
+        b = int(pool[rng.integers(0, len(pool))])
+        return f, b
+
+    def _batch_plan(
+        self, n: int, rng: np.random.Generator
+    ) -> list[tuple[int, int, int, dict[int, np.ndarray]]]:
+        """First-try parts of a batch of ``n``: the heads by :meth:`_systematic_heads`, the other
+        categoricals (face, body, each colour) stratified, as consecutive random permutations of
+        their training instances, so each draw has the MLE probability (count / N) and a batch
+        shows the collection as evenly as it can; a face or body that would repeat the head is
+        redrawn from the other images."""
+        k = len(self.images_)
+
+        def stratified(pool: np.ndarray) -> np.ndarray:
+            if len(pool) == 0:
+                return np.full(n, -1)
+            return np.concatenate([rng.permutation(pool) for _ in range(-(-n // len(pool)))])[:n]
+
+        idx = np.arange(k)
+        heads, faces = self._systematic_heads(n, rng), stratified(idx)
+        bodies = stratified(np.flatnonzero(self.body_ok_))
+        colour_src = {r: stratified(np.flatnonzero(self.has_[:, j])) for j, r in enumerate(_ROLES)}
+        plan = []
+        for t in range(n):
+            a = int(heads[t])
+            f, b = int(faces[t]), int(bodies[t])
+            if f == a or b == a:
+                f2, b2 = self._draw_sources(rng, a)
+                f, b = (f2 if f == a else f), (b2 if b == a else b)
+            if self.alpha > 0:
+                colours = self._draw_colours(rng, a)
+            else:
+                colours = {
+                    r: self.bases_[int(src[t]), j].copy() if src[t] >= 0 else np.zeros(3, np.uint8)
+                    for (j, r), src in zip(enumerate(_ROLES), colour_src.values(), strict=True)
+                }
+                self._keep_own_hair_colour(rng, a, colours)
+            plan.append((a, f, b, colours))
+        return plan
+
+    def _systematic_heads(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` heads by systematic sampling over the images ordered by hair area: every image has
+        the same chance n/N to be in a batch of n <= N (the uniform MLE), and a batch spreads over
+        the hair sizes (never the two biggest hairs together); whole rounds of N are permutations."""
+        k = len(self.images_)
+        order = np.argsort(self.hair_area_, kind="stable")
+        full, rem = divmod(n, k)
+        parts = [rng.permutation(k) for _ in range(full)]
+        if rem:
+            pos = np.floor(rng.random() * k / rem + np.arange(rem) * k / rem).astype(int)
+            parts.append(order[np.minimum(pos, k - 1)])
+        heads = np.concatenate(parts) if parts else np.zeros(0, int)
+        return heads[rng.permutation(len(heads))]
+
+    def _neighbour_head(
+        self, planned: int, rank: np.ndarray, used: set[int], rng: np.random.Generator
+    ) -> int:
+        """A head in place of ``planned``: one not yet used in the batch (any, when all are), nearest
+        in hair-area rank, at random among the equally near -- the batch keeps its spread."""
+        k = len(self.images_)
+        free = np.array([i for i in range(k) if i not in used and i != planned] or range(k))
+        gap = np.abs(rank[free] - rank[planned])
+        near = free[gap == gap.min()]
+        return int(near[rng.integers(0, len(near))])
+
+    def _keep_own_hair_colour(
+        self, rng: np.random.Generator, head: int, colours: dict[int, np.ndarray]
+    ) -> None:
+        """With probability ``keep_hair_colour`` the hair keeps the colour it was drawn in (in place)."""
+        if self.has_[head, 1] and rng.random() < self.keep_hair_colour:
+            colours[HAIR] = self.bases_[head, 1].copy()
+
+    def _draw_colours(self, rng: np.random.Generator, head: int) -> dict[int, np.ndarray]:
+        out = {}
+        for r in _ROLES:
+            colours, _ = self.colours_[r]
+            p = self.colour_probabilities(r)
+            out[r] = colours[rng.choice(len(colours), p=p)] if len(colours) else np.zeros(3, np.uint8)
+        self._keep_own_hair_colour(rng, head, out)
+        return out
+
+    def _recoloured(self, i: int, colours: dict[int, np.ndarray], rows: slice) -> np.ndarray:
+        """Packed uint32 (rows, W) of training image ``i`` recoloured through its palette: a pixel of
+        role r and shade k moves by ``k * (new - old base)`` (exact when new == old)."""
+        rgba, role, shade = self._palettes[i]
+        delta = np.zeros((_N_ROLE_CODES, 3), np.float32)
+        for j, r in enumerate(_ROLES):
+            if self.has_[i, j]:
+                delta[r] = colours[r].astype(np.float32) - self.bases_[i, j].astype(np.float32)
+        pal = rgba.copy()
+        pal[:, :3] = np.clip(np.rint(rgba[:, :3] + shade[:, None] * delta[role]), 0, 255).astype(np.uint8)
+        return pack(pal)[self._index[i, rows]]
+
+    def compose(self, a: int, f: int, b: int, colours: dict[int, np.ndarray]) -> np.ndarray:
+        """Head and hair of image ``a``, face features of ``f``, body of ``b``, in ``colours`` -> (H, W, 4)."""
+        return self._compose_packed(a, f, b, colours)[..., None].view(np.uint8)
+
+    def _compose_packed(
+        self, a: int, f: int, b: int, colours: dict[int, np.ndarray], step: int = 1
+    ) -> np.ndarray:
+        """:meth:`compose` as packed uint32 (H', W), on every ``step``-th row (a cheap preview)."""
+        lay = self.layout_
+        out = self._recoloured(a, colours, slice(None, None, step))
+        ft, sp = lay.face_top, lay.split
+        b_off, y_off = (-ft) % step, (-sp) % step
+        band = slice(ft + b_off, sp, step)  # image rows of the face band
+        bsl = slice(b_off, None, step)  # the same rows in band-relative arrays
+        out_band = out[-(-ft // step) : -(-sp // step)]
+        # face: on the face silhouette (where a's front hair is not) f's face, skin with its
+        # shading and features; where f's own hair covered it, a's skin, or plain skin in the
+        # consensus shading over a's features
+        ha, hf = self._hair_band[a, bsl], self._hair_band[f, bsl]
+        acc_a, acc_f = self._acc_band[a, bsl], self._acc_band[f, bsl]
+        face_band = self._face_band[bsl]
+        fb = self._recoloured(f, colours, band)
+        face = face_band & ~ha
+        if face.any():
+            skin = np.append(colours[SKIN], 0).astype(np.float32)
+            levels = np.clip(np.rint(self._plate_levels[:, None] * skin[None]), 0, 255).astype(np.uint8)
+            levels[:, 3] = 255
+            plate = pack(levels)[self._plate_index[bsl]]
+            a_skin = (self.role_[a, band] == SKIN) | (self.images_[a, band, :, 3] < 255)
+            under = np.where(a_skin, out_band, plate)
+            f_face = np.where(hf & ~acc_f, under, fb)
+            out_band[face] = over_packed(f_face[face], out_band[face])
+        # glasses: a's removed (outside the face: hair where they lay on hair, else clear), f's on top
+        gone = acc_a & ~face_band
+        if gone.any():
+            hair_px = np.append(colours[HAIR], 255).astype(np.uint8)
+            out_band[gone] = np.where(self._acc_hair[a, bsl][gone], pack(hair_px), np.uint32(0))
+        if acc_f.any():
+            out_band[acc_f] = over_packed(fb[acc_f], out_band[acc_f])
+        # body: b's body and clothes over a's long hair
+        body = slice(sp + y_off, None, step)
+        out_body = out[-(-sp // step) :]
+        ra_body = self.role_[a, body]
+        rb = self.role_[b, body]
+        hair_back = np.where(ra_body == HAIR, out_body, np.uint32(0))
+        keep_b = (self._tmpl_body[y_off::step] | (rb == CLOTHES)) & (rb != HAIR)
+        bb = np.where(keep_b, self._recoloured(b, colours, body), np.uint32(0))
+        out_body[...] = over_packed(bb, hair_back)
+        return out
+
+    def identical_shares(self, img: np.ndarray, step: int = 1) -> np.ndarray:
+        """Share of pixels of ``img`` (H, W, 4) identical to each training image -> (N,); with
+        ``step`` > 1 estimated on every step-th row."""
+        same = self._packed[:, ::step] == pack(img)[None, ::step]
+        return np.count_nonzero(same.reshape(len(same), -1), axis=1) / same[0].size
+
+    def _too_close(self, preview: np.ndarray, full: np.ndarray | None = None) -> bool | None:
+        """A near-copy: more than ``max_identical`` of its pixels identical to a training image, or
+        nearer than ``min_distance`` (estimated on every eighth row and column). ``preview``: packed
+        composite of every fourth row. Returns None when only ``full`` (the packed composite)
+        can decide (the estimate lies near the bound)."""
+        verdict: bool | None = False
+        if self.max_identical is not None:
+            same = self._packed[:, ::4] == preview[None]
+            est = np.count_nonzero(same.reshape(len(same), -1), axis=1).max() / same[0].size
+            if est > self.max_identical + 0.03:
+                return True
+            if est > self.max_identical - 0.03:
+                if full is None:
+                    verdict = None
+                elif self.identical_shares(full[..., None].view(np.uint8)).max() > self.max_identical:
+                    return True
+        if self.min_distance is not None:
+            small = preview[::2, ::8][..., None].view(np.uint8).astype(np.float32)
+            d = self._small - small[None]
+            if np.sqrt((d * d).sum(axis=-1)).mean(axis=(1, 2)).min() < self.min_distance:
+                return True
+        return verdict
+
+    def sample_with_parts(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, list[dict[str, object]]]:
+        """Draw ``n`` avatars -> (uint8 (n, H, W, 4), one record per avatar: sources, colours, tries)."""
+        h, w = self.layout_.shape
+        out = np.empty((n, h, w, 4), np.uint8)
+        records: list[dict[str, object]] = []
+        plan = self._batch_plan(n, rng)
+        rank = np.argsort(np.argsort(self.hair_area_, kind="stable"), kind="stable")
+        used: set[int] = set()
+        for k in range(n):
+            tries = 0
+            a, f, b, colours = plan[k]
+            planned = a
+            while tries < self.max_tries:
+                tries += 1
+                if tries > 1:  # a near-copy: redraw the parts and colours (the head first kept)
+                    if tries > 2 * self.max_tries // 3:  # still near-copies: any head
+                        a = int(rng.integers(0, len(self.images_)))
+                    elif tries > self.max_tries // 3:  # this head gives only near-copies: a head
+                        a = self._neighbour_head(planned, rank, used, rng)  # of a similar hair size
+                    f, b = self._draw_sources(rng, a)
+                    colours = self._draw_colours(rng, a)
+                preview = self._compose_packed(a, f, b, colours, step=4)
+                close = self._too_close(preview)
+                if close:
+                    continue
+                full = self._compose_packed(a, f, b, colours)
+                if close is None and self._too_close(preview, full):
+                    continue
+                break
+            else:
+                full = self._compose_packed(a, f, b, colours)
+            img = full[..., None].view(np.uint8)
+            used.add(a)
+            out[k] = img
+            records.append(
+                {
+                    "head": a,
+                    "face": f,
+                    "body": b,
+                    **{
+                        name: tuple(int(v) for v in colours[r])
+                        for name, r in (
+                            ("skin", SKIN),
+                            ("hair", HAIR),
+                            ("clothes", CLOTHES),
+                            ("facial_hair", FACIAL_HAIR),
+                        )
+                    },
+                    "tries": tries,
+                }
+            )
+        return out, records
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``n`` avatars -> uint8 (n, H, W, 4)."""
+        return self.sample_with_parts(n, rng)[0]
+
+    # ---------------------------------------------------------------- persistence
+    def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
+        """Write the model (training parts, layout, colour tables) to an ``.npz`` file."""
+        lay = self.layout_
+        params = {
+            "alpha": self.alpha,
+            "keep_hair_colour": self.keep_hair_colour,
+            "max_identical": self.max_identical,
+            "min_distance": self.min_distance,
+            "max_tries": self.max_tries,
+            "rows": [lay.top, lay.split, lay.face_top, lay.beard_top],
+        }
+        arrays = {
+            "images": self.images_,
+            "role": self.role_,
+            "shade": self.shade_,
+            "bases": self.bases_,
+            "has": self.has_,
+            "body_ok": self.body_ok_,
+            "template": lay.template,
+            "face_core": lay.face_core,
+            "face": self.face_,
+        }
+        return write_model_file(path, self.method, params, arrays, force)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> PartBasedModel:
+        """Read a model written by :meth:`save`."""
+        _, params, arr = read_model_file(path, cls.method)
+        model = cls(
+            alpha=params["alpha"],
+            keep_hair_colour=params["keep_hair_colour"],
+            max_identical=params["max_identical"],
+            min_distance=params["min_distance"],
+            max_tries=params["max_tries"],
+        )
+        top, split, face_top, beard_top = (int(v) for v in params["rows"])
+        model.layout_ = Layout(
+            arr["template"].astype(bool), top, split, face_top, beard_top, arr["face_core"].astype(bool)
+        )
+        model.images_ = arr["images"]
+        model.role_ = arr["role"]
+        model.shade_ = arr["shade"]
+        model.bases_ = arr["bases"]
+        model.has_ = arr["has"].astype(bool)
+        model.body_ok_ = arr["body_ok"].astype(bool)
+        model.face_ = arr["face"].astype(bool)
+        model._prepare()
+        return model

@@ -1,0 +1,184 @@
+"""The HTML report of a run folder, rendered from the run's numbers (the content of ``metrics.json``)
+and its evaluations (the content of ``evaluation/test_metrics.json``), linking figures already drawn.
+
+The pipelines render it from their result objects; ``spillguard report RUN`` (``rebuild_report``)
+reads the run's files, re-draws the plots from the score CSVs and renders the same page.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sharedcore.report import HtmlReport
+from spillguard.post_processing.thresholds import RULE_TEXT
+from spillguard.reporting.plots import plot_history, plot_scores
+
+EVALUATION = (
+    "evaluation"  # the evaluation folder of a run that its report shows (spillguard evaluate's default)
+)
+VAL_TITLE = "validation normals vs known spills"
+
+
+def write_scores(path: Path, paths: Sequence[Any], labels: np.ndarray, scores: np.ndarray) -> None:
+    """CSV with columns path, label, score (6 significant digits)."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "score"])
+        w.writerows((str(p), int(y), f"{s:.6g}") for p, y, s in zip(paths, labels, scores, strict=True))
+
+
+def read_scores(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and scores from a ``scores_*.csv`` (columns include label, score)."""
+    with Path(path).open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return np.array([int(r["label"]) for r in rows]), np.array([float(r["score"]) for r in rows])
+
+
+def _ci(m: dict[str, Any], key: str) -> str:
+    v, ci = m.get(key), m.get(f"{key}_ci")
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "n/a"
+    return f"{v:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{v:.3f}"
+
+
+def metrics_rows(m: dict[str, Any]) -> list[dict[str, Any]]:
+    """One table row per threshold rule: rates with 95% CIs and the confusion matrix."""
+    rows = []
+    for rule, t in m["at_threshold"].items():
+        c = t["confusion"]
+        rows.append(
+            {
+                "rule": rule,
+                "threshold": t["threshold"],
+                "TPR": _ci(t, "tpr"),
+                "TNR": _ci(t, "tnr"),
+                "FPR": _ci(t, "fpr"),
+                "precision": _ci(t, "precision"),
+                "F1": _ci(t, "f1"),
+                "TP/FN/TN/FP": f"{c['tp']}/{c['fn']}/{c['tn']}/{c['fp']}",
+            }
+        )
+    return rows
+
+
+def _section(rep: HtmlReport, name: str, m: dict[str, Any], figs: list[Path], base: Path) -> None:
+    rep.heading(name)
+    rep.paragraph(
+        f"{m['n']} images ({m['n_normal']} normal, {m['n_spill']} spill). ROC AUC {_ci(m, 'roc_auc')}, "
+        f"PR AUC {_ci(m, 'pr_auc')} (95% bootstrap CIs; rates with Wilson 95% CIs)."
+    )
+    if "robustness" in m:
+        rob = m["robustness"]
+        rep.paragraph(
+            "Robustness without test labels (ROC AUC of held-out normals against known spills and procedural "
+            "spill looks, plain and under simulated camera/lighting shift; spillguard.metrics.robustness): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in rob.items())
+        )
+    if "recon" in m:
+        rep.paragraph(
+            f"Auxiliary: the reconstruction error ({m['recon']['score']}) of the decoder fitted with the "
+            f"encoder frozen ranks these images at ROC AUC {_ci(m['recon'], 'roc_auc')}, PR AUC "
+            f"{_ci(m['recon'], 'pr_auc')}; verdicts and the metrics above use the spill head."
+        )
+    extra = {k: v for k, v in m.items() if k.startswith("tnr_at_tpr")}
+    if extra:
+        rep.paragraph(
+            "Best possible TNR at a given TPR (threshold chosen with labels, for comparison only): "
+            + ", ".join(f"{k.replace('tnr_at_tpr_', 'TPR ')}: {v:.3f}" for k, v in extra.items())
+        )
+    rep.table(metrics_rows(m))
+    for f in figs:
+        if f.is_file():
+            rep.image(os.path.relpath(f, base), caption=f.stem.replace("_", " "))
+
+
+def render_run_report(
+    m: dict[str, Any],
+    run: Path,
+    evaluations: Sequence[tuple[Path, dict[str, Any]]] = (),
+    out: Path | None = None,
+) -> Path:
+    """Write the report of run folder ``run`` from its numbers ``m`` (metrics.json's content) and
+    ``evaluations`` ((folder, test_metrics.json's content) pairs), to ``out`` (default RUN/report.html)."""
+    out = out or run / "report.html"
+    base = out.parent
+    plots = run / "plots"
+    cfg = m["config"]
+    rep = HtmlReport("spillguard: spill detector run")
+    rep.paragraph(
+        f"Model {cfg['model']} {cfg['model_params'] or ''}, loss {cfg['loss']}, score {cfg['score']} "
+        f"(smooth {cfg['smooth']}), input {cfg['height']}x{cfg['width']} {cfg['colour']}, illumination "
+        f"{cfg['illumination']}, augmentation {cfg['augment']}, seed {cfg['seed']}. Trained on "
+        f"{m['sizes']['train']} normal images from {m['data']['root']} ({m['data']['layout']} layout) in "
+        f"{m['train_seconds']:.1f} s, {len(m['history'])} epochs (early stopping patience {cfg['patience']})."
+    )
+    rep.paragraph(
+        "Threshold rules (chosen without test labels): "
+        + "; ".join(RULE_TEXT[r] for r in m["thresholds"])
+        + f". Verdicts use '{m['threshold_rule']}'; target false-alarm rate {cfg['target_fpr']}."
+    )
+    if m["data"].get("skipped"):
+        rep.paragraph(
+            f"{len(m['data']['skipped'])} input files skipped: "
+            + "; ".join(f"{p} ({why})" for p, why in m["data"]["skipped"][:20]),
+            css_class="note",
+        )
+    if m.get("decoder_history"):
+        d = m["decoder_history"]
+        key = "val_loss" if "val_loss" in d[0] else "val_mse"  # run folders made before the one loop
+        rep.paragraph(
+            f"After the head, the decoder was fitted with the encoder frozen ({len(d)} epochs, validation "
+            f"MSE {d[0][key]:.3f} -> {min(r[key] for r in d):.3f}, standardised units), so the "
+            "reconstructions and error maps below are real; the head's scores are unchanged by it."
+        )
+    rep.heading("Training")
+    for f in ("loss.png", "val_metrics.png"):
+        if (plots / f).is_file():
+            rep.image(os.path.relpath(plots / f, base), caption=f[:-4].replace("_", " "))
+    _section(
+        rep,
+        "Validation (held-out check halves; thresholds from the calibration halves)",
+        m["validation"],
+        [plots / "val_roc.png", plots / "val_hist.png", plots / "recon_grid.png"],
+        base,
+    )
+    for folder, ev in evaluations:
+        _section(
+            rep,
+            f"Test: {ev['data']['root']}",
+            ev["metrics"],
+            [folder / "test_roc.png", folder / "test_hist.png", folder / "test_grid.png"],
+            base,
+        )
+        fpr_rule = ev["metrics"]["at_threshold"].get("fpr")
+        if fpr_rule:
+            rep.paragraph(
+                f"Shift check: the fpr rule aimed at a {cfg['target_fpr']:.0%} false-alarm rate on validation "
+                f"normals and flags {fpr_rule['fpr']:.1%} of these test normals. A rate far above the target "
+                "means the test normals differ from the training normals (lighting, framing)."
+            )
+    return rep.write(out)
+
+
+def rebuild_report(run: Path, out: Path | None = None) -> Path:
+    """``spillguard report RUN``: re-draw the run's plots from its files and write its report."""
+    m = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    plot_history(m["history"], run / "plots")
+    if (run / "scores_validation.csv").is_file():
+        y, s = read_scores(run / "scores_validation.csv")
+        plot_scores(y, s, m["thresholds"], run / "plots", "val", VAL_TITLE)
+    evaluations = []
+    folder = run / EVALUATION
+    if (folder / "test_metrics.json").is_file():
+        ev = json.loads((folder / "test_metrics.json").read_text(encoding="utf-8"))
+        y, s = read_scores(folder / "scores_test.csv")
+        plot_scores(y, s, ev["thresholds"], folder, "test", f"test ({ev['data']['root']})")
+        evaluations.append((folder, ev))
+    return render_run_report(m, run, evaluations, out)
