@@ -24,7 +24,7 @@ COLS = ["known", "known_shifted", "generic", "generic_shifted", "speckled", "flo
 
 
 def main() -> None:
-    from spillguard.newline.anomalies import DEFAULT_MIX, GENERIC_MIX, PIT_MIX
+    from spillguard.data.anomaly_looks import DEFAULT_MIX, GENERIC_MIX, PIT_MIX
 
     mixes = {
         "pit": PIT_MIX,
@@ -41,16 +41,21 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     os.environ.setdefault("SPILLGUARD_THREADS", "1")
+    from spillguard.compute import limit_threads
     from spillguard.config import TrainConfig
     from spillguard.data import load_sources, training_sources
     from spillguard.detector import SpillDetector
-    from spillguard.newline.input_size import choose_input_size, image_sizes
+    from spillguard.pipelines.train import validate
+    from spillguard.training.input_size import choose_input_size, image_sizes
 
+    limit_threads()
     src = training_sources(a.data)
     base = TrainConfig(seed=a.seed, max_train=a.max_train)
     if a.time_budget:
         base = TrainConfig(**{**base.to_dict(), "time_budget": a.time_budget})
-    size = choose_input_size(image_sizes(src.of_label(0)), base.input_pixels)
+    size = choose_input_size(
+        image_sizes([p for p, y in zip(src.paths, src.labels, strict=True) if y == 0]), base.input_pixels
+    )
     ds = load_sources(src, (size.height, size.width))
     normals, known = ds.images[ds.labels == 0], ds.images[ds.labels == 1]
     print(f"{a.data}: {len(normals)} normals, {len(known)} known anomalies; {size.describe()}")
@@ -63,7 +68,8 @@ def main() -> None:
         cfg = TrainConfig(**{**base.to_dict(), "anomalies": mixes[name]})
         t0 = time.perf_counter()
         det = SpillDetector(cfg).fit(normals, known)
-        rob, v = det.validation_["robustness"], det.validation_
+        v = validate(det, normals, known, cfg.seed)
+        rob = v["robustness"]
         print(
             f"{name:<9} {v['roc_auc']:>8.4f} {v['synthetic']['roc_auc']:>8.4f}"
             + "".join(f" {rob.get(c, float('nan')):>13.4f}" for c in COLS)

@@ -32,7 +32,7 @@ def predict_paths(
     threshold = det.threshold(rule)
     paths, skipped = expand_inputs(items)
     check_skips(skipped, strict)
-    size = (det.config.height, det.config.width)
+    size = det.config.input_size
     chunks = [paths[i : i + batch] for i in range(0, len(paths), batch)]
     rows: list[tuple[Path, float, bool]] = []
     with ThreadPoolExecutor(1) as pool:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from spillguard.newline.input_size import choose_input_size, image_sizes, is_greyscale
+from spillguard.training.input_size import choose_input_size, image_sizes, is_greyscale
 
 
 def test_pit_crops_keep_their_size() -> None:

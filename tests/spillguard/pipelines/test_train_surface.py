@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from sharedcore.errors import UserError
 from spillguard.cli import app
 from spillguard.config import TrainConfig
-from spillguard.newline.anomalies import GENERIC_MIX
-from spillguard.newline.surface import SurfaceSpec, write_surface
-from spillguard.run import train_run
+from spillguard.data.anomaly_looks import GENERIC_MIX
+from spillguard.data.synthetic_surface import SurfaceSpec, write_surface
+from spillguard.pipelines.train import train_run
 
 FAST = "input_pixels: 4096\ntime_budget: 4\ndecoder_epochs: 1\n"  # 64x64 input, a few seconds of training
 
@@ -65,7 +65,7 @@ def test_too_few_known_anomalies_warn_at_the_top(tmp_path: Path) -> None:
     data = write_surface(tmp_path / "few", seed=1, spec=SurfaceSpec(40, 4, 2, 1))
     run = train_run(
         data, tmp_path / "run", TrainConfig(input_pixels=32 * 32, time_budget=2.0, decoder_epochs=1)
-    )
+    ).run
     m = json.loads((run / "metrics.json").read_text())
     assert not m["gate"]["passed"] and "only 2 known anomalies" in m["gate"]["warnings"][0]
     html = (run / "report.html").read_text()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from spillguard.data.spill_looks import make_spills
 
-from spillguard.newline.anomalies import (
+from spillguard.data.anomaly_looks import (
     DEFAULT_MIX,
     LOOKS,
     PIT_MIX,
@@ -14,7 +15,6 @@ from spillguard.newline.anomalies import (
     region_mask,
     smooth_noise,
 )
-from spillguard.outliers import make_spills
 
 
 def _images(n: int = 12, h: int = 64, w: int = 96) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spillguard.newline.gate import MIN_KNOWN, gate_lines, requirement_failure, validation_gate
+from spillguard.metrics.gate import MIN_KNOWN, gate_lines, requirement_failure, validation_gate
 
 GOOD = {"roc_auc": 0.97, "roc_auc_ci": (0.93, 0.99)}
 SYN = {"roc_auc": 0.95, "roc_auc_ci": (0.92, 0.98)}

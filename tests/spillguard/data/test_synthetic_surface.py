@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from spillguard.newline.surface import DEFECTS, SurfaceSpec, add_defect, draw_surface, write_surface
+from spillguard.data.synthetic_surface import DEFECTS, SurfaceSpec, add_defect, draw_surface, write_surface
 
 
 def test_layout_counts_and_same_seed_same_bytes(tmp_path: Path) -> None:

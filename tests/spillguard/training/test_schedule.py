@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spillguard.newline.budget import MIN_EPOCHS, TARGET_STEPS, choose_batch, choose_schedule
+from spillguard.training.schedule import MIN_EPOCHS, TARGET_STEPS, choose_batch, choose_schedule
 
 
 def test_pit_default_is_unchanged() -> None:

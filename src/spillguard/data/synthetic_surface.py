@@ -6,7 +6,7 @@ light gradient). Defects cover 1-3% of the image: ``scratch`` (a long smooth cur
 darker, with a soft halo), ``crack`` (a dark jagged polyline with branches), ``hole`` (a dark round
 pit with a lit rim) and ``stain`` (an irregular low-contrast blob with a darker ring). Test images
 are drawn with a wider exposure range than training images, as on a real line. Drawn with Pillow's
-ImageDraw and blurs, independently of the training anomalies of ``spillguard.newline.anomalies``.
+ImageDraw and blurs, independently of the training anomalies of ``spillguard.data.anomaly_looks``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,19 @@ class SurfaceSpec:
     n_proliv: int = 30
     n_test_normal: int = 200
     n_test_spill: int = 50
+
+
+def surface_spec(n_train: int | None, n_proliv: int | None, n_test: int | None) -> SurfaceSpec:
+    """A spec from optional counts (None: the default); 20% of the test images are defects."""
+    base = SurfaceSpec()
+    n_t = base.n_test_normal + base.n_test_spill if n_test is None else n_test
+    n_def = max(1, n_t // 5)
+    return SurfaceSpec(
+        base.n_train if n_train is None else n_train,
+        base.n_proliv if n_proliv is None else n_proliv,
+        max(1, n_t - n_def),
+        n_def,
+    )
 
 
 def _noise(rng: np.random.Generator, gh: int, gw: int, size: int = SIZE) -> np.ndarray:

@@ -12,7 +12,7 @@ external texture set: the fill comes from other normal images of the batch):
   cut from elsewhere in the same image and pasted with a brightness/contrast change;
 - ``crack``: a thin (0.6-2 px) jagged random-walk line, mostly darker, sometimes branched;
 - ``hole``: 1-3 small round dark or bright spots (radius 1.5-6% of the side), soft edged;
-- ``pit``: the pit spill looks of ``spillguard.outliers.make_spills`` (streams, floods).
+- ``pit``: the pit spill looks of ``spillguard.data.spill_looks.make_spills`` (streams, floods).
 
 ``make_anomalies`` draws one look per image by the weights of a mix such as ``DEFAULT_MIX``.
 """
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from spillguard.outliers import make_spills
+from spillguard.data.spill_looks import make_spills
 
 Look = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -215,7 +215,7 @@ def hole(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def pit(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The pit spill looks (``spillguard.outliers.make_spills``)."""
+    """The pit spill looks (``spillguard.data.spill_looks.make_spills``)."""
     return make_spills(x, rng)
 
 

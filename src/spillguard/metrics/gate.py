@@ -2,7 +2,7 @@
 
 Two checks on held-out data: the ROC AUC of held-out known anomalies (the check half, never trained
 on) against held-out validation normals, and the ROC AUC of held-out synthetic anomalies (the run's
-own looks of ``spillguard.newline.anomalies``, drawn on validation normals with their own seed). The run
+own looks of ``spillguard.data.anomaly_looks``, drawn on validation normals with their own seed). The run
 passes when there are at least ``MIN_KNOWN`` held-out known anomalies and both AUCs reach
 ``MIN_AUC``; otherwise it says why and what to do. ``require`` (``train --require-auc X``) turns a
 gate AUC below X, or too few known anomalies to measure it, into exit code 2.
@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from spillguard.metrics import ranking_metrics
-from spillguard.newline.anomalies import GENERIC_MIX, make_anomalies
+from spillguard.data.anomaly_looks import GENERIC_MIX, make_anomalies
+from spillguard.metrics.detection import ranking_metrics
 
 MIN_AUC = 0.9
 MIN_KNOWN = 10  # held-out known anomalies below which their AUC cannot be told (CI about +-0.1)

@@ -1,5 +1,5 @@
 """What a run chooses from its data when the config leaves it open: input size (from the images it
-was given), greyscale handling, epochs and batch size (``spillguard.newline.budget``)."""
+was given), greyscale handling, epochs and batch size (``spillguard.training.schedule``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from spillguard.config import TrainConfig
-from spillguard.newline.anomalies import GENERIC_MIX, PIT_MIX
-from spillguard.newline.budget import choose_schedule
-from spillguard.newline.input_size import is_greyscale
+from spillguard.data.anomaly_looks import GENERIC_MIX, PIT_MIX
+from spillguard.training.input_size import is_greyscale
+from spillguard.training.schedule import choose_schedule
 
 
 def n_training(n_normals: int, val_fraction: float) -> int:
@@ -34,18 +34,18 @@ def resolve_config(cfg: TrainConfig, normals: np.ndarray) -> tuple[TrainConfig, 
         changes.update(height=h, width=w)
         out["input_size"] = {"height": h, "width": w, "how": "the size of the images given to fit"}
     if cfg.greyscale is None:
-        grey = is_greyscale(normals)
-        changes["greyscale"] = grey
+        is_grey = is_greyscale(normals)
+        changes["greyscale"] = is_grey
         out["greyscale"] = {
-            "value": grey,
+            "value": is_grey,
             "how": (
                 "greyscale images (equal channels): kept as 3 equal channels; synthetic anomalies and "
                 "augmented images are made greyscale too"
-                if grey
+                if is_grey
                 else "colour images"
             ),
         }
-    grey = changes.get("greyscale", cfg.greyscale)
+    grey = bool(changes.get("greyscale", cfg.greyscale))
     if cfg.anomalies is None:
         mix = dict(GENERIC_MIX if grey else PIT_MIX)
         changes["anomalies"] = mix
