@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from spillguard.data.spill_looks import make_spills
 
 from spillguard.data.anomaly_looks import (
     DEFAULT_MIX,
@@ -15,6 +14,7 @@ from spillguard.data.anomaly_looks import (
     region_mask,
     smooth_noise,
 )
+from spillguard.data.spill_looks import make_spills
 
 
 def _images(n: int = 12, h: int = 64, w: int = 96) -> np.ndarray:
