@@ -57,7 +57,7 @@ def resolve_config(cfg: TrainConfig, normals: np.ndarray) -> tuple[TrainConfig, 
                 if grey
                 else "the pit spill looks for colour data"
             )
-            + ", as chosen on validation (benchmarks/select_anomaly_mix.py); set anomalies in a config to mix others",
+            + ", as chosen on validation (research/select_anomaly_mix.py); set anomalies in a config to mix others",
         }
     if cfg.epochs is None or cfg.batch_size is None:
         n = n_training(min(len(normals), cfg.max_train or len(normals)), cfg.val_fraction)

@@ -4,7 +4,7 @@ against held-out known anomalies (the check half of proliv/ or anomalous/, never
 against procedural looks pasted onto held-out normals (pit speckled/flooded, generic), each plain and
 under simulated shift (spillguard.robustness), and the gate's held-out synthetic AUC.
 
-Run: ``python benchmarks/select_anomaly_mix.py DATA [--mixes pit default generic] [--max-train N]
+Run: ``python research/select_anomaly_mix.py DATA [--mixes pit default generic] [--max-train N]
 [--time-budget S]`` on a training folder (e.g. ``spillguard synth --domain surface``'s output or
 ``../shared/data/spills``); only its training images (normals + known anomalies) are read.
 """
