@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
-import click
 import pytest
 import typer
 from typer.main import get_command
@@ -14,11 +14,11 @@ from avatargen.cli import app as avatargen_app
 from spillguard.cli import app as spillguard_app
 
 
-def _walk(cmd: click.Command, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+def _walk(cmd: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
     out = [path]
-    if isinstance(cmd, click.Group):
-        for name, sub in cmd.commands.items():
-            out += _walk(sub, (*path, name))
+    # a group of either the click package or the copy typer >= 0.2x vendors
+    for name, sub in getattr(cmd, "commands", {}).items():
+        out += _walk(sub, (*path, name))
     return out
 
 
@@ -60,3 +60,30 @@ def test_version(prog: str) -> None:
     )
     assert res.returncode == 0
     assert res.stdout.startswith(prog)
+
+
+def _seed_commands() -> list[tuple[str, tuple[str, ...]]]:
+    out = []
+    for prog, path in _all_commands():
+        cmd: Any = get_command(_app(prog))
+        for name in path:
+            cmd = cmd.commands[name]
+        if any("--seed" in getattr(p, "opts", ()) for p in cmd.params):
+            out.append((prog, path))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("prog", "path"), _seed_commands(), ids=lambda v: " ".join(v) if isinstance(v, tuple) else v
+)
+@pytest.mark.parametrize("seed", ["-1", str(2**32)])
+def test_every_seed_option_is_checked(prog: str, path: tuple[str, ...], seed: str) -> None:
+    from typer.testing import CliRunner
+
+    from sharedcore.errors import UserError
+
+    res = CliRunner().invoke(_app(prog), [*path, "--seed", seed])
+    assert isinstance(res.exception, UserError), res.output
+    assert str(res.exception).startswith(
+        f"--seed: {seed} is out of range; use an integer from 0 to 4294967295"
+    )

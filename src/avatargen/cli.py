@@ -11,6 +11,7 @@ from avatargen.pixels.cli import app as pixels_app
 from avatargen.render.cli import app as avatars_app
 from avatargen.styles.cli import app as styles_app
 from sharedcore.console import make_app, run_cli
+from sharedcore.validate import seed_option
 
 app = make_app(
     "avatargen",
@@ -25,7 +26,9 @@ app.add_typer(pixels_app, name="pixels")
 @app.command()
 def demo(
     out: Path = typer.Option(Path("out/avatargen"), "-o", "--out", help="Output folder (built atomically)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same files."),
+    seed: int = typer.Option(
+        0, "--seed", callback=seed_option, help="Random seed: the same seed gives the same files."
+    ),
     styles: Path | None = typer.Option(
         None, "--styles", help="Styles table/counts file (default: built-in example)."
     ),
@@ -42,6 +45,31 @@ def demo(
 
     result = run_demo(out, seed=seed, styles=styles, rules=rules, avatars=avatars, force=force)
     print(f"HTML report: {result.report}")
+
+
+@app.command()
+def serve(
+    model: str = typer.Argument(
+        ...,
+        metavar="MODEL",
+        help="Model file from `avatargen styles fit`, or `example` for the built-in example model "
+        "(fitted at start from example_styles.csv with example_rules.yaml).",
+    ),
+    mapping: str | None = typer.Option(
+        None,
+        "--mapping",
+        "-m",
+        help="Mapping YAML or built-in name (english, course_ru); default: the built-in one that covers MODEL.",
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
+    port: int = typer.Option(8001, "--port", help="TCP port."),
+    workers: int = typer.Option(1, "--workers", help="uvicorn worker processes (each loads the model)."),
+    access_log: bool = typer.Option(False, "--access-log", help="Log every request."),
+) -> None:
+    """Serve avatars with probabilities over HTTP (FastAPI; the explore page at /, the API at /docs)."""
+    from avatargen.serve.app import run_server
+
+    run_server(model, mapping, host=host, port=port, workers=workers, access_log=access_log)
 
 
 def main() -> None:

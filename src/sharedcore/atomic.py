@@ -1,42 +1,196 @@
 """Atomic output: write to a temporary file or folder beside the target, then rename.
 
 Nothing half-written is ever left under the final name, and existing user files are only
-replaced when ``force`` is true.
+replaced when ``force`` is true. Output paths are checked before any work (:func:`check_output`),
+so that a read-only folder, a parent that is a file, a name too long for the file system or a
+file where a folder should go is a one-line UserError, never an OSError traceback after minutes
+of computing. Outputs get the permissions of a normal file/folder under the user's umask
+(files ``0666 & ~umask``, folders ``0777 & ~umask``), not the private 0600/0700 of ``mkstemp``.
+
+Temporary names are hidden: ``.<name>.<random>.tmp``. They are removed on any exception, including
+KeyboardInterrupt and the SIGTERM that ``sharedcore.console.run_cli`` turns into one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 from sharedcore.errors import UserError
 
+Kind = Literal["file", "dir"]
+
+# Longest part of the target's name kept in the temporary name (the rest is 8 random chars + ".tmp").
+_TMP_STEM = 64
+
+
+def current_umask() -> int:
+    """The process umask (read from /proc where possible, which does not change it even briefly)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _os_error(path: Path, exc: OSError, what: str = "cannot write") -> UserError:
+    """A one-line UserError for an OSError met while creating an output at ``path``."""
+    reason = {
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+        errno.EROFS: "the file system is read-only",
+        errno.ENOSPC: "no space left on the device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.ENAMETOOLONG: "a name in the path is too long for the file system",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.EISDIR: "it is a folder",
+        errno.EEXIST: "it already exists",
+    }.get(exc.errno or 0, exc.strerror or str(exc))
+    return UserError(f"{path}: {what} ({reason}); choose another output path or fix the permissions")
+
+
+def check_output(path: str | os.PathLike[str], force: bool = False, kind: Kind | None = None) -> Path:
+    """Check that an output can be written at ``path`` before any work; return it as a Path.
+
+    ``kind`` is "file" (a file will be written), "dir" (a folder will be created, or replaced as a
+    whole with ``force``) or None (either). Raises a one-line UserError when the output exists and
+    ``force`` is false (a folder only when it is not empty), when a file would replace a folder or a
+    folder a file (even with ``force``), when a part of the path is a file, a name is too long for
+    the file system, or the nearest existing folder cannot be written.
+    """
+    p = Path(path)
+    if str(p) in ("", "."):
+        raise UserError("output path is empty; name a file or folder")
+    # The nearest existing ancestor must be a writable folder; every part below it will be created.
+    absolute = Path(os.path.abspath(p))
+    to_create: list[str] = []
+    anc = absolute
+    while _stat(p, anc) is None and anc != anc.parent:
+        if anc.is_symlink() and anc != absolute:
+            raise UserError(f"{p}: {anc} is a broken symbolic link; fix it or choose another output path")
+        to_create.append(anc.name)
+        anc = anc.parent
+    if anc == absolute:  # the output itself exists
+        if absolute.is_dir():
+            if kind == "file":
+                raise UserError(f"{p}: is a folder; name a file to write (e.g. {p / 'out'})")
+            if kind == "dir" and not force and _non_empty(p):
+                raise UserError(f"{p}: folder exists and is not empty; choose another or pass --force")
+            if kind is None and not force:
+                raise UserError(
+                    f"{p}: already exists; choose another output path or pass --force to overwrite it"
+                )
+        elif kind == "dir":
+            raise UserError(f"{p}: exists and is not a folder; choose another output folder")
+        elif not force:
+            raise UserError(
+                f"{p}: already exists; choose another output path or pass --force to overwrite it"
+            )
+        anc = absolute.parent
+    elif not anc.is_dir():
+        raise UserError(f"{p}: {anc} is a file, not a folder; choose another output path")
+    if not os.access(anc, os.W_OK | os.X_OK):
+        why = "is on a read-only file system" if _read_only_fs(anc) else "is not writable"
+        raise UserError(f"{p}: folder {anc} {why}; choose another output path or fix the permissions")
+    return p
+
+
+def _stat(shown: Path, path: Path) -> os.stat_result | None:
+    """stat() of ``path``, None when it does not exist; a one-line UserError for names too long."""
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            longest = max(path.parts, key=lambda part: len(os.fsencode(part)))
+            raise UserError(
+                f"{shown}: the name '{longest[:40]}...' is {len(os.fsencode(longest))} bytes, longer than "
+                f"this file system allows; choose a shorter name"
+            ) from None
+        if exc.errno == errno.ENOTDIR:
+            return None  # a part above is a file: found and reported by the caller
+        if exc.errno == errno.ELOOP:
+            raise UserError(
+                f"{shown}: symbolic link loop in the path; fix it or choose another path"
+            ) from None
+        raise _os_error(shown, exc, "cannot check") from None
+
+
+def _non_empty(folder: Path) -> bool:
+    try:
+        return any(folder.iterdir())
+    except OSError as exc:
+        raise _os_error(folder, exc, "cannot list") from None
+
+
+def _read_only_fs(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
 
 def check_writable(path: str | os.PathLike[str], force: bool = False) -> Path:
-    """Raise a UserError if ``path`` exists and ``force`` is false; return it as a Path."""
-    p = Path(path)
-    if p.exists() and not force:
-        raise UserError(f"{p}: already exists; choose another output path or pass --force to overwrite it")
-    return p
+    """Raise a UserError if ``path`` exists and ``force`` is false, or cannot be written; return it."""
+    return check_output(path, force)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold back SIGINT/SIGTERM while cleaning up (delivered right after), so clean-up completes."""
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _mkdirs(target: Path) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _os_error(target, exc, "cannot create its folder") from None
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], force: bool = False) -> Iterator[Path]:
     """Yield a temporary file path in the target's folder; rename it onto ``path`` on success."""
-    target = check_writable(path, force)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    target = check_output(path, force, kind="file")
+    _mkdirs(target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:_TMP_STEM]}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise _os_error(target, exc) from None
     tmp_path = Path(tmp)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
+        os.close(fd)
         yield tmp_path
-        os.replace(tmp_path, target)
+        try:
+            os.replace(tmp_path, target)
+        except OSError as exc:
+            raise _os_error(target, exc, "cannot replace") from None
     except BaseException:
-        tmp_path.unlink(missing_ok=True)
+        with _signals_deferred():
+            tmp_path.unlink(missing_ok=True)
         raise
 
 
@@ -56,25 +210,39 @@ def write_text(path: str | os.PathLike[str], text: str, force: bool = False) -> 
 def atomic_dir(path: str | os.PathLike[str], force: bool = False) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it replaces ``path`` as a whole.
 
-    An existing non-empty folder is only replaced with ``force``; on failure the temporary
-    folder is removed and ``path`` is left as it was.
+    An existing non-empty folder is only replaced with ``force``; on failure (or interruption) the
+    temporary folder is removed and ``path`` is left as it was.
     """
-    target = Path(path)
-    if target.exists() and not target.is_dir():
-        raise UserError(f"{target}: exists and is not a folder; choose another output folder")
-    if target.is_dir() and any(target.iterdir()) and not force:
-        raise UserError(f"{target}: folder exists and is not empty; choose another or pass --force")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    target = check_output(path, force, kind="dir")
+    _mkdirs(target)
     try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name[:_TMP_STEM]}.", suffix=".tmp", dir=target.parent))
+    except OSError as exc:
+        raise _os_error(target, exc, "cannot create") from None
+    old: Path | None = None
+    committed = False
+    try:
+        os.chmod(tmp, 0o777 & ~current_umask())
         yield tmp
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        try:
+            if target.exists():
+                old = target.with_name(f".{target.name[:_TMP_STEM]}.old-{os.getpid()}.tmp")
+                os.replace(target, old)
+                os.replace(tmp, target)
+                committed = True
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, target)
+                committed = True
+        except OSError as exc:
+            raise _os_error(target, exc, "cannot replace") from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with _signals_deferred():
+            if old is not None and old.exists():
+                if committed:
+                    shutil.rmtree(old, ignore_errors=True)
+                elif not target.exists():
+                    os.replace(old, target)  # put the user's folder back
+            if not committed:
+                shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -9,6 +9,7 @@ import typer
 from sharedcore.atomic import check_writable
 from sharedcore.console import info, make_app, run_cli
 from sharedcore.errors import UserError
+from sharedcore.validate import seed_option
 from spillguard import __version__
 from spillguard.compute import limit_threads
 from spillguard.config import TrainConfig
@@ -39,7 +40,9 @@ def synth(
     out: Path = typer.Option(
         ..., "--out", "-o", help="Folder to create (course layout: train/, proliv/, test/)."
     ),
-    seed: int = typer.Option(0, help="Random seed; the same seed gives the same files."),
+    seed: int = typer.Option(
+        0, callback=seed_option, help="Random seed; the same seed gives the same files."
+    ),
     domain: str = typer.Option(
         "pit",
         help="pit (about 49x28 colour pits with spills) or surface (256x256 greyscale textures with defects).",
@@ -77,7 +80,9 @@ def train(
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to create (e.g. runs/NAME)."),
     config: Path | None = typer.Option(None, "--config", "-c", help="YAML file of TrainConfig fields."),
     epochs: int | None = typer.Option(None, help="Maximum epochs (early stopping may end sooner)."),
-    seed: int | None = typer.Option(None, help="Random seed (splits, initialisation, batches)."),
+    seed: int | None = typer.Option(
+        None, callback=seed_option, help="Random seed (splits, initialisation, batches)."
+    ),
     max_train: int | None = typer.Option(None, help="Use at most this many normal images."),
     score: str | None = typer.Option(
         None,
@@ -194,7 +199,7 @@ def report(run: Path = typer.Argument(..., help="Run folder made by 'spillguard 
 @app.command()
 def demo(
     out: Path = typer.Option(..., "--out", "-o", help="Folder to create: data/, run/, report.html."),
-    seed: int = typer.Option(0, help="Random seed."),
+    seed: int = typer.Option(0, callback=seed_option, help="Random seed."),
     domain: str = typer.Option(
         "pit", help="pit or surface (greyscale textures; the untuned default, ~2 min)."
     ),
@@ -216,7 +221,7 @@ def experiment(
     ),
     epochs: int | None = typer.Option(None, help="Override every config's maximum epochs."),
     max_train: int | None = typer.Option(None, help="Override: use at most this many normal images."),
-    seed: int | None = typer.Option(None, help="Override every config's seed."),
+    seed: int | None = typer.Option(None, callback=seed_option, help="Override every config's seed."),
     strict: bool = typer.Option(False, help="Stop at the first unusable input file instead of skipping it."),
     force: bool = typer.Option(False, help="Replace an existing non-empty experiment folder."),
     wandb: bool = typer.Option(

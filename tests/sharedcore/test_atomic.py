@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from sharedcore.atomic import atomic_dir, atomic_path, write_text
+from sharedcore.atomic import atomic_dir, atomic_path, check_output, check_writable, current_umask, write_text
 from sharedcore.errors import UserError
 
 
@@ -40,3 +47,221 @@ def test_atomic_dir_replaces_only_on_success(tmp_path: Path) -> None:
         raise RuntimeError("boom")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     assert [p.name for p in d.iterdir()] == ["x"]
+
+
+# --- output checks before any work (issue 10: outputs) -------------------------------------------
+
+
+def test_parent_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    for call in (
+        lambda: write_text(tmp_path / "f" / "out.txt", "1"),
+        lambda: check_output(tmp_path / "f" / "sub" / "run", kind="dir"),
+        lambda: atomic_dir(tmp_path / "f" / "run").__enter__(),
+    ):
+        with pytest.raises(UserError, match="is a file, not a folder"):
+            call()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def test_name_too_long(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="longer than this file system allows"):
+        write_text(tmp_path / ("n" * 300 + ".csv"), "1")
+    with pytest.raises(UserError, match="choose a shorter name"):
+        check_output(tmp_path / ("d" * 300) / "out.csv")
+    # a long name that fits: the hidden temporary name must fit too
+    long_ok = tmp_path / ("n" * 250)
+    write_text(long_ok, "1")
+    with atomic_dir(tmp_path / ("d" * 250)) as tmp:
+        (tmp / "x").write_text("1")
+    assert long_ok.read_text() == "1" and (tmp_path / ("d" * 250) / "x").is_file()
+
+
+def test_file_onto_folder_and_folder_onto_file_even_with_force(tmp_path: Path) -> None:
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "keep").write_text("k")
+    (tmp_path / "file").write_text("f")
+    with pytest.raises(UserError, match="is a folder; name a file"):
+        write_text(tmp_path / "dir", "1", force=True)
+    with pytest.raises(UserError, match="is not a folder"), atomic_dir(tmp_path / "file", force=True):
+        pass
+    with pytest.raises(UserError, match="already exists"):
+        check_writable(tmp_path / "file")
+    with pytest.raises(UserError, match="already exists"):
+        check_writable(tmp_path / "dir")
+    assert check_writable(tmp_path / "file", force=True) == tmp_path / "file"
+    assert (tmp_path / "dir" / "keep").read_text() == "k" and (tmp_path / "file").read_text() == "f"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "file"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a 0555 folder; see the /proc test")
+def test_read_only_folder_non_root(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        with pytest.raises(UserError, match="is not writable"):
+            write_text(ro / "out.txt", "1")
+        with pytest.raises(UserError, match="is not writable"), atomic_dir(ro / "sub" / "run"):
+            pass
+    finally:
+        ro.chmod(0o755)
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_unwritable_folder_also_for_root() -> None:
+    # /proc/self refuses new entries to every user, root included (access(2) says so before any work)
+    with pytest.raises(UserError, match=r"/proc/self.*not writable"):
+        check_output("/proc/self/out.csv", kind="file")
+    with pytest.raises(UserError, match="not writable"):
+        check_output("/proc/self/new/run", kind="dir")
+
+
+def test_os_errors_at_creation_are_user_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the check passed but the file system said no at creation time (a race, a quota, EROFS, ...)
+    def refuse(*_: object, **__: object) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tempfile.mkstemp", refuse)
+    monkeypatch.setattr("tempfile.mkdtemp", refuse)
+    with pytest.raises(UserError, match="permission denied"):
+        write_text(tmp_path / "a.txt", "1")
+    with pytest.raises(UserError, match="permission denied"), atomic_dir(tmp_path / "run"):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o002, 0o077])
+def test_outputs_respect_the_umask(tmp_path: Path, mask: int) -> None:
+    old = os.umask(mask)
+    try:
+        assert current_umask() == mask
+        f = write_text(tmp_path / "a.txt", "1")
+        with atomic_dir(tmp_path / "run") as tmp:
+            (tmp / "inner.txt").write_text("2")
+        plain = tmp_path / "plain.txt"
+        plain.write_text("3")  # what open() gives, e.g. metrics.json beside an atomic output
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(f.stat().st_mode) == 0o666 & ~mask == stat.S_IMODE(plain.stat().st_mode)
+    assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o777 & ~mask
+
+
+def test_interrupted_replace_puts_the_old_folder_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = tmp_path / "run"
+    with atomic_dir(d) as tmp:
+        (tmp / "old").write_text("1")
+    real_replace = os.replace
+    calls = []
+
+    def replace_then_interrupt(src: str, dst: str) -> None:
+        calls.append((src, dst))
+        if len(calls) == 2:  # old folder moved aside, new one not yet in place
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt), atomic_dir(d, force=True) as tmp:
+        (tmp / "new").write_text("2")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    assert [p.name for p in d.iterdir()] == ["old"]
+
+
+# --- SIGTERM and SIGINT leave no temporary output (issue 10) ----------------------------------
+
+_WRITER = """
+import sys, time
+from pathlib import Path
+import typer
+from sharedcore.atomic import atomic_dir, atomic_path
+from sharedcore.console import make_app, run_cli
+
+app = make_app("writer", "Writes a large atomic output slowly.", "0")
+
+@app.command()
+def folder(out: Path) -> None:
+    with atomic_dir(out) as tmp:
+        for i in range(2000):
+            (tmp / f"part{i:05d}.bin").write_bytes(bytes(1 << 16))
+            if i == 2:
+                print("started", flush=True)
+            time.sleep(0.01)
+
+@app.command()
+def file(out: Path) -> None:
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+        for i in range(2000):
+            fh.write(bytes(1 << 16))
+            if i == 2:
+                fh.flush()
+                print("started", flush=True)
+            time.sleep(0.01)
+
+run_cli(app, "writer")
+"""
+
+
+def _start_and_signal(cmd: list[str], cwd: Path, sig: int, ready: Callable[[], bool]) -> tuple[int, str]:
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the output never started"
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, err
+
+
+def _hidden_tmp(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+)
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_signals_leave_no_temporary_output(tmp_path: Path, kind: str, sig: int, code: int, word: str) -> None:
+    script = tmp_path / "writer.py"
+    script.write_text(_WRITER)
+    work = tmp_path / "work"
+    work.mkdir()
+    target = work / "big.out"
+
+    def ready() -> bool:
+        tmps = _hidden_tmp(work)
+        if not tmps:
+            return False
+        return len(list(tmps[0].iterdir())) >= 3 if tmps[0].is_dir() else tmps[0].stat().st_size > 0
+
+    rc, err = _start_and_signal([sys.executable, str(script), kind, str(target)], work, sig, ready)
+    assert rc == code and err == f"writer: {word}\n"
+    assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_real_cli_signal_leaves_no_temporary_folder(tmp_path: Path, sig: int, code: int) -> None:
+    out = tmp_path / "data"
+
+    def ready() -> bool:
+        return any(
+            len(list((t / "train").glob("*.jpg"))) >= 5
+            for t in _hidden_tmp(tmp_path)
+            if (t / "train").is_dir()
+        )
+
+    cmd = [sys.executable, "-m", "spillguard", "synth", "-o", str(out), "--n-train", "200000"]
+    rc, err = _start_and_signal(cmd, tmp_path, sig, ready)
+    assert rc == code and err.strip().splitlines()[-1] in (
+        "spillguard: terminated",
+        "spillguard: interrupted",
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -12,6 +12,7 @@ from avatargen.pixels.methods import DEFAULT_METHOD, METHODS, load_model, make_m
 from sharedcore.atomic import check_writable
 from sharedcore.cli_params import parse_optional_size
 from sharedcore.console import info
+from sharedcore.validate import seed_option
 
 app = typer.Typer(
     help="Estimate pixel colour distributions from avatar images and generate new avatars.",
@@ -64,7 +65,7 @@ def sample(
     ),
     n: int = typer.Option(5, "-n", "--n", min=1, max=10000, help="How many avatars."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder (PNGs + grid.png)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    seed: int = typer.Option(0, "--seed", callback=seed_option, help="Random seed."),
     method: str = typer.Option(
         DEFAULT_METHOD, "--method", "-m", help="When MODEL is a folder: " + _METHOD_HELP
     ),
@@ -90,7 +91,7 @@ def evaluate(
         ..., "--output", "-o", help="Output folder for the run (report.html inside)."
     ),
     n: int = typer.Option(5, "-n", "--n", min=2, max=200, help="Samples per method."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    seed: int = typer.Option(0, "--seed", callback=seed_option, help="Random seed."),
     alpha: float = typer.Option(0.0, "--alpha", help="Smoothing for sampling (0 = plain MLE)."),
     loo_alpha: float = typer.Option(0.1, "--loo-alpha", help="Smoothing for the leave-one-out likelihood."),
     size: str | None = typer.Option(

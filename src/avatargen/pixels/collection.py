@@ -87,7 +87,7 @@ def load_collection(folder: str | os.PathLike[str], size: tuple[int, int] | None
     names: list[str] = []
     for p in paths:
         try:
-            pil.append(open_image(p, "RGBA"))
+            pil.append(open_image(p, "RGBA", reduce_to=size))  # large images reduced while decoding
         except UserError as exc:  # truncated files pass verify() but fail to decode
             skipped.append((p, str(exc).removeprefix(f"{p}: ")))
             continue

@@ -11,6 +11,7 @@ from avatargen.render.gallery import defaults_line, draw_gallery, load_style_mod
 from avatargen.render.mapping import BUILTIN_NAMES, load_mapping
 from sharedcore.cli_params import parse_pairs, parse_size
 from sharedcore.console import info
+from sharedcore.validate import seed_option
 
 app = typer.Typer(help="Draw sampled styles as Avataaars-type avatars (SVG + PNG).", no_args_is_help=True)
 
@@ -35,7 +36,7 @@ def draw(
         help="Mapping YAML from attribute values to avatar parts, or a built-in name (english, course_ru). "
         "Default: the built-in mapping that covers the model.",
     ),
-    seed: int = typer.Option(0, "--seed", help="Random seed for sampling styles."),
+    seed: int = typer.Option(0, "--seed", callback=seed_option, help="Random seed for sampling styles."),
     size: str = typer.Option(
         "528x560", "--size", help="PNG size WIDTHxHEIGHT or a scale of 264x280 (1x, 2x)."
     ),

@@ -16,6 +16,7 @@ from sharedcore.atomic import check_writable, write_text
 from sharedcore.cli_params import parse_pairs
 from sharedcore.console import info
 from sharedcore.errors import UserError
+from sharedcore.validate import seed_option
 
 app = typer.Typer(
     help="Learn style probabilities (MLE/Bayes) from a styles table and sample new styles.",
@@ -101,7 +102,7 @@ def sample_cmd(
         help="The n most probable styles (exact, best first) instead of random ones.",
     ),
     fmt: str = typer.Option("table", "--format", help="table, json or csv."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    seed: int = typer.Option(0, "--seed", callback=seed_option, help="Random seed."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
 ) -> None:
@@ -194,7 +195,7 @@ def experiment_cmd(
     ),
     rules: Path | None = typer.Option(None, "--rules", help="YAML/JSON file: depends_on and hard rules."),
     alpha: float = typer.Option(1.0, "--alpha", help="Dirichlet pseudo-count of the main model."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    seed: int = typer.Option(0, "--seed", callback=seed_option, help="Random seed."),
     force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
 ) -> None:
     """Experiments: value and alpha effects, mutual information, structures, diversity vs sample size."""

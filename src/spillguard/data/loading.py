@@ -15,7 +15,6 @@ of skips ``(path, reason)``; with ``strict`` the first one raises a UserError in
 from __future__ import annotations
 
 import csv
-import io
 import os
 import warnings
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from PIL import Image
 
 from sharedcore.console import info
 from sharedcore.errors import UserError
-from sharedcore.images import IMAGE_SUFFIXES, convert_mode, scan_folder
+from sharedcore.images import IMAGE_SUFFIXES, convert_mode, decode_array, glob_files, scan_folder
 
 Skip = tuple[Path, str]
 LABEL_WORDS = {"0": 0, "1": 1, "normal": 0, "spill": 1, "anomalous": 1, "anomaly": 1}
@@ -189,17 +188,7 @@ def resize_to_input(im: Image.Image, size: tuple[int, int]) -> np.ndarray:
 
 def decode_image(data: bytes, size: tuple[int, int]) -> np.ndarray:
     """Encoded image bytes (JPEG/PNG/...) -> (H, W, 3) uint8 at ``size``; UserError naming the reason."""
-    if not data:
-        raise UserError("empty file (0 bytes)")
-    h, w = size
-    try:
-        im: Image.Image = Image.open(io.BytesIO(data))
-        if im.format == "JPEG" and im.size[0] >= 2 * w and im.size[1] >= 2 * h:
-            im.draft("RGB", (w, h))  # DCT-domain downscale (1/2 .. 1/8) for images >= 2x the target
-        im.load()
-        return resize_to_input(im, size)
-    except Exception as exc:  # Pillow raises many types for bad files
-        raise UserError(f"unreadable image ({type(exc).__name__})") from None
+    return decode_array(data, (size[1], size[0]), "RGB")  # declared size checked, draft/reduce when large
 
 
 def _decode(path: Path, size: tuple[int, int]) -> np.ndarray | str:
@@ -279,8 +268,6 @@ def load_sources(src: Sources, size: tuple[int, int], strict: bool = False, what
 
 def expand_inputs(items: Sequence[str]) -> tuple[list[Path], list[Skip]]:
     """Turn CLI arguments (files, folders, glob patterns) into image paths and skips."""
-    import glob
-
     paths: list[Path] = []
     skipped: list[Skip] = []
     for item in items:
@@ -292,7 +279,7 @@ def expand_inputs(items: Sequence[str]) -> tuple[list[Path], list[Skip]]:
         elif p.is_file():
             paths.append(p)
         elif any(ch in item for ch in "*?["):
-            matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
+            matches = glob_files(item)  # never follows folder links (loops end), each file once
             if not matches:
                 raise UserError(f"{item}: the pattern matches no file; check it")
             paths += [m for m in matches if m.is_file()]

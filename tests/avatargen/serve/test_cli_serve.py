@@ -1,0 +1,107 @@
+"""`avatargen serve` as a command: mistakes fail before listening with one line and exit 2; a real
+server process on 127.0.0.1 answers the same bytes as the in-process app (slow set)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from .conftest import free_port
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "avatargen", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_bad_model_or_mapping_exits_2_with_one_line(tmp_path: Path, model_file: Path) -> None:
+    res = run_cli(str(tmp_path / "missing.json"))
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and "no such model file" in res.stderr
+    res = run_cli(str(model_file), "--mapping", "course_ru")
+    assert res.returncode == 2 and "not in this mapping" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_port_in_use_exits_2(model_file: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        res = run_cli(str(model_file), "--port", str(port))
+    assert res.returncode == 2 and "cannot listen" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_real_server_process(model_file: Path, client: TestClient, workers: int) -> None:
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "avatargen",
+            "serve",
+            str(model_file),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not come up in 60 s"
+            time.sleep(0.2)
+        url = "/v1/avatar.png?seed=9&hair_color=blonde"
+        with httpx.Client(base_url=base, timeout=30) as http:
+            r = http.get(url)
+            assert r.status_code == 200
+            assert r.content == client.get(url).content  # same model file, same bytes
+            assert http.get(url, headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+            assert http.get("/v1/style?seed=abc").status_code == 422
+            assert http.get("/").status_code == 200
+            assert http.get("/docs").status_code == 200
+            # keep-alive answers without Nagle delays (the multi-worker socket sets TCP_NODELAY)
+            # (Nagle + delayed ACK would add ~40 ms to every request; the median is robust to load spikes)
+            times = []
+            for _ in range(21):
+                t = time.perf_counter()
+                assert http.get(url).status_code == 200
+                times.append(time.perf_counter() - t)
+            assert sorted(times)[10] < 0.035, sorted(times)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert "http://127.0.0.1" in (proc.stdout.read() if proc.stdout else "")

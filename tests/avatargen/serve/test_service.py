@@ -1,0 +1,78 @@
+"""Service internals: the LRU cache, canonical pins, and naming the rules behind impossible pins."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from avatargen.serve.cache import LRUCache
+from avatargen.serve.service import ServeError, StyleService, explain_impossible, header_json
+from avatargen.styles.model import StyleModel
+
+
+def test_lru_evicts_oldest_by_count_and_bytes() -> None:
+    c: LRUCache[bytes] = LRUCache(3, max_bytes=10, cost=len)
+    c.put("a", b"1234")
+    c.put("b", b"1234")
+    assert c.get("a") == b"1234"  # a is now the most recent
+    c.put("c", b"1234")  # 12 bytes > 10: b (oldest) goes
+    assert c.get("b") is None and c.get("a") is not None and c.get("c") is not None
+    c.put("big", b"x" * 11)  # over the whole budget: not kept
+    assert c.get("big") is None and c.total <= 10
+    value, cached = c.get_or_compute("d", lambda: b"12")
+    assert value == b"12" and not cached
+    assert c.get_or_compute("d", lambda: b"zz") == (b"12", True)
+    assert c.hits >= 4 and c.misses >= 3
+
+
+def test_pins_are_canonical(service: StyleService) -> None:
+    a = service.pins([("clothes", "Hoodie"), ("seed", "3"), ("HAIR_COLOR", "blonde")], allowed=("seed",))
+    assert a == (("hair_color", "blonde"), ("clothes", "hoodie"))
+    with pytest.raises(ServeError) as e:
+        service.pins([("seed", "3")])
+    assert e.value.status == 422 and e.value.body["attribute"] == "seed"
+
+
+def test_header_json_is_ascii_and_round_trips() -> None:
+    import json
+
+    style = {"прическа": "длинные в пучок", "a": 'quote " and ; comma,'}
+    text = header_json(style)
+    assert text.isascii() and "\n" not in text
+    assert json.loads(text) == style
+
+
+def chained_model() -> StyleModel:
+    """a=x => b=y and c=z => b=w: pinning a=x and c=z is impossible through b, which is not pinned."""
+    rows = pd.DataFrame(
+        {
+            "a": ["x", "x", "u", "u", "u", "u"],
+            "b": ["y", "y", "w", "w", "y", "w"],
+            "c": ["v", "v", "z", "z", "v", "v"],
+        }
+    )
+    rules = {
+        "format_version": 1,
+        "rules": [{"if": {"a": "x"}, "then": {"b": "y"}}, {"if": {"c": "z"}, "then": {"b": "w"}}],
+    }
+    return StyleModel(alpha=1.0, rules=rules).fit(rows)
+
+
+def test_impossible_pins_name_every_rule_of_the_chain() -> None:
+    m = chained_model()
+    assert m.probability({"a": "x", "c": "z"}) == 0
+    message, rule = explain_impossible(m, {"a": "x", "c": "z"})
+    assert "rule 1 (a=x => b=y)" in message and "rule 2 (c=z => b=w)" in message
+    assert rule is not None and "rule 1" in rule and "rule 2" in rule
+    message, rule = explain_impossible(m, {"a": "x", "b": "w"})
+    assert rule == "a=x => b=y"
+
+
+def test_zero_count_without_rule_is_named() -> None:
+    rows = pd.DataFrame({"a": ["x", "x", "u"], "b": ["y", "y", "w"]})
+    m = StyleModel(
+        alpha=0.0, structure="declared", rules={"format_version": 1, "depends_on": {"b": "a"}}
+    ).fit(rows)
+    assert m.probability({"a": "x", "b": "w"}) == 0
+    message, rule = explain_impossible(m, {"a": "x", "b": "w"})
+    assert rule is None and "a=x together with b=w" in message
