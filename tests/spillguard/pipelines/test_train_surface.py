@@ -70,3 +70,15 @@ def test_too_few_known_anomalies_warn_at_the_top(tmp_path: Path) -> None:
     assert not m["gate"]["passed"] and "only 2 known anomalies" in m["gate"]["warnings"][0]
     html = (run / "report.html").read_text()
     assert "WARNING: validation gate failed" in html and html.index("WARNING") < html.index("<h2>")
+
+
+@pytest.mark.slow
+def test_surface_demo_untuned_default_reaches_auc_0_9(tmp_path: Path) -> None:
+    # issue 13: the untuned default on the surface domain (the demo's 300 + 30 images, 60 s budget)
+    from spillguard.pipelines.demo import run_demo
+
+    run_demo(tmp_path / "demo", seed=0, domain="surface")
+    ev = json.loads((tmp_path / "demo" / "run" / "evaluation" / "test_metrics.json").read_text())
+    assert ev["metrics"]["roc_auc"] >= 0.9
+    m = json.loads((tmp_path / "demo" / "metrics.json").read_text())
+    assert m["gate"]["passed"] and m["config"]["greyscale"] is True
