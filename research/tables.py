@@ -11,19 +11,8 @@ from pathlib import Path
 
 d = Path(sys.argv[1])
 rows = json.loads((d / "comparison.json").read_text())
-cols = [
-    "variant",
-    "val AUC",
-    "test ROC AUC",
-    "rule",
-    "TPR",
-    "TNR",
-    "TPR stream",
-    "TNR stream",
-    "best TNR at TPR 0.98 (labels)",
-    "train s",
-    "images/s",
-]
+cols = ["variant", "val AUC", "test ROC AUC", "rule", "TPR", "TNR", "TPR stream", "TNR stream",
+        "best TNR at TPR 0.98 (labels)", "train s", "images/s"]
 print("| " + " | ".join(cols) + " |")
 print("|" + "---|" * len(cols))
 for r in rows:
