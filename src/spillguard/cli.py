@@ -244,6 +244,67 @@ def experiment(
     print(res.folder / "report.html")
 
 
+@app.command()
+def serve(
+    run: Path = typer.Argument(..., help="Run folder made by 'spillguard train' (the model to serve)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on; beyond loopback a token is required."),
+    port: int = typer.Option(8000, help="TCP port."),
+    db: Path = typer.Option(Path("verdicts.sqlite"), help="SQLite database of verdicts and feedback."),
+    store: Path | None = typer.Option(
+        None, help="Folder of kept images (content-addressed; default '<db stem>-images' beside the db)."
+    ),
+    token: str | None = typer.Option(
+        None, envvar="SPILLGUARD_TOKEN", help="Bearer token of feedback and reload (or SPILLGUARD_TOKEN)."
+    ),
+    rule: str | None = typer.Option(None, help="Threshold rule of the verdicts (default: the run's)."),
+    sample_normals: float = typer.Option(0.05, help="Share of normal images kept for retraining (0..1)."),
+    max_mb: float = typer.Option(5.0, help="Largest accepted image, MB (larger: HTTP 413)."),
+    max_pixels: int = typer.Option(4_000_000, help="Largest accepted image, pixels (larger: HTTP 422)."),
+    max_batch: int = typer.Option(1024, help="Most images in one /v1/score/batch request."),
+    score_batch: int = typer.Option(
+        256, help="Most images per model call: concurrent requests are scored together (1: one by one)."
+    ),
+) -> None:
+    """Serve the model over HTTP: /v1/score, /v1/score/batch, /review, /metrics, /docs (until SIGTERM)."""
+    from spillguard.deploy.service.app import ServiceConfig
+    from spillguard.deploy.service.app import serve as run_server
+    from spillguard.deploy.service.uploads import Limits
+
+    limits = Limits(max_bytes=int(max_mb * 1024 * 1024), max_pixels=max_pixels, max_batch=max_batch)
+    cfg = ServiceConfig(
+        run=run,
+        db=db,
+        store=store,
+        token=token,
+        rule=rule,
+        sample_normals=sample_normals,
+        limits=limits,
+        score_batch=score_batch,
+    )
+    run_server(cfg, host=host, port=port)
+
+
+feedback_app = typer.Typer(help="Operators' labels from the review page.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def feedback_export(
+    db: Path = typer.Argument(..., help="The --db file of 'spillguard serve'."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder to create (normal/ + anomalous/)."),
+    since: str | None = typer.Option(None, help="Only verdicts from this date/time on (ISO, UTC)."),
+    store: Path | None = typer.Option(None, help="Folder of kept images (default: the one the db names)."),
+    base: Path | None = typer.Option(None, help="Also add the images of this training data set."),
+    force: bool = typer.Option(False, help="Replace an existing non-empty folder."),
+) -> None:
+    """Write confirmed spills, false alarms and sampled normals as a folder 'spillguard train' reads."""
+    from spillguard.deploy.service.feedback import export_feedback
+
+    result = export_feedback(db, out, since=since, store=store, base=base, force=force)
+    info(result.summary())
+    print(result.folder)
+
+
 def main() -> None:
     """Console-script entry point: sets torch's thread count once, then runs the command."""
     limit_threads()

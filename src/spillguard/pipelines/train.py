@@ -21,6 +21,7 @@ from sharedcore.errors import UserError
 from spillguard import __version__
 from spillguard.config import TrainConfig
 from spillguard.data import Skip, load_sources, report_skips, training_sources
+from spillguard.deploy.service.drift import write_drift_reference
 from spillguard.detector import SpillDetector
 from spillguard.metrics.detection import evaluate_scores, recon_metrics
 from spillguard.metrics.gate import gate_lines, requirement_failure, synthetic_check, validation_gate
@@ -125,6 +126,8 @@ def train_run(
         validation = validate(det, normals, spills, cfg.seed)
         gate = validation_gate(validation, len(det.holdout_.spill_check), validation["synthetic"])
         h = det.holdout_
+        # the scoring service's drift panel compares the line with these validation normals
+        write_drift_reference(tmp / "drift_reference.json", normals[h.val], h.val_scores, det.threshold())
         labels = np.r_[np.zeros(len(h.val_scores), int), np.ones(len(h.spill_scores), int)]
         scores = np.r_[h.val_scores, h.spill_scores]
         write_scores(

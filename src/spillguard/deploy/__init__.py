@@ -1,0 +1,1 @@
+"""spillguard.deploy: export, runtimes, the scoring service, cluster scoring."""

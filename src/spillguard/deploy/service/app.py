@@ -1,0 +1,603 @@
+"""The scoring service: a FastAPI app that validates uploads, scores them through the micro-batcher,
+stores every verdict before answering, and serves verdicts, explanations, probes, metrics, reload,
+operator feedback and the review page (``review``).
+
+``create_app(ServiceConfig(...))`` loads the model and opens the store (one-line UserError on a bad run
+or database); the micro-batcher starts with the app's lifespan, and on shutdown (uvicorn drains in-flight
+requests on SIGTERM) it finishes queued requests and the store commits everything before closing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sharedcore.errors import UserError
+from spillguard import __version__
+from spillguard.deploy.service.batching import MicroBatcher
+from spillguard.deploy.service.drift import image_stats
+from spillguard.deploy.service.explain_png import error_png, explain_strip
+from spillguard.deploy.service.metrics import ServiceMetrics
+from spillguard.deploy.service.model import LoadedModel, ModelHolder, ScorerLoader, load_model, torch_loader
+from spillguard.deploy.service.schemas import (
+    BatchOut,
+    ErrorOut,
+    FeedbackIn,
+    FeedbackOut,
+    ModelOut,
+    ReadyOut,
+    ReloadIn,
+    ReloadOut,
+    ScoreOut,
+    VerdictOut,
+)
+from spillguard.deploy.service.store import NewVerdict, SQLiteStore, Store, Verdict
+from spillguard.deploy.service.uploads import Limits, ServiceError, Upload, check_image
+
+log = logging.getLogger("spillguard.serve")
+JSON_BODY_LIMIT = 64 * 1024
+NAME_MAX = 64
+IMAGE_TYPES = ("image/jpeg", "image/png", "application/octet-stream")
+
+
+@dataclass
+class ServiceConfig:
+    """Everything ``spillguard serve`` passes to the app."""
+
+    run: Path
+    db: Path = Path("verdicts.sqlite")
+    store: Path | None = None  # kept images; default: a folder "<db stem>-images" beside the database
+    token: str | None = None  # bearer token of the write endpoints (feedback, reload)
+    rule: str | None = None  # threshold rule of verdicts (default: the run's)
+    sample_normals: float = 0.05  # share of normal verdicts whose image is kept (chosen by sha256)
+    limits: Limits = field(default_factory=Limits)
+    max_batch_bytes: int = 64 * 1024 * 1024
+    drift_window: int = 500  # recent verdicts compared with the validation normals
+    score_batch: int = 256  # most images per model call of the micro-batcher (1: no micro-batching)
+    loader: ScorerLoader = torch_loader
+
+    @property
+    def image_dir(self) -> Path:
+        """The folder of kept images."""
+        return self.store if self.store is not None else self.db.with_name(f"{self.db.stem}-images")
+
+
+class Service:
+    """The app's state: the model holder, the store, the batcher, the metrics."""
+
+    def __init__(self, cfg: ServiceConfig) -> None:
+        if not 0.0 <= cfg.sample_normals <= 1.0:
+            raise UserError(f"--sample-normals {cfg.sample_normals}: must be between 0 and 1")
+        self.cfg = cfg
+        self.token = cfg.token or None
+        self.holder = ModelHolder(load_model(cfg.run, cfg.rule, cfg.loader))
+        self.store: Store = SQLiteStore(cfg.db, cfg.image_dir)
+        self.metrics = ServiceMetrics()
+        if cfg.score_batch < 1:
+            raise UserError(f"--score-batch {cfg.score_batch}: must be >= 1")
+        self.batcher = MicroBatcher(
+            max_batch=cfg.score_batch, on_batch=self.metrics.batch.observe, work=score_and_stats
+        )
+        info = self.holder.current.info
+        self.metrics.set_model(info.model_id, info.config, info.rule)
+        self._keep_below = int(cfg.sample_normals * 2**32)
+
+    def keep_normal(self, sha256: str) -> bool:
+        """Whether a normal image is in the kept sample (a deterministic function of its digest)."""
+        return int(sha256[:8], 16) < self._keep_below
+
+    def check_token(self, request: Request) -> None:
+        """Bearer token of the write endpoints, compared in constant time (no token set: loopback only)."""
+        if self.token is None:
+            return
+        scheme, _, cred = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not cred.strip():
+            raise ServiceError(401, "unauthorized", "this endpoint needs 'Authorization: Bearer <token>'")
+        if not hmac.compare_digest(cred.strip().encode(), self.token.encode()):
+            raise ServiceError(403, "forbidden", "the bearer token is wrong")
+
+    async def score(
+        self, model: LoadedModel, uploads: list[Upload], camera: str | None, sources: list[str | None]
+    ) -> list[ScoreOut]:
+        """Score checked uploads with ``model`` (the one the request captured when it arrived: it
+        finishes on it, whatever reloads meanwhile), store the verdicts, return one result each."""
+        t0 = time.perf_counter()
+        pixels = np.stack([u.pixels for u in uploads])
+        scores, bright, sat = await self.batcher.run(model, pixels)
+        info, now = model.info, time.time()
+        rows = []
+        for u, s, b, st, src in zip(uploads, scores, bright, sat, sources, strict=True):
+            flag = bool(s > info.threshold)
+            rows.append(
+                NewVerdict(
+                    now, camera, src, u.sha256, u.format,
+                    u.data if flag or self.keep_normal(u.sha256) else None,
+                    float(s), info.threshold, info.rule, "spill" if flag else "no_spill",
+                    info.model_id, float(b), float(st),
+                )
+            )  # fmt: skip
+        ids = await asyncio.wrap_future(self.store.add_verdicts(rows))
+        ms = (time.perf_counter() - t0) * 1000
+        out = model_out(model)
+        for r in rows:
+            self.metrics.verdicts.labels(r.verdict).inc()
+            self.metrics.scores.observe(r.score)
+        return [
+            ScoreOut(
+                id=i, verdict=r.verdict, score=r.score, threshold=r.threshold, rule=r.rule,  # type: ignore[arg-type]
+                model=out, latency_ms=round(ms, 3), camera=camera, source=r.source, image_sha256=r.image_sha256,
+            )
+            for i, r in zip(ids, rows, strict=True)
+        ]  # fmt: skip
+
+
+def score_and_stats(model: LoadedModel, images: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The scoring thread's work per batch: scores, brightness and saturation of (N, H, W, 3) uint8."""
+    return (np.asarray(model.scorer.score_samples(images), dtype=np.float32), *image_stats(images))
+
+
+def json_response(model: BaseModel) -> Response:
+    """A pydantic model as a JSON response, serialised once (no second validation by FastAPI)."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+def model_out(model: LoadedModel) -> ModelOut:
+    """The response form of a model's description."""
+    i = model.info
+    return ModelOut(
+        id=i.model_id,
+        run=i.run,
+        config=i.config,
+        trained_at=i.trained_at,
+        spillguard_version=i.spillguard_version,
+    )
+
+
+def verdict_out(v: Verdict) -> VerdictOut:
+    """The response form of a stored verdict."""
+    fb = v.feedback
+    return VerdictOut(
+        id=v.id, created_at=v.created_at, camera=v.camera, source=v.source, image_sha256=v.image_sha256,
+        image_kept=v.image_kept, score=v.score, threshold=v.threshold, rule=v.rule,
+        verdict=v.verdict,  # type: ignore[arg-type]
+        model_id=v.model_id, brightness=v.brightness, saturation=v.saturation,
+        feedback=FeedbackOut(**fb.__dict__) if fb else None,
+    )  # fmt: skip
+
+
+def check_name(value: str | None, what: str) -> str | None:
+    """A camera or source name: at most 64 printable characters (empty -> None)."""
+    if value is None or value == "":
+        return None
+    if len(value) > NAME_MAX or not value.isprintable():
+        raise ServiceError(
+            422, "bad_name", f"{what}: at most {NAME_MAX} printable characters, got {value[:80]!r}"
+        )
+    return value
+
+
+def _error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class Instrumented:
+    """Pure ASGI middleware: a body-size limit per route (413 before parsing) and request metrics."""
+
+    def __init__(self, app: Any, metrics: ServiceMetrics, limit_for: Callable[[str], int]) -> None:
+        self.app, self.metrics, self.limit_for = app, metrics, limit_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        status = [500]
+        limit = self.limit_for(scope["path"])
+
+        async def send_status(msg: MutableMapping[str, Any]) -> None:
+            if msg["type"] == "http.response.start":
+                status[0] = msg["status"]
+            await send(msg)
+
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        try:
+            if length is not None and length.isdigit() and int(length) > limit:
+                self.metrics.errors.labels("too_large").inc()
+                await _error(
+                    413,
+                    "too_large",
+                    f"request body of {int(length):,} bytes is over the limit of {limit:,} bytes",
+                )(scope, receive, send_status)
+                return
+            seen = [0]
+
+            async def limited() -> MutableMapping[str, Any]:
+                msg = await receive()
+                if msg["type"] == "http.request":
+                    seen[0] += len(msg.get("body", b""))
+                    if seen[0] > limit:
+                        raise ServiceError(
+                            413, "too_large", f"request body is over the limit of {limit:,} bytes"
+                        )
+                return msg
+
+            await self.app(scope, limited, send_status)
+        finally:
+            route = scope.get("route")
+            name = getattr(route, "path", None) or (
+                "/static" if scope["path"].startswith("/static") else "other"
+            )
+            self.metrics.requests.labels(name, str(status[0])).inc()
+            self.metrics.latency.labels(name).observe(time.perf_counter() - t0)
+
+
+async def _images_from_request(
+    request: Request, svc: Service, many: bool
+) -> tuple[list[tuple[bytes, str | None]], dict[str, str]]:
+    """(bytes, part name) of each image, and the form's text fields; raw body = one image."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        try:
+            form = await request.form(max_files=svc.cfg.limits.max_batch + 1, max_fields=16)
+        except ServiceError:
+            raise
+        except Exception as exc:  # python-multipart / starlette parse errors
+            raise ServiceError(400, "bad_multipart", f"cannot read the multipart body ({exc})") from None
+        files = [(k, v) for k, v in form.multi_items() if isinstance(v, UploadFile)]
+        fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        if not files:
+            raise ServiceError(
+                400, "no_file", "the multipart body has no file part; send the image as a file field"
+            )
+        if not many and len(files) > 1:
+            raise ServiceError(400, "many_files", "one image per request here; use /v1/score/batch for many")
+        out = [(await f.read(), f.filename) for _, f in files]
+        await form.close()
+        return out, fields
+    if many:
+        raise ServiceError(
+            415, "need_multipart", "the batch endpoint takes multipart/form-data with one file part per image"
+        )
+    return [(await request.body(), None)], {}
+
+
+def create_app(cfg: ServiceConfig) -> FastAPI:
+    """Build the app: loads and checks the run, opens the store (UserError on failure)."""
+    svc = Service(cfg)
+    limits = cfg.limits
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await svc.batcher.start()
+        try:
+            yield
+        finally:  # uvicorn has drained in-flight requests; finish queued scoring, commit, close
+            await svc.batcher.stop()
+            svc.store.close()
+
+    app = FastAPI(
+        title="spillguard",
+        version=__version__,
+        description="Spill verdicts for pit images of the pouring table, stored, explained and reviewed.",
+        lifespan=lifespan,
+        responses={
+            400: {"model": ErrorOut},
+            413: {"model": ErrorOut},
+            415: {"model": ErrorOut},
+            422: {"model": ErrorOut},
+        },
+    )
+    app.state.service = svc
+
+    def limit_for(path: str) -> int:
+        if path == "/v1/score":
+            return limits.max_bytes + JSON_BODY_LIMIT
+        if path == "/v1/score/batch":
+            return cfg.max_batch_bytes
+        return JSON_BODY_LIMIT
+
+    app.add_middleware(Instrumented, metrics=svc.metrics, limit_for=limit_for)
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        svc.metrics.errors.labels(exc.code).inc()
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return _error(exc.status, exc.code, exc.message, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        svc.metrics.errors.labels("invalid_request").inc()
+        parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()]
+        return _error(422, "invalid_request", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}")
+
+    async def need_token(request: Request) -> None:
+        svc.check_token(request)
+
+    def query_doc(*names: tuple[str, str]) -> list[dict[str, Any]]:
+        return [
+            {"name": n, "in": "query", "required": False, "schema": {"type": "string", "maxLength": NAME_MAX},
+             "description": d}
+            for n, d in names
+        ]  # fmt: skip
+
+    camera_doc = ("camera", "camera name (or a form field); at most 64 printable characters")
+    source_doc = ("source", "the client's name for the image (or a form field); a label only")
+    image_body = {
+        "parameters": query_doc(camera_doc, source_doc),
+        "requestBody": {
+            "content": {
+                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "camera": {"type": "string"},
+                            "source": {"type": "string"},
+                        },
+                        "required": ["file"],
+                    }
+                },
+            },
+            "required": True,
+        },
+    }
+
+    @app.post("/v1/score", response_model=ScoreOut, tags=["scoring"], openapi_extra=image_body)
+    async def score(request: Request) -> Response:
+        """Score one pit image (raw JPEG/PNG body, or a multipart file); the verdict is stored first."""
+        items, fields = await _images_from_request(request, svc, many=False)
+        query = request.query_params  # read directly: FastAPI's parameter solving costs more per request
+        cam = check_name(fields.get("camera", query.get("camera")), "camera")
+        src = check_name(fields.get("source", query.get("source")), "source")
+        data, _ = items[0]
+        model = svc.holder.current
+        size = model.size
+        up = (
+            check_image(data, size, limits)
+            if len(data) < 256 * 1024
+            else await run_in_threadpool(check_image, data, size, limits)
+        )
+        return json_response((await svc.score(model, [up], cam, [src]))[0])
+
+    batch_body = {
+        "parameters": query_doc(camera_doc),
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                            "camera": {"type": "string"},
+                        },
+                        "required": ["files"],
+                    }
+                }
+            },
+            "required": True,
+        },
+    }
+
+    @app.post("/v1/score/batch", response_model=BatchOut, tags=["scoring"], openapi_extra=batch_body)
+    async def score_batch(request: Request) -> Response:
+        """Score many images (one multipart file part each, up to the batch limit), results in order.
+
+        Any bad image rejects the whole request (naming it) and nothing is stored. Each result's
+        ``source`` is the part's file name (a label only; the server never opens it).
+        """
+        t0 = time.perf_counter()
+        items, fields = await _images_from_request(request, svc, many=True)
+        if len(items) > limits.max_batch:
+            raise ServiceError(
+                413, "too_many_images", f"{len(items)} images; at most {limits.max_batch} per batch"
+            )
+        cam = check_name(fields.get("camera", request.query_params.get("camera")), "camera")
+        model = svc.holder.current
+        size = model.size
+
+        def check_all() -> list[Upload]:
+            return [
+                check_image(d, size, limits, f"image {i} ({n or 'unnamed'})")
+                for i, (d, n) in enumerate(items)
+            ]
+
+        ups = await run_in_threadpool(check_all)
+        names = [check_name(n[:NAME_MAX] if n else None, f"image {i} name") for i, (_, n) in enumerate(items)]
+        results = await svc.score(model, ups, cam, names)
+        ms = round((time.perf_counter() - t0) * 1000, 3)
+        return json_response(BatchOut(count=len(results), latency_ms=ms, results=results))
+
+    def _verdict(verdict_id: int) -> Verdict:
+        v = svc.store.get(verdict_id)
+        if v is None:
+            raise ServiceError(404, "unknown_verdict", f"verdict {verdict_id} does not exist")
+        return v
+
+    @app.get("/v1/verdicts/{verdict_id}", response_model=VerdictOut, tags=["verdicts"])
+    def get_verdict(verdict_id: int) -> VerdictOut:
+        """A stored verdict with its latest operator label."""
+        return verdict_out(_verdict(verdict_id))
+
+    def _kept_image(v: Verdict) -> bytes:
+        data = svc.store.image_bytes(v)
+        if data is None:
+            raise ServiceError(
+                404,
+                "image_not_kept",
+                f"verdict {v.id}: its image was not kept (only flagged pits and a sample of normals are)",
+            )
+        return data
+
+    @app.get("/v1/verdicts/{verdict_id}/image", tags=["verdicts"], response_class=Response)
+    def get_image(verdict_id: int) -> Response:
+        """The kept image bytes as sent (every flagged pit and a sample of normals are kept)."""
+        v = _verdict(verdict_id)
+        media = "image/jpeg" if v.image_format == "JPEG" else "image/png"
+        return Response(
+            _kept_image(v), media_type=media, headers={"Cache-Control": "max-age=86400, immutable"}
+        )
+
+    @app.get("/v1/verdicts/{verdict_id}/explain.png", tags=["verdicts"], response_class=Response)
+    def explain(
+        verdict_id: int,
+        scale: int = Query(1, ge=1, le=16, description="enlarge by this integer factor (nearest neighbour)"),
+        only: str | None = Query(None, pattern="^error$", description="'error': the error map alone"),
+    ) -> Response:
+        """Input | reconstruction | error map of a kept image, by the model in use now, as a PNG."""
+        v = _verdict(verdict_id)
+        model = svc.holder.current
+        if model.explainer is None:
+            raise ServiceError(
+                409, "no_explainer", f"model {model.info.model_id} cannot explain (no reconstruction)"
+            )
+        up = check_image(
+            _kept_image(v), model.size, Limits(max_bytes=limits.max_bytes * 2, max_pixels=limits.max_pixels)
+        )
+        x, rec, err = model.explainer.explain(up.pixels[None].copy())
+        png = error_png(err[0], scale) if only == "error" else explain_strip(x[0], rec[0], err[0], scale)
+        headers = {"X-Spillguard-Model": model.info.model_id, "Cache-Control": "private, max-age=600"}
+        return Response(png, media_type="image/png", headers=headers)
+
+    @app.post(
+        "/v1/verdicts/{verdict_id}/feedback", response_model=FeedbackOut, tags=["feedback"],
+        dependencies=[Depends(need_token)], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+    )  # fmt: skip
+    async def feedback(verdict_id: int, body: FeedbackIn) -> FeedbackOut:
+        """An operator's label: ``spill`` (confirmed) or ``no_spill`` (false alarm). Needs the token."""
+        operator = check_name(body.operator.strip(), "operator")
+        if operator is None:
+            raise ServiceError(422, "bad_name", "operator: give the operator's name")
+        try:
+            fb = await asyncio.wrap_future(
+                svc.store.add_feedback(verdict_id, body.label, operator, body.note)
+            )
+        except KeyError:
+            raise ServiceError(404, "unknown_verdict", f"verdict {verdict_id} does not exist") from None
+        return FeedbackOut(**fb.__dict__)
+
+    @app.post(
+        "/v1/admin/reload", response_model=ReloadOut, tags=["admin"], dependencies=[Depends(need_token)],
+        responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+    )  # fmt: skip
+    async def reload(body: ReloadIn) -> ReloadOut:
+        """Load and check another run (a path on the server), then swap it in; in-flight requests finish
+        on the old model. A run that fails to load leaves the current model in place."""
+        try:
+            old, new = await run_in_threadpool(svc.holder.reload, body.run, cfg.rule, cfg.loader)
+        except UserError as exc:
+            svc.metrics.reloads.labels("failed").inc()
+            raise ServiceError(422, "bad_run", str(exc)) from None
+        svc.metrics.reloads.labels("ok").inc()
+        svc.metrics.set_model(new.info.model_id, new.info.config, new.info.rule)
+        log.warning("reloaded: %s -> %s", old.info.model_id, new.info.model_id)
+        return ReloadOut(model=model_out(new), previous=model_out(old))
+
+    @app.get("/healthz", tags=["probes"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", response_model=ReadyOut, tags=["probes"], responses={503: {"model": ReadyOut}})
+    async def readyz() -> Any:
+        """Ready when the model is loaded and the database accepts a write (503 otherwise)."""
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(svc.store.ping_write()), timeout=5.0)
+            db = "writable"
+        except Exception as exc:  # any failure means not ready
+            db = f"not writable ({type(exc).__name__}: {exc})"
+        model = svc.holder.current
+        ready = db == "writable"
+        body = ReadyOut(ready=ready, model=model_out(model), database=db)
+        return body if ready else JSONResponse(body.model_dump(), status_code=503)
+
+    @app.get("/metrics", tags=["probes"], response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus text format: requests, errors, latency, verdicts, scores, batch sizes, model."""
+        return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    from spillguard.deploy.service.review import add_review_routes
+
+    add_review_routes(app, svc)
+    return app
+
+
+def loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_port(host: str, port: int) -> None:
+    """UserError when ``host:port`` cannot be listened on (in use, or not an address of this machine)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(infos[0][4])
+    except OSError as exc:
+        raise UserError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or --host"
+        ) from None
+
+
+def serve(cfg: ServiceConfig, host: str = "127.0.0.1", port: int = 8000, drain_seconds: float = 30.0) -> None:
+    """Run the service with uvicorn until SIGTERM/SIGINT (in-flight requests are drained first)."""
+    import uvicorn
+
+    cfg.token = cfg.token or os.environ.get("SPILLGUARD_TOKEN") or None
+    if not loopback(host) and not cfg.token:
+        raise UserError(
+            f"--host {host}: refusing to listen beyond loopback without a token; pass --token or set SPILLGUARD_TOKEN"
+        )
+    if not 0 < port < 65536:
+        raise UserError(f"--port {port}: must be between 1 and 65535")
+    check_port(host, port)
+    app = create_app(cfg)
+    info = app.state.service.holder.current.info
+    print(
+        f"spillguard serve: model {info.model_id} ({info.config}, rule {info.rule}), db {cfg.db}, "
+        f"images {cfg.image_dir}; http://{host}:{port}/review  (docs: /docs)",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False,
+        timeout_graceful_shutdown=int(drain_seconds), lifespan="on",
+    )  # fmt: skip
+    uvicorn.Server(config).run()

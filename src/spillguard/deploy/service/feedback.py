@@ -1,0 +1,154 @@
+"""Operators' labels -> training data: ``spillguard feedback export DB -o DATA`` writes the
+``normal/`` + ``anomalous/`` layout ``spillguard train`` reads, so that retraining is one command.
+
+- anomalous/: verdicts whose latest label is ``spill`` (confirmed spills, and spills the model missed);
+- normal/: verdicts whose latest label is ``no_spill`` (false alarms) and the sampled normals that
+  no one labelled;
+- flagged pits no one has reviewed yet are left out; an image labelled both ways is left out and listed.
+With ``--base DATA`` the images of an existing training set are added (normals to normal/, known
+spills to anomalous/), so that the export retrains on the old data plus the line's labels.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sharedcore.atomic import atomic_dir
+from sharedcore.errors import UserError
+from spillguard.data import training_sources
+from spillguard.deploy.service.store import ImageFiles, open_readonly
+
+MANIFEST = "feedback_export.csv"
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote: counts by reason, the images it could not find, the folder."""
+
+    folder: Path
+    counts: dict[str, int] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    conflicting: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the CLI."""
+        parts = [f"{v} {k.replace('_', ' ')}" for k, v in self.counts.items() if v]
+        extra = []
+        if self.missing:
+            extra.append(f"{len(self.missing)} image(s) missing from the store")
+        if self.conflicting:
+            extra.append(f"{len(self.conflicting)} image(s) labelled both ways left out")
+        return (
+            f"{self.folder}: "
+            + (", ".join(parts) or "nothing to export")
+            + (f" ({'; '.join(extra)})" if extra else "")
+        )
+
+
+def parse_since(value: str | None) -> float | None:
+    """An ISO date or date-time (UTC unless it says otherwise) -> unix seconds."""
+    if not value:
+        return None
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"--since {value}: not a date like 2026-12-01 or 2026-12-01T08:00") from None
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def export_feedback(
+    db: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    since: str | None = None,
+    store: str | os.PathLike[str] | None = None,
+    base: str | os.PathLike[str] | None = None,
+    force: bool = False,
+) -> ExportResult:
+    """Write the training folder ``out`` from the verdict database ``db`` (atomically)."""
+    conn = open_readonly(db)
+    try:
+        if store is None:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'image_store'").fetchone()
+            if row is None:
+                raise UserError(f"{db}: the database names no image store; pass --store DIR")
+            store = row[0]
+        files = ImageFiles(store)
+        t0 = parse_since(since)
+        rows = conn.execute(
+            "SELECT v.id, v.image_sha256, v.image_format, v.image_kept, v.verdict, v.camera, v.created_at, "
+            "(SELECT f.label FROM feedback f WHERE f.verdict_id = v.id ORDER BY f.id DESC LIMIT 1) "
+            "FROM verdicts v WHERE v.created_ts >= ? ORDER BY v.id",
+            (t0 if t0 is not None else float("-inf"),),
+        ).fetchall()
+    finally:
+        conn.close()
+    picked: dict[
+        str, tuple[str, str, int, str, str | None, str]
+    ] = {}  # sha -> (label, reason, id, fmt, cam, time)
+    labels_of: dict[str, set[str]] = {}
+    for vid, sha, fmt, kept, verdict, cam, created, label in rows:
+        if label is not None:
+            reason = {
+                ("spill", "spill"): "confirmed_spills",
+                ("spill", "no_spill"): "false_alarms",
+                ("no_spill", "spill"): "missed_spills",
+                ("no_spill", "no_spill"): "confirmed_normals",
+            }[(verdict, label)]
+            lab = "anomalous" if label == "spill" else "normal"
+        elif verdict == "no_spill" and kept:
+            reason, lab = "sampled_normals", "normal"
+        else:
+            continue  # flagged and not reviewed yet: no label to learn from
+        labels_of.setdefault(sha, set()).add(lab)
+        if sha not in picked or label is not None:  # a labelled row wins over a sampled one
+            picked[sha] = (lab, reason, vid, fmt, cam, created)
+    if base is not None:
+        base_src = training_sources(base)
+    result = ExportResult(Path(out))
+    with atomic_dir(out, force=force) as tmp:
+        (tmp / "normal").mkdir()
+        (tmp / "anomalous").mkdir()
+        manifest = io.StringIO()
+        w = csv.writer(manifest)
+        w.writerow(["file", "label", "reason", "verdict_id", "image_sha256", "camera", "created_at"])
+        for sha, (lab, reason, vid, fmt, cam, created) in picked.items():
+            if len(labels_of[sha]) > 1:
+                result.conflicting.append(sha)
+                continue
+            data = files.get(sha, fmt)
+            if data is None:
+                result.missing.append(sha)
+                continue
+            name = f"{lab}/v{vid:08d}_{sha[:12]}.{files.path(sha, fmt).suffix[1:]}"
+            (tmp / name).write_bytes(data)
+            w.writerow([name, lab, reason, vid, sha, cam or "", created])
+            result.counts[reason] = result.counts.get(reason, 0) + 1
+        if base is not None:
+            n = {0: 0, 1: 0}
+            for i, (p, y) in enumerate(zip(base_src.paths, base_src.labels, strict=True)):
+                lab = "anomalous" if y else "normal"
+                name = f"{lab}/base_{i:06d}{p.suffix.lower()}"
+                _link_or_copy(p, tmp / name)
+                w.writerow([name, lab, "base", "", "", "", ""])
+                n[y] += 1
+            result.counts["base_normals"], result.counts["base_spills"] = n[0], n[1]
+        (tmp / MANIFEST).write_text(manifest.getvalue(), encoding="utf-8")
+        if not any((tmp / "normal").iterdir()):
+            raise UserError(
+                f"{db}: no normal images to export (no false alarms, labelled or sampled normals"
+                f"{' since ' + since if since else ''}); label pits on /review first, or pass --base DATA"
+            )
+    return result

@@ -1,0 +1,162 @@
+"""The model the service scores with: a scorer (anything with SpillDetector's scoring surface), what it
+is (run id, config, training date, version) and its drift reference, loaded and checked as one unit,
+and the holder that swaps it atomically on reload."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from sharedcore.errors import UserError
+from spillguard.deploy.service.drift import DriftReference, load_reference
+
+
+class InputConfig(Protocol):
+    """The part of a run's configuration the service needs: the model's input size in pixels."""
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) of the model's input (a trained run's size, chosen or configured)."""
+        ...
+
+
+class Scorer(Protocol):
+    """What the service needs to score: SpillDetector's surface (an ONNX runtime can offer the same)."""
+
+    @property
+    def config(self) -> InputConfig: ...  # TrainConfig for SpillDetector
+
+    @property
+    def threshold_rule_(self) -> str: ...
+
+    def score_samples(self, images: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 at the input size -> (N,) float32 scores; higher = more spill-like."""
+        ...
+
+    def threshold(self, rule: str | None = None) -> float:
+        """The threshold of ``rule`` (default: the run's own rule)."""
+        ...
+
+
+class Explainer(Protocol):
+    """Optional capability: inputs, reconstructions and error maps for a few images."""
+
+    def explain(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+
+ScorerLoader = Callable[[Path], tuple[Scorer, Explainer | None]]
+
+
+def torch_loader(run: Path) -> tuple[Scorer, Explainer | None]:
+    """The default loader: ``SpillDetector.load`` (torch); it scores and explains."""
+    from spillguard.detector import SpillDetector
+
+    det = SpillDetector.load(run)
+    return det, det
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a verdict was made with (returned in every response and stored with every verdict)."""
+
+    model_id: str  # run folder name + first 12 hex digits of the checkpoint's sha256
+    run: str  # run folder name (never the server path)
+    config: str  # model architecture and score, e.g. "conv_ae_head/head"
+    trained_at: str  # ISO time (UTC) the checkpoint was written
+    spillguard_version: str
+    rule: str
+    threshold: float
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A checked, ready model: requests capture one of these and finish on it, even across a reload."""
+
+    scorer: Scorer
+    explainer: Explainer | None
+    info: ModelInfo
+    size: tuple[int, int]  # (height, width) of the model input
+    reference: DriftReference
+
+
+def _checkpoint_file(run: Path) -> Path:
+    p = run / "checkpoint.pt" if run.is_dir() else run
+    if not p.is_file():
+        raise UserError(f"{run}: no checkpoint.pt; point to a run folder made by 'spillguard train'")
+    return p
+
+
+def load_model(run: str | Path, rule: str | None = None, loader: ScorerLoader = torch_loader) -> LoadedModel:
+    """Load the run, check that it scores (finite, one score per image), and describe it.
+
+    UserError (one line) when the run is missing, unreadable, has no rule ``rule`` or scores badly.
+    """
+    run = Path(run)
+    ckpt = _checkpoint_file(run)
+    folder = ckpt.parent
+    scorer, explainer = loader(run)
+    h, w = scorer.config.input_size
+    use_rule = rule or scorer.threshold_rule_
+    threshold = float(scorer.threshold(use_rule))
+    probe = np.full((2, h, w, 3), 128, dtype=np.uint8)
+    probe[1] = 30
+    scores = np.asarray(scorer.score_samples(probe))
+    if scores.shape != (2,) or not np.all(np.isfinite(scores)) or not np.isfinite(threshold):
+        raise UserError(
+            f"{run}: the model gives no finite score per image (shape {scores.shape}); retrain the run"
+        )
+    digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()[:12]
+    version = "unknown"
+    metrics = folder / "metrics.json"
+    if metrics.is_file():
+        try:
+            version = str(json.loads(metrics.read_text(encoding="utf-8")).get("spillguard_version", version))
+        except (OSError, ValueError):
+            pass
+    cfg = scorer.config
+    config_name = f"{getattr(cfg, 'model', type(scorer).__name__)}/{getattr(cfg, 'score', '?')}"
+    trained = datetime.fromtimestamp(ckpt.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    info = ModelInfo(
+        model_id=f"{folder.name}@{digest}",
+        run=folder.name,
+        config=config_name,
+        trained_at=trained,
+        spillguard_version=version,
+        rule=use_rule,
+        threshold=threshold,
+    )
+    return LoadedModel(scorer, explainer, info, (h, w), load_reference(folder, threshold))
+
+
+class ModelHolder:
+    """The current model reference. Reading it is one attribute read; ``swap`` replaces it atomically.
+
+    Requests take ``current`` once and use that object to the end, so a reload never changes the model
+    under a request in flight.
+    """
+
+    def __init__(self, model: LoadedModel) -> None:
+        self._current = model
+        self._lock = threading.Lock()  # one reload at a time
+
+    @property
+    def current(self) -> LoadedModel:
+        """The model new requests score with."""
+        return self._current
+
+    def reload(
+        self, run: str | Path, rule: str | None = None, loader: ScorerLoader = torch_loader
+    ) -> tuple[LoadedModel, LoadedModel]:
+        """Load and check ``run``, then swap it in; returns (previous, new). The old one stays on error."""
+        with self._lock:
+            new = load_model(run, rule, loader)
+            old, self._current = self._current, new
+            return old, new
