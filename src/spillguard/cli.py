@@ -166,17 +166,48 @@ def evaluate(
 
 @app.command()
 def predict(
-    run: Path = typer.Argument(..., help="Run folder made by 'spillguard train'."),
+    run: Path = typer.Argument(
+        ..., help="Run folder made by 'spillguard train', or a model.onnx from 'export'."
+    ),
     paths: list[str] = typer.Argument(..., help="Image files, folders or glob patterns."),
     csv_out: Path | None = typer.Option(None, "--csv", help="Also write path,score,verdict to this CSV."),
     rule: str | None = typer.Option(None, help="Threshold rule (default: the run's)."),
+    backend: str = typer.Option(
+        "auto", help="torch, onnx (onnxruntime; a run folder is exported in memory) or auto (onnx for .onnx)."
+    ),
+    cluster: str | None = typer.Option(
+        None, help="Score on Dask: local, local:N (workers) or a scheduler address tcp://HOST:PORT; needs -o."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="With --cluster: Parquet dataset folder (one part per partition)."
+    ),
+    partition_size: int = typer.Option(
+        5000, help="With --cluster: images per partition (one task, one part)."
+    ),
+    resume: bool = typer.Option(
+        False, help="With --cluster: keep the parts of an interrupted run, score the rest."
+    ),
     strict: bool = typer.Option(False, help="Stop at the first unusable file instead of skipping it."),
-    force: bool = typer.Option(False, help="Overwrite an existing CSV."),
+    force: bool = typer.Option(False, help="Overwrite an existing CSV or verdict dataset."),
 ) -> None:
-    """Score images and print score and verdict (spill / normal) per image."""
+    """Score images and print score and verdict (spill / normal) per image, in-process or on a Dask cluster."""
+    if cluster is not None or out is not None:
+        if cluster is None or out is None or csv_out is not None or strict:
+            raise UserError(
+                "--cluster and -o/--out go together (a Parquet dataset); --csv and --strict are in-process only"
+            )
+        from spillguard.deploy.cluster import report as report_archive
+        from spillguard.deploy.cluster import score_archive
+
+        report_archive(
+            score_archive(run, paths, out, cluster, backend, rule, partition_size, resume=resume, force=force)
+        )
+        return
+    if resume:
+        raise UserError("--resume continues a --cluster run; add --cluster and -o")
     if csv_out is not None:
         check_writable(csv_out, force)
-    rows, skipped = predict_paths(run, paths, rule=rule, strict=strict)
+    rows, skipped = predict_paths(run, paths, rule=rule, strict=strict, backend=backend)
     report_skips(skipped)
     if csv_out is not None:
         write_predictions(csv_out, rows, force=force)
@@ -186,6 +217,21 @@ def predict(
             print(f"{p}\t{s:.5g}\t{'spill' if v else 'normal'}")
     n_spill = sum(v for _, _, v in rows)
     info(f"{n_spill} of {len(rows)} image(s) flagged as spill")
+
+
+@app.command()
+def export(
+    run: Path = typer.Argument(..., help="Run folder made by 'spillguard train'."),
+    out: Path = typer.Option(..., "--out", "-o", help="ONNX file to write, e.g. model.onnx."),
+    force: bool = typer.Option(False, help="Overwrite an existing file."),
+) -> None:
+    """Export the whole scoring graph (uint8 images at the input size -> score, p(spill)) as ONNX."""
+    from spillguard.deploy.export import export_run
+
+    check_writable(out, force)
+    path, err = export_run(run, out, force=force)
+    info(f"onnxruntime matches torch on check images (max relative difference {err:.1e})")
+    print(path)
 
 
 @app.command()

@@ -202,6 +202,11 @@ class SpillDetector:
         """True where an image is flagged as a spill under threshold ``rule`` (default: the chosen one)."""
         return self.score_samples(images) > self.threshold(rule)
 
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) that ``score_samples`` expects (``spillguard.data.decode_image`` resizes to it)."""
+        return self.config.input_size
+
     def threshold(self, rule: str | None = None) -> float:
         """The threshold of ``rule``; UserError if that rule could not be calibrated."""
         return self.thresholds_[check_rule(rule or self.threshold_rule_, self.thresholds_, " in this run")]

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from sharedcore.console import info
 from sharedcore.errors import UserError
 from sharedcore.images import IMAGE_SUFFIXES, convert_mode, decode_array, glob_files, scan_folder
 
@@ -53,6 +52,9 @@ def check_skips(skipped: Sequence[Skip], strict: bool) -> None:
 
 def report_skips(skipped: Sequence[Skip]) -> None:
     """Print the list of skipped files (the first 50)."""
+    # imported here: decoding must stay importable with the runtime extra only (no typer/tqdm; deploy.runtime)
+    from sharedcore.console import info
+
     if skipped:
         info(f"skipped {len(skipped)} file(s):")
         for p, why in skipped[:50]:

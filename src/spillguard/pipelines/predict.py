@@ -1,4 +1,5 @@
-"""Score new images with a run's detector: files, folders and glob patterns -> (path, score, verdict)."""
+"""Score new images with a run's detector (torch) or an exported model (onnxruntime): files, folders
+and glob patterns -> (path, score, verdict)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,13 @@ import csv
 import io
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import numpy as np
 
 from sharedcore.atomic import atomic_path
 from sharedcore.errors import UserError
-from spillguard.data import Skip, check_skips, expand_inputs, load_images
-from spillguard.detector import SpillDetector
+from spillguard.data import Skip, check_skips, expand_inputs
+from spillguard.deploy.backends import load_scorer
+from spillguard.deploy.batch_scoring import score_paths
 
 
 def predict_paths(
@@ -23,31 +22,21 @@ def predict_paths(
     rule: str | None = None,
     strict: bool = False,
     batch: int = 2048,
+    backend: str = "auto",
 ) -> tuple[list[tuple[Path, float, bool]], list[Skip]]:
     """Score files, folders and glob patterns; returns (path, score, is_spill) rows and the skips.
 
-    JPEG decoding of the next chunk runs in a second thread while the network scores the current one.
+    ``run`` is a run folder (torch, or ``backend="onnx"`` to export it in memory and score on
+    onnxruntime) or an exported ``.onnx`` file. Decoding overlaps scoring (``deploy.batch_scoring``).
     """
-    det = SpillDetector.load(run)
-    threshold = det.threshold(rule)
+    scorer = load_scorer(run, backend)
+    scorer.threshold(rule)  # an unknown rule fails before any file is read
     paths, skipped = expand_inputs(items)
     check_skips(skipped, strict)
-    size = det.config.input_size
-    chunks = [paths[i : i + batch] for i in range(0, len(paths), batch)]
-    rows: list[tuple[Path, float, bool]] = []
-    with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(load_images, chunks[0], size) if chunks else None
-        for k, chunk in enumerate(chunks):
-            assert pending is not None
-            images, idx, bad = pending.result()
-            pending = pool.submit(load_images, chunks[k + 1], size) if k + 1 < len(chunks) else None
-            skipped += bad
-            check_skips(bad, strict)
-            scores = det.score_samples(images) if len(idx) else np.zeros(0)
-            rows += [(chunk[j], float(s), bool(s > threshold)) for j, s in zip(idx, scores, strict=True)]
+    rows, bad = score_paths(scorer, paths, rule, strict, batch)
     if not rows:
         raise UserError(f"{' '.join(items)}: no readable images to score; point to JPEG/PNG files or folders")
-    return rows, skipped
+    return rows, skipped + bad
 
 
 def write_predictions(

@@ -1,0 +1,180 @@
+"""The torch-free runtime: score uint8 images with an exported ``model.onnx`` on onnxruntime.
+
+Needs only numpy, Pillow and onnxruntime (the ``runtime`` extra): this module and everything it
+imports never import torch. ``OnnxDetector`` has the scoring surface of ``SpillDetector``
+(``score_samples``, ``threshold``, ``thresholds_``, ``threshold_rule_``, ``input_size``), read from
+the model's metadata; resizing stays outside the graph (``spillguard.data.decode_image``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from sharedcore.errors import UserError
+from spillguard.post_processing.thresholds import check_rule
+
+FORMAT_VERSION = 1  # of the exported graph + metadata; another version is refused on load
+INPUT_NAME = "images"  # (N, H, W, 3) uint8 RGB at the model's input size
+SCORE_NAME = "score"  # (N,) float32, higher = more likely a spill
+PROBA_NAME = "p_spill"  # (N,) float32, head models only
+# metadata keys (values are strings; JSON where structured)
+META_FORMAT = "spillguard_format_version"
+META_REQUIRED = ("spillguard_version", "thresholds", "threshold_rule", "input_size", "colour", "score")
+
+
+class Scorer(Protocol):
+    """What a runtime offers predict, the service and cluster scoring: uint8 images in, scores out."""
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) the images must have (``decode_image`` resizes to it)."""
+        ...
+
+    def score_samples(self, images: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 -> (N,) float32 anomaly scores."""
+        ...
+
+    def threshold(self, rule: str | None = None) -> float:
+        """The verdict threshold of ``rule`` (default: the model's own rule)."""
+        ...
+
+
+def onnx_threads() -> int:
+    """onnxruntime intra-op threads: SPILLGUARD_THREADS, else 1 (as torch, see detector.limit_threads)."""
+    env = os.environ.get("SPILLGUARD_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else 1
+
+
+def _session(model: bytes, name: str) -> Any:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise UserError(
+            "onnxruntime is not installed; pip install 'avatargen-spillguard[runtime]' to score ONNX models"
+        ) from None
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = onnx_threads()
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.log_severity_level = 3  # errors only
+    try:
+        return ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own types for truncated/foreign files
+        why = " ".join(str(exc).split())[:160]
+        raise UserError(
+            f"{name}: not a readable ONNX model ({type(exc).__name__}: {why}); re-export it with 'spillguard export'"
+        ) from None
+
+
+def read_metadata(meta: dict[str, str], name: str) -> dict[str, Any]:
+    """Parse and check the spillguard metadata of an exported model; UserError naming what is wrong."""
+    if META_FORMAT not in meta:
+        raise UserError(
+            f"{name}: an ONNX model without spillguard metadata ({META_FORMAT}); export it with 'spillguard export RUN -o model.onnx'"
+        )
+    version = meta[META_FORMAT]
+    if version != str(FORMAT_VERSION):
+        raise UserError(
+            f"{name}: exported model format version {version} found, version {FORMAT_VERSION} expected; "
+            "re-export it with this spillguard version ('spillguard export RUN -o model.onnx')"
+        )
+    missing = [k for k in META_REQUIRED if k not in meta]
+    if missing:
+        raise UserError(f"{name}: metadata lacks {', '.join(missing)}; re-export it with 'spillguard export'")
+    out: dict[str, Any] = dict(meta)
+    try:
+        for key in ("thresholds", "input_size", "training_data"):
+            if key in meta:
+                out[key] = json.loads(meta[key])
+        out["thresholds"] = {str(k): float(v) for k, v in out["thresholds"].items()}
+        h, w = (int(v) for v in out["input_size"])
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise UserError(f"{name}: malformed spillguard metadata ({exc}); re-export it") from None
+    out["input_size"] = (h, w)
+    return out
+
+
+class OnnxDetector:
+    """An exported spill detector on onnxruntime; same scoring surface as ``SpillDetector``."""
+
+    def __init__(self, session: Any, metadata: dict[str, Any], source: str = "model.onnx") -> None:
+        self.session_ = session
+        self.metadata_ = metadata
+        self.source = source
+        self.thresholds_: dict[str, float] = metadata["thresholds"]
+        self.threshold_rule_: str = metadata["threshold_rule"]
+        self._outputs = [o.name for o in session.get_outputs()]
+        if SCORE_NAME not in self._outputs:
+            raise UserError(f"{source}: the model has no '{SCORE_NAME}' output; re-export it")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | bytes) -> OnnxDetector:
+        """Read an exported model (a path, or the file's bytes); UserError if broken or foreign."""
+        if isinstance(path, bytes):
+            data, name = path, "exported model"
+        else:
+            p = Path(path)
+            if not p.is_file():
+                raise UserError(f"{p}: no such file; point to a model written by 'spillguard export'")
+            try:
+                data = p.read_bytes()
+            except OSError as exc:
+                raise UserError(f"{p}: cannot read ({exc.strerror or exc}); check the path") from None
+            name = str(p)
+        if not data:
+            raise UserError(f"{name}: empty file; re-export it with 'spillguard export'")
+        session = _session(data, name)
+        meta = read_metadata(dict(session.get_modelmeta().custom_metadata_map), name)
+        return cls(session, meta, name)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) of the graph's input."""
+        size: tuple[int, int] = self.metadata_["input_size"]
+        return size
+
+    @property
+    def has_proba(self) -> bool:
+        """True for head models (the graph also outputs p(spill))."""
+        return PROBA_NAME in self._outputs
+
+    def _check(self, images: np.ndarray) -> np.ndarray:
+        h, w = self.input_size
+        if images.ndim != 4 or images.shape[1:] != (h, w, 3) or images.dtype != np.uint8:
+            raise UserError(
+                f"{self.source}: images of shape {images.shape} {images.dtype} given, (N, {h}, {w}, 3) uint8 expected; "
+                "resize with spillguard.data.decode_image"
+            )
+        return np.ascontiguousarray(images)
+
+    def _run(self, images: np.ndarray, output: str, batch: int) -> np.ndarray:
+        x = self._check(images)
+        out = np.empty(len(x), dtype=np.float32)
+        for i in range(0, len(x), batch):
+            out[i : i + batch] = self.session_.run([output], {INPUT_NAME: x[i : i + batch]})[0]
+        return out
+
+    def score_samples(self, images: np.ndarray, batch: int = 1024) -> np.ndarray:
+        """Anomaly score per image, (N, H, W, 3) uint8 at ``input_size`` -> (N,) float32."""
+        return self._run(images, SCORE_NAME, batch)
+
+    def predict_proba(self, images: np.ndarray, batch: int = 1024) -> np.ndarray:
+        """p(spill) per image from the head, (N,) float32; UserError for reconstruction models."""
+        if not self.has_proba:
+            raise UserError(f"{self.source}: a reconstruction-score model has no p(spill); use score_samples")
+        return self._run(images, PROBA_NAME, batch)
+
+    def threshold(self, rule: str | None = None) -> float:
+        """The threshold of ``rule``; UserError if the exported run did not calibrate it."""
+        return self.thresholds_[
+            check_rule(rule or self.threshold_rule_, self.thresholds_, f" in {self.source}")
+        ]
+
+    def predict(self, images: np.ndarray, rule: str | None = None) -> np.ndarray:
+        """True where an image is flagged as a spill under ``rule``."""
+        return self.score_samples(images) > self.threshold(rule)
