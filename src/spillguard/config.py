@@ -14,6 +14,7 @@ import yaml
 
 from sharedcore.errors import UserError
 from sharedcore.validate import check_float, check_int, check_seed
+from spillguard.data.anomaly_looks import check_mix
 from spillguard.post_processing.thresholds import THRESHOLD_RULES
 
 COLOUR_SPACES = ("rgb", "ycbcr", "hsv")
@@ -41,6 +42,7 @@ PLAIN_AE: dict[str, Any] = {
     "epochs": 30,
     "weight_decay": 1e-5,
 }
+
 
 #: Most pixels of the network's input (height x width): 512 x 512; a batch of 128 such inputs is
 #: already about 400 MB of float32 before any activation.
@@ -94,15 +96,17 @@ FIELD_CHECKS: dict[str, FieldCheck] = {
     "loss": _text,
     "score": _text,
     "smooth": _int(1, 256),
-    "height": _int(8, 4096),
-    "width": _int(8, 4096),
+    "height": _optional(_int(8, 4096)),  # None: chosen from the data
+    "width": _optional(_int(8, 4096)),
+    "input_pixels": _int(64, INPUT_PIXELS_MAX),
     "colour": _text,
     "illumination": _text,
     "augment": _text,
     "augment_strength": _float(0.0, 1.0),
     "augment_shift": _int(0, 256),
-    "epochs": _int(1, 100_000),
-    "batch_size": _int(1, 65_536),
+    "epochs": _optional(_int(1, 100_000)),
+    "batch_size": _optional(_int(1, 65_536)),
+    "time_budget": _float(0.0, 7 * 24 * 3600.0, open_ends=True),  # seconds
     "lr": _float(0.0, 10.0, open_ends=True),
     "weight_decay": _float(0.0, 1.0),
     "lr_schedule": _text,
@@ -117,6 +121,8 @@ FIELD_CHECKS: dict[str, FieldCheck] = {
     "supervision": _text,
     "occlusion": _float(0.0, 1.0),
     "recon_weight": _float(0.0, 1e6),
+    "anomalies": _optional(_mapping),  # its contents: check_mix in validate
+    "greyscale": _optional(_bool),
     "fit_decoder": _bool,
     "decoder_epochs": _int(1, 100_000),
 }
@@ -135,15 +141,21 @@ class TrainConfig:
         "head"  # a name in spillguard.post_processing.scores.SCORES, or "head" (the model's spill head)
     )
     smooth: int = 16  # window (pixels) of the local score's box filter
-    height: int = 32  # input size after resizing, pixels
-    width: int = 48
+    # input size after resizing, pixels; None: chosen from the training images' median size within
+    # input_pixels (spillguard.training.input_size; the pit crops give 32x48)
+    height: int | None = None
+    width: int | None = None
+    input_pixels: int = 128 * 128
     colour: str = "rgb"  # one of COLOUR_SPACES
     illumination: str = "none"  # one of ILLUMINATION: per-image brightness/contrast normalisation
     augment: str = "lighting"  # one of AUGMENTATIONS (a head always gets flips and reframing too)
     augment_strength: float = 0.3  # relative brightness/contrast/saturation/gamma jitter of "lighting"
     augment_shift: int = 2  # pixels of random translation of "shift" and "lighting+shift"
-    epochs: int = 4
-    batch_size: int = 128
+    # None: chosen from the number and size of the training images within time_budget seconds of
+    # estimated head training (spillguard.training.schedule; 9,000 pit crops give 4 epochs, batch 128)
+    epochs: int | None = None
+    batch_size: int | None = None
+    time_budget: float = 180.0
     lr: float = 3e-3
     weight_decay: float = 1e-4
     lr_schedule: str = "onecycle"  # one of LR_SCHEDULES (the decoder fit always uses "constant")
@@ -159,6 +171,13 @@ class TrainConfig:
     supervision: str = "synthetic+known"  # one of SUPERVISION: which spills train the head
     occlusion: float = 0.3  # fraction of training images given a nuisance occluder (label kept)
     recon_weight: float = 0.0  # weight of the reconstruction loss of head models
+    # synthetic anomaly looks the head learns from, look -> weight (spillguard.data.anomaly_looks:
+    # pit, draem, cutpaste, crack, hole); None: chosen on validation per kind of data, colour data
+    # {pit: 1} (the pit spill looks of the experiments), greyscale data the generic looks (GENERIC_MIX)
+    anomalies: dict[str, float] | None = None
+    # None: detected from the training images (equal channels); True makes every synthetic anomaly
+    # and augmented image greyscale so that colour is no shortcut (images stay 3 equal channels)
+    greyscale: bool | None = None
     # after the head is trained with recon_weight 0: fit the decoder with the encoder frozen, so that
     # grids and error maps are real (spillguard.training.decoder; the head's scores do not change)
     fit_decoder: bool = True
@@ -174,7 +193,7 @@ class TrainConfig:
             check = FIELD_CHECKS.get(f.name)
             if check is not None:
                 setattr(self, f.name, check(getattr(self, f.name), f"{source}: field '{f.name}'"))
-        if self.height * self.width > INPUT_PIXELS_MAX:
+        if self.height is not None and self.width is not None and self.height * self.width > INPUT_PIXELS_MAX:
             raise UserError(
                 f"{source}: fields 'height'/'width': {self.height}x{self.width} = {self.height * self.width:,} "
                 f"pixels is over the input budget of {INPUT_PIXELS_MAX:,} (512x512); use a smaller input size"
@@ -209,11 +228,45 @@ class TrainConfig:
                 f"{source}: field 'threshold_rule': value 'prior' is the spill head's own boundary and needs "
                 f"score 'head' (score is '{self.score}'); choose fpr or balanced"
             )
-        if self.height % 8 or self.width % 8:
+        if (self.height is None) != (self.width is None):
+            raise UserError(
+                f"{source}: fields 'height'/'width': give both or neither (neither: chosen from the data)"
+            )
+        if self.height is not None and self.width is not None and (self.height % 8 or self.width % 8):
             raise UserError(
                 f"{source}: fields 'height'/'width': {self.height}x{self.width} must be multiples of 8"
             )
+        bad = (
+            None
+            if self.anomalies is None
+            else check_mix(self.anomalies)
+            if isinstance(self.anomalies, dict)
+            else "expected a mapping"
+        )
+        if bad:
+            raise UserError(f"{source}: field 'anomalies': {bad}; e.g. {{pit: 0.5, draem: 0.2, crack: 0.3}}")
         return self
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) once chosen; a run chooses them from its data when the config does not."""
+        if self.height is None or self.width is None:
+            raise RuntimeError("input size not chosen yet: resolve the config on the training data first")
+        return (self.height, self.width)
+
+    @property
+    def schedule(self) -> tuple[int, int]:
+        """(epochs, batch_size) once chosen (SpillDetector.fit chooses them when the config does not)."""
+        if self.epochs is None or self.batch_size is None:
+            raise RuntimeError(
+                "epochs/batch size not chosen yet: resolve the config on the training data first"
+            )
+        return (self.epochs, self.batch_size)
+
+    def unresolved(self) -> list[str]:
+        """Names of the fields still to be chosen from the data."""
+        fields = ("height", "width", "epochs", "batch_size", "greyscale", "anomalies")
+        return [k for k in fields if getattr(self, k) is None]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON/YAML-ready dict of all fields."""

@@ -112,7 +112,7 @@ def evaluate_run(
     check_output(target, force, kind="dir")  # before any image is decoded
     rerender = target.resolve() == (run_dir / EVALUATION).resolve()
     train_metrics = read_run_json(run_dir / "metrics.json") if rerender else None  # checked first too
-    size = (det.config.height, det.config.width)
+    size = det.config.input_size
     src = labelled_sources(test)
     check_both_classes(np.asarray(src.labels, dtype=np.int64), str(test))
     ds = load_sources(src, size, strict, what=str(test))

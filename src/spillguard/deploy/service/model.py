@@ -22,8 +22,10 @@ from spillguard.deploy.service.drift import DriftReference, load_reference
 class InputConfig(Protocol):
     """The part of a run's configuration the service needs: the model's input size in pixels."""
 
-    height: int
-    width: int
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) of the model's input (a trained run's size, chosen or configured)."""
+        ...
 
 
 class Scorer(Protocol):
@@ -101,7 +103,7 @@ def load_model(run: str | Path, rule: str | None = None, loader: ScorerLoader = 
     ckpt = _checkpoint_file(run)
     folder = ckpt.parent
     scorer, explainer = loader(run)
-    h, w = int(scorer.config.height), int(scorer.config.width)
+    h, w = scorer.config.input_size
     use_rule = rule or scorer.threshold_rule_
     threshold = float(scorer.threshold(use_rule))
     probe = np.full((2, h, w, 3), 128, dtype=np.uint8)
