@@ -18,7 +18,7 @@ from avatargen.render.draw import draw_collection
 from avatargen.render.gallery import Gallery, draw_gallery
 from avatargen.styles.data import EXAMPLE_RULES, EXAMPLE_STYLES
 from avatargen.styles.experiment import StyleExperiment, run_experiment
-from sharedcore.atomic import atomic_dir
+from sharedcore.atomic import atomic_dir, check_output
 from sharedcore.console import info
 from sharedcore.report import HtmlReport
 
@@ -55,7 +55,7 @@ def run_demo(
     """
     data = Path(styles) if styles is not None else EXAMPLE_STYLES
     rule_file = rules if rules is not None else (EXAMPLE_RULES if styles is None else None)
-    target = Path(out_dir)
+    target = check_output(out_dir, force, kind="dir")
     with atomic_dir(target, force=force) as tmp:
         info(f"[1/3] styles: fitting and experiments on {data}")
         experiment = run_experiment(data, tmp / "styles", seed=seed, rules=rule_file)

@@ -44,3 +44,18 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             "retrain with this spillguard version"
         )
     return data
+
+
+def damaged(path: str | os.PathLike[str], what: str) -> UserError:
+    """The one message of a checkpoint that passed the version check but whose contents are wrong."""
+    return UserError(f"damaged model file: {path}: {what}; retrain or re-save it ('spillguard train')")
+
+
+def entry(data: dict[str, Any], key: str, kind: type | tuple[type, ...], path: str | os.PathLike[str]) -> Any:
+    """``data[key]`` when present and of ``kind``, else a "damaged model file" UserError."""
+    if key not in data:
+        raise damaged(path, f"entry '{key}' is missing")
+    value = data[key]
+    if not isinstance(value, kind):
+        raise damaged(path, f"entry '{key}' is a {type(value).__name__}, not what spillguard saves")
+    return value

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
 
-from sharedcore.atomic import check_writable
+from sharedcore.atomic import check_output
 from sharedcore.console import info, make_app, run_cli
 from sharedcore.errors import UserError
 from sharedcore.validate import seed_option
@@ -56,6 +57,12 @@ def synth(
 ) -> None:
     """Make a procedural data set in the course layout: pits with spills, or textured surfaces with
     scratches, cracks, holes and stains (``--domain surface``)."""
+    SynthSpec(  # the options as given, before deriving
+        800 if n_train is None else n_train,
+        60 if n_proliv is None else n_proliv,
+        300 if n_test is None else n_test,
+        0,
+    ).validate()
     if domain == "surface":
         print(write_surface(out, seed=seed, spec=surface_spec(n_train, n_proliv, n_test), force=force))
         return
@@ -206,17 +213,20 @@ def predict(
     if resume:
         raise UserError("--resume continues a --cluster run; add --cluster and -o")
     if csv_out is not None:
-        check_writable(csv_out, force)
+        check_output(csv_out, force, kind="file")
     rows, skipped = predict_paths(run, paths, rule=rule, strict=strict, backend=backend)
-    report_skips(skipped)
+    report_skips(skipped, listed_in=str(csv_out) if csv_out is not None else None)
     if csv_out is not None:
-        write_predictions(csv_out, rows, force=force)
-        info(f"wrote {len(rows)} rows to {csv_out}")
+        write_predictions(csv_out, rows, force=force, skipped=skipped)
+        info(f"wrote {len(rows) + len(skipped)} rows to {csv_out}")
     else:
         for p, s, v in rows:
             print(f"{p}\t{s:.5g}\t{'spill' if v else 'normal'}")
     n_spill = sum(v for _, _, v in rows)
     info(f"{n_spill} of {len(rows)} image(s) flagged as spill")
+    if skipped:  # also with --quiet: a file not scored is never silent
+        where = f" (rows with their reason in {csv_out})" if csv_out is not None else ""
+        print(f"spillguard: skipped {len(skipped)} file(s) that could not be scored{where}", file=sys.stderr)
 
 
 @app.command()
@@ -228,7 +238,7 @@ def export(
     """Export the whole scoring graph (uint8 images at the input size -> score, p(spill)) as ONNX."""
     from spillguard.deploy.export import export_run
 
-    check_writable(out, force)
+    check_output(out, force, kind="file")
     path, err = export_run(run, out, force=force)
     info(f"onnxruntime matches torch on check images (max relative difference {err:.1e})")
     print(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import yaml
 
 from sharedcore.errors import UserError
+from sharedcore.validate import check_float, check_int, check_seed
 from spillguard.data.anomaly_looks import check_mix
 from spillguard.post_processing.thresholds import THRESHOLD_RULES
 
@@ -39,6 +41,90 @@ PLAIN_AE: dict[str, Any] = {
     "lr_schedule": "cosine",
     "epochs": 30,
     "weight_decay": 1e-5,
+}
+
+
+#: Most pixels of the network's input (height x width): 512 x 512; a batch of 128 such inputs is
+#: already about 400 MB of float32 before any activation.
+INPUT_PIXELS_MAX = 512 * 512
+
+FieldCheck = Callable[[Any, str], Any]
+
+
+def _int(low: int, high: int | None = None) -> FieldCheck:
+    return lambda v, name: check_int(v, name, low, high)
+
+
+def _float(low: float, high: float | None = None, *, open_ends: bool = False) -> FieldCheck:
+    return lambda v, name: check_float(v, name, low, high, low_open=open_ends, high_open=open_ends)
+
+
+def _optional(check: FieldCheck) -> FieldCheck:
+    return lambda v, name: None if v is None else check(v, name)
+
+
+def _bool(v: Any, name: str) -> bool:
+    if not isinstance(v, bool):
+        raise UserError(f"{name}: {v!r} is not true or false; write true or false")
+    return v
+
+
+def _mapping(v: Any, name: str) -> dict[str, Any]:
+    if not isinstance(v, dict) or not all(isinstance(k, str) for k in v):
+        raise UserError(
+            f"{name}: {v!r} is not a mapping of parameter names to values; write {{}} or name: value"
+        )
+    return v
+
+
+def _text(v: Any, name: str) -> str:
+    if not isinstance(v, str):
+        raise UserError(f"{name}: {v!r} is not text; write one of the names listed in the docs")
+    return v
+
+
+def _seed(v: Any, name: str) -> int:
+    return check_seed(v, name)
+
+
+#: The type and range of every TrainConfig field, checked (and normalised: 5.0 -> 5) by
+#: ``TrainConfig.validate``; a new field adds its line here (a test checks every field has one).
+#: Fields with a fixed set of names are also checked against their choices in ``validate``.
+FIELD_CHECKS: dict[str, FieldCheck] = {
+    "model": _text,
+    "model_params": _mapping,
+    "loss": _text,
+    "score": _text,
+    "smooth": _int(1, 256),
+    "height": _optional(_int(8, 4096)),  # None: chosen from the data
+    "width": _optional(_int(8, 4096)),
+    "input_pixels": _int(64, INPUT_PIXELS_MAX),
+    "colour": _text,
+    "illumination": _text,
+    "augment": _text,
+    "augment_strength": _float(0.0, 1.0),
+    "augment_shift": _int(0, 256),
+    "epochs": _optional(_int(1, 100_000)),
+    "batch_size": _optional(_int(1, 65_536)),
+    "time_budget": _float(0.0, 7 * 24 * 3600.0, open_ends=True),  # seconds
+    "lr": _float(0.0, 10.0, open_ends=True),
+    "weight_decay": _float(0.0, 1.0),
+    "lr_schedule": _text,
+    "patience": _int(1, 100_000),
+    "val_fraction": _float(0.0, 1.0, open_ends=True),
+    "calib_fraction": _float(0.0, 1.0, open_ends=True),
+    "target_fpr": _float(0.0, 1.0, open_ends=True),
+    "threshold_rule": _text,
+    "max_train": _optional(_int(1)),
+    "seed": _seed,
+    "device": _text,
+    "supervision": _text,
+    "occlusion": _float(0.0, 1.0),
+    "recon_weight": _float(0.0, 1e6),
+    "anomalies": _optional(_mapping),  # its contents: check_mix in validate
+    "greyscale": _optional(_bool),
+    "fit_decoder": _bool,
+    "decoder_epochs": _int(1, 100_000),
 }
 
 
@@ -103,6 +189,16 @@ class TrainConfig:
         from spillguard.models.losses import LOSSES
         from spillguard.post_processing.scores import SCORES
 
+        for f in dataclasses.fields(self):  # types and ranges first: FIELD_CHECKS
+            check = FIELD_CHECKS.get(f.name)
+            if check is not None:
+                setattr(self, f.name, check(getattr(self, f.name), f"{source}: field '{f.name}'"))
+        if self.height is not None and self.width is not None and self.height * self.width > INPUT_PIXELS_MAX:
+            raise UserError(
+                f"{source}: fields 'height'/'width': {self.height}x{self.width} = {self.height * self.width:,} "
+                f"pixels is over the input budget of {INPUT_PIXELS_MAX:,} (512x512); use a smaller input size"
+            )
+
         choices: dict[str, Any] = {
             "model": MODELS,
             "loss": LOSSES,
@@ -132,12 +228,6 @@ class TrainConfig:
                 f"{source}: field 'threshold_rule': value 'prior' is the spill head's own boundary and needs "
                 f"score 'head' (score is '{self.score}'); choose fpr or balanced"
             )
-        if not 0.0 <= self.occlusion <= 1.0:
-            raise UserError(f"{source}: field 'occlusion': value {self.occlusion} must be between 0 and 1")
-        for name in ("height", "width", "epochs", "batch_size", "smooth", "decoder_epochs", "input_pixels"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
-                raise UserError(f"{source}: field '{name}': value {v!r} must be a whole number >= 1")
         if (self.height is None) != (self.width is None):
             raise UserError(
                 f"{source}: fields 'height'/'width': give both or neither (neither: chosen from the data)"
@@ -146,14 +236,6 @@ class TrainConfig:
             raise UserError(
                 f"{source}: fields 'height'/'width': {self.height}x{self.width} must be multiples of 8"
             )
-        for name in ("val_fraction", "calib_fraction", "target_fpr"):
-            v = float(getattr(self, name))
-            if not 0.0 < v < 1.0:
-                raise UserError(f"{source}: field '{name}': value {v} must be between 0 and 1")
-        if self.lr <= 0:
-            raise UserError(f"{source}: field 'lr': value {self.lr} must be > 0")
-        if not self.time_budget > 0:
-            raise UserError(f"{source}: field 'time_budget': value {self.time_budget} must be > 0 seconds")
         bad = (
             None
             if self.anomalies is None
@@ -199,7 +281,7 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
         """Build from a dict; unknown keys raise UserError naming them."""
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
             raise UserError(
                 f"{source}: unknown field '{unknown[0]}'; known fields: {', '.join(sorted(known))}"
@@ -213,7 +295,11 @@ class TrainConfig:
         if not p.is_file():
             raise UserError(f"{p}: no such config file; check the path")
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+            data = yaml.safe_load(p.read_text(encoding="utf-8-sig")) or {}
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+        except RecursionError:
+            raise UserError(f"{p}: YAML nested too deeply; a config is a flat mapping of fields") from None
         except yaml.YAMLError as exc:
             raise UserError(f"{p}: not valid YAML ({str(exc).splitlines()[0]}); fix the syntax") from None
         if not isinstance(data, dict):

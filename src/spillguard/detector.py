@@ -22,7 +22,7 @@ from torch import nn
 
 from sharedcore.errors import UserError
 from spillguard import __version__
-from spillguard.checkpoint import load_checkpoint, save_checkpoint
+from spillguard.checkpoint import damaged, entry, load_checkpoint, save_checkpoint
 from spillguard.compute import pick_device
 from spillguard.config import TrainConfig
 from spillguard.data.preprocess import Preprocessor, to_unit
@@ -42,6 +42,25 @@ def _split(n: int, frac: float, rng: np.random.Generator) -> tuple[np.ndarray, n
     perm = rng.permutation(n)
     k = min(max(1, round(frac * n)), n - 1) if n >= 2 else n
     return np.sort(perm[:k]), np.sort(perm[k:])
+
+
+def _preprocessor(state: dict[str, Any], cfg: TrainConfig, path: str | os.PathLike[str]) -> Preprocessor:
+    """The checkpoint's normalisation, checked: the config's colour space, 3 finite means and
+    3 positive finite standard deviations."""
+    if state.get("colour") != cfg.colour or state.get("illumination") != cfg.illumination:
+        raise damaged(path, "the normalisation does not match the config's colour space/illumination")
+    for key in ("mean", "std"):
+        v = state.get(key)
+        ok = isinstance(v, list) and len(v) == 3
+        ok = ok and all(
+            isinstance(x, int | float) and not isinstance(x, bool) and np.isfinite(x) for x in v or ()
+        )
+        if not ok or (key == "std" and min(v or [0]) <= 0):
+            raise damaged(
+                path,
+                f"normalisation '{key}' is {v!r}, not 3 finite numbers" + (" > 0" if key == "std" else ""),
+            )
+    return Preprocessor.from_state(state)
 
 
 @dataclass
@@ -246,13 +265,35 @@ class SpillDetector:
     def load(cls, path: str | os.PathLike[str]) -> SpillDetector:
         """Read a checkpoint file (or a run folder holding checkpoint.pt)."""
         data = load_checkpoint(path)
-        det = cls(TrainConfig.from_dict(data["config"], source=str(path)))
+        try:
+            config = TrainConfig.from_dict(entry(data, "config", dict, path), source="config")
+        except UserError as exc:
+            raise damaged(path, str(exc)) from None
+        det = cls(config)
         det.model_ = build_model(det.config.model, 3, det.config.model_params)
-        det.model_.load_state_dict(data["model_state"])
+        state = entry(data, "model_state", dict, path)
+        if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+            raise damaged(path, "entry 'model_state' is not a mapping of names to tensors")
+        try:
+            det.model_.load_state_dict(state)
+        except RuntimeError as exc:  # missing/unexpected keys, size mismatch
+            first = " ".join(str(exc).split())[:200]
+            raise damaged(path, f"the weights do not fit model '{det.config.model}' ({first})") from None
+        if not all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point()):
+            raise damaged(path, "the weights hold NaN or infinite values")
         det.model_.eval()
-        det.prep_ = Preprocessor.from_state(data["preprocess"])
-        det.thresholds_ = {k: float(v) for k, v in data["thresholds"].items()}
-        det.threshold_rule_ = data["threshold_rule"]
+        det.prep_ = _preprocessor(entry(data, "preprocess", dict, path), det.config, path)
+        thresholds = entry(data, "thresholds", dict, path)
+        det.thresholds_ = {}
+        for k, v in thresholds.items():
+            if not isinstance(k, str) or isinstance(v, bool) or not isinstance(v, int | float):
+                raise damaged(path, f"threshold {k!r} is {v!r}, not a number")
+            if not np.isfinite(v):
+                raise damaged(path, f"threshold '{k}' is {v}, not a finite number")
+            det.thresholds_[k] = float(v)
+        det.threshold_rule_ = entry(data, "threshold_rule", str, path)
+        if det.threshold_rule_ not in det.thresholds_:
+            raise damaged(path, f"the chosen threshold rule '{det.threshold_rule_}' has no threshold")
         det.decoder_fitted_ = bool(data.get("decoder_fitted", False))
         det.prepare_inference()
         return det

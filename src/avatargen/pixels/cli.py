@@ -9,7 +9,7 @@ import typer
 from avatargen.pixels.collection import Collection, load_collection
 from avatargen.pixels.evaluate import run_evaluation, sample_to_folder
 from avatargen.pixels.methods import DEFAULT_METHOD, METHODS, load_model, make_model
-from sharedcore.atomic import check_writable
+from sharedcore.atomic import check_output
 from sharedcore.cli_params import parse_optional_size
 from sharedcore.console import info
 from sharedcore.validate import seed_option
@@ -50,7 +50,7 @@ def fit(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model file."),
 ) -> None:
     """Estimate a pixel model from a folder of avatars and save it."""
-    check_writable(output, force)
+    check_output(output, force, kind="file")
     model = make_model(method, alpha)
     col = _load(folder, size)
     model.fit(col.images)
@@ -75,6 +75,7 @@ def sample(
     force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
 ) -> None:
     """Generate new avatars from a saved model (or from a folder, with the coherent model by default)."""
+    check_output(output, force, kind="dir")  # before fitting a folder
     model = (
         make_model(method).fit(_load(model_path, size).images)
         if model_path.is_dir()

@@ -16,12 +16,14 @@ import numpy as np
 
 from avatargen.pixels import metrics
 from avatargen.pixels.collection import Collection, from_images
+from avatargen.pixels.literal import check_alpha
 from avatargen.pixels.methods import HAS_LIKELIHOOD, METHODS, make_model
 from avatargen.pixels.montage import save_grid, save_montage, save_png
-from sharedcore.atomic import atomic_dir
+from sharedcore.atomic import atomic_dir, check_output
 from sharedcore.console import info, progress
 from sharedcore.figures import save_figure
 from sharedcore.report import HtmlReport
+from sharedcore.validate import check_int
 
 COLUMNS = [
     "method",
@@ -212,6 +214,9 @@ def run_evaluation(
     ``figures.csv``/``figures.json``/``figures.md`` and ``report.html``; with ``reliability_seeds``
     > 0 also ``reliability.md`` (the coherent model's targets for seeds 0..K-1, ``n_samples`` each).
     """
+    check_output(out_dir, force, kind="dir")  # before minutes of fitting and sampling
+    check_alpha(alpha)
+    check_alpha(loo_alpha, "--loo-alpha")
     col = as_collection(images)
     rows, samples = evaluate_methods(col, seed, n_samples, methods, alpha, loo_alpha)
     ref = metrics.training_reference(col.images)
@@ -288,10 +293,20 @@ def run_evaluation(
     return Evaluation(target, target / "report.html", rows, ref_row, markdown, rel_rows, rates, rel_md)
 
 
+#: Most pixels of one batch of sampled avatars (its grid holds as many again): 2**27 = 512 MB RGBA.
+SAMPLE_PIXELS_MAX = 2**27
+
+
 def sample_to_folder(
     model: Any, n: int, out_dir: str | os.PathLike[str], seed: int, force: bool = False
 ) -> list[Path]:
     """Draw ``n`` avatars from a fitted model; write ``avatar_XX.png`` and ``grid.png`` into ``out_dir``."""
+    check_output(out_dir, force, kind="dir")
+    h, w = model.image_shape
+    most = max(1, SAMPLE_PIXELS_MAX // (h * w))
+    check_int(
+        n, "-n", 1, most, fix=f"at {w}x{h} at most {most} avatars fit the {SAMPLE_PIXELS_MAX:,}-pixel budget"
+    )
     imgs = model.sample(n, np.random.default_rng(seed))
     target = Path(out_dir)
     with atomic_dir(target, force) as tmp:

@@ -13,7 +13,14 @@ import numpy as np
 
 from avatargen.pixels import valuelists
 from avatargen.pixels.literal import check_alpha, check_images
-from avatargen.pixels.modelfile import read_model_file, write_model_file
+from avatargen.pixels.modelfile import (
+    check_arrays,
+    check_param,
+    check_shape_param,
+    damaged,
+    read_model_file,
+    write_model_file,
+)
 
 _N_RGBA = 2**32
 
@@ -80,6 +87,11 @@ class JointColourModel:
         (higher is better; -inf if a value was never seen and alpha=0)."""
         return float(self.score_samples(images).mean())
 
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """(H, W) of the images the model draws."""
+        return (int(self.shape_[0]), int(self.shape_[1]))
+
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
         """Write the model to an ``.npz`` file."""
         params = {"alpha": self.alpha, "shape": list(self.shape_)}
@@ -91,7 +103,12 @@ class JointColourModel:
     def load(cls, path: str | os.PathLike[str]) -> JointColourModel:
         """Read a model written by :meth:`save`."""
         _, params, arrays = read_model_file(path, cls.method)
-        model = cls(alpha=params["alpha"])
+        h, w = check_shape_param(path, params)
+        check_arrays(path, arrays, {"table": ("u", (h * w, "N")), "palette": ("u", ("K",))})
+        for name in ("table", "palette"):
+            if arrays[name].dtype != np.uint32:
+                raise damaged(path, f"array '{name}' has dtype {arrays[name].dtype}, expected uint32")
+        model = cls(alpha=check_param(path, params, "alpha", 0.0))
         model.table_ = arrays["table"]
         model.palette_ = arrays["palette"]
         model.shape_ = (int(params["shape"][0]), int(params["shape"][1]))

@@ -12,17 +12,27 @@ from pathlib import Path
 import numpy as np
 
 from avatargen.pixels import valuelists
-from avatargen.pixels.modelfile import read_model_file, write_model_file
+from avatargen.pixels.modelfile import (
+    check_arrays,
+    check_param,
+    check_shape_param,
+    damaged,
+    read_model_file,
+    write_model_file,
+)
 from sharedcore.errors import UserError
+from sharedcore.validate import check_float
 
 _ALL_BYTES = np.arange(256, dtype=np.uint8)
 
 
-def check_alpha(alpha: float) -> float:
+#: Largest smoothing pseudo-count: beyond it every sampled value is (almost surely) noise.
+ALPHA_MAX = 1e9
+
+
+def check_alpha(alpha: float, name: str = "--alpha") -> float:
     """Validate an additive-smoothing pseudo-count (0 = plain MLE) and return it as a float."""
-    if alpha < 0:
-        raise UserError(f"--alpha: value {alpha} is negative; use 0 (plain MLE) or a positive number")
-    return float(alpha)
+    return check_float(alpha, name, 0.0, ALPHA_MAX, fix="0 is plain MLE")
 
 
 def check_images(images: np.ndarray) -> np.ndarray:
@@ -86,6 +96,11 @@ class LiteralPixelModel:
         (higher is better; -inf if a value was never seen and alpha=0)."""
         return float(self.score_samples(images).mean())
 
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """(H, W) of the images the model draws."""
+        return (int(self.shape_[0]), int(self.shape_[1]))
+
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
         """Write the model to an ``.npz`` file."""
         return write_model_file(
@@ -100,8 +115,12 @@ class LiteralPixelModel:
     def load(cls, path: str | os.PathLike[str]) -> LiteralPixelModel:
         """Read a model written by :meth:`save`."""
         _, params, arrays = read_model_file(path, cls.method)
-        model = cls(alpha=params["alpha"])
+        h, w = check_shape_param(path, params)
+        check_arrays(path, arrays, {"table": ("u", (h * w * 4, "N"))})
+        if arrays["table"].dtype != np.uint8:
+            raise damaged(path, f"array 'table' has dtype {arrays['table'].dtype}, expected uint8")
+        model = cls(alpha=check_param(path, params, "alpha", 0.0))
         model.table_ = arrays["table"]
-        model.shape_ = (int(params["shape"][0]), int(params["shape"][1]))
+        model.shape_ = (h, w)
         model.n_images_ = int(model.table_.shape[1])
         return model

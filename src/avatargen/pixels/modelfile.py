@@ -1,12 +1,17 @@
 """The pixel-model file: one ``.npz`` holding the method name, a format version, parameters
-(as JSON) and the learned arrays. Written atomically; a wrong version is a clear UserError."""
+(as JSON) and the learned arrays. Written atomically; a wrong version is a clear UserError, and so
+are contents that pass the version check but are not what the method saves (:func:`check_arrays`:
+each method declares its arrays' dtypes and shapes): "damaged model file: <path>: <what>"."""
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import zipfile
+import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +51,14 @@ def read_model_file(
         raise UserError(f"{p}: no such model file; create one with `avatargen pixels fit`")
     try:
         with np.load(p, allow_pickle=False) as z:
+            if not hasattr(z, "files"):  # a bare .npy array, not an archive
+                raise ValueError("not an npz archive")
             arrays = {k: z[k] for k in z.files}
         meta = json.loads(str(arrays.pop("__meta__")))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error, RecursionError):
         raise UserError(f"{p}: not a pixel-model file; create one with `avatargen pixels fit`") from None
+    if not isinstance(meta, dict):
+        raise UserError(f"{p}: not a pixel-model file; create one with `avatargen pixels fit`")
     found = meta.get("format_version")
     if found != FORMAT_VERSION:
         raise UserError(
@@ -59,4 +68,78 @@ def read_model_file(
         raise UserError(
             f"{p}: holds a '{meta.get('method')}' model, expected '{method}'; load it with that method"
         )
-    return str(meta["method"]), dict(meta.get("params", {})), arrays
+    params = meta.get("params", {})
+    if not isinstance(meta.get("method"), str) or not isinstance(params, dict):
+        raise damaged(p, "no method name or parameters")
+    return meta["method"], params, arrays
+
+
+def damaged(path: str | os.PathLike[str], what: str) -> UserError:
+    """The one message of a model file that passed the version check but whose contents are wrong."""
+    return UserError(f"damaged model file: {path}: {what}; retrain or re-save it (`avatargen pixels fit`)")
+
+
+#: An array's declared shape: ints are fixed sizes, strings are sizes shared between arrays.
+Shape = tuple[int | str, ...]
+
+
+def check_arrays(
+    path: str | os.PathLike[str],
+    arrays: Mapping[str, np.ndarray],
+    spec: Mapping[str, tuple[str, Shape]],
+    sizes: dict[str, int] | None = None,
+) -> dict[str, int]:
+    """Check the arrays of a model file against ``spec``: name -> (dtype kinds, shape), e.g.
+    ``{"table": ("u", ("S", "N"))}``. Dtype kinds are numpy's (``u`` unsigned, ``b`` bool, ``f``
+    float); a named size must be the same in every array and at least 1. Returns the sizes found
+    (``sizes`` may fix some beforehand); anything else is a "damaged model file" UserError."""
+    found = dict(sizes or {})
+    for name, (kinds, shape) in spec.items():
+        if name not in arrays:
+            raise damaged(path, f"array '{name}' is missing")
+        a = arrays[name]
+        if a.dtype.kind not in kinds:
+            raise damaged(path, f"array '{name}' has dtype {a.dtype}, expected kind '{kinds}'")
+        if a.ndim != len(shape):
+            raise damaged(path, f"array '{name}' has {a.ndim} dimensions, expected {len(shape)}")
+        for axis, (want, got) in enumerate(zip(shape, a.shape, strict=True)):
+            if isinstance(want, str):
+                want = found.setdefault(want, got)
+            if got != want or got < 1:
+                raise damaged(path, f"array '{name}' has shape {a.shape}: axis {axis} should be {want}")
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise damaged(path, f"array '{name}' holds NaN or infinite values")
+    return found
+
+
+def check_param(
+    path: str | os.PathLike[str],
+    params: Mapping[str, Any],
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    integer: bool = False,
+    optional: bool = False,
+) -> Any:
+    """A number in ``params`` within [low, high] (None allowed with ``optional``), else "damaged"."""
+    if name not in params:
+        raise damaged(path, f"parameter '{name}' is missing")
+    v = params[name]
+    if v is None and optional:
+        return None
+    ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    ok = ok and (not integer or float(v).is_integer())
+    if not ok or (low is not None and v < low) or (high is not None and v > high):
+        raise damaged(path, f"parameter '{name}' is {v!r}, expected a number in [{low}, {high}]")
+    return int(v) if integer else v
+
+
+def check_shape_param(path: str | os.PathLike[str], params: Mapping[str, Any]) -> tuple[int, int]:
+    """The image size ``shape`` = [H, W] of a model's parameters."""
+    shape = params.get("shape")
+    if not isinstance(shape, list) or len(shape) != 2:
+        raise damaged(path, "parameter 'shape' is not [height, width]")
+    h = check_param(path, {"height": shape[0]}, "height", 1, 65536, integer=True)
+    w = check_param(path, {"width": shape[1]}, "width", 1, 65536, integer=True)
+    return h, w

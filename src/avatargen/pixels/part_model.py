@@ -34,7 +34,7 @@ import numpy as np
 
 from avatargen.pixels.joint import pack
 from avatargen.pixels.literal import check_alpha, check_images
-from avatargen.pixels.modelfile import read_model_file, write_model_file
+from avatargen.pixels.modelfile import check_arrays, check_param, damaged, read_model_file, write_model_file
 from avatargen.pixels.segment import (
     CLOTHES,
     FACIAL_HAIR,
@@ -51,6 +51,18 @@ from sharedcore.errors import UserError
 
 _ROLES = (SKIN, HAIR, CLOTHES, FACIAL_HAIR)
 _N_ROLE_CODES = 5
+# The arrays of a saved model: dtype kinds and shapes (N images of H x W; see modelfile.check_arrays).
+_ARRAYS: dict[str, tuple[str, tuple[int | str, ...]]] = {
+    "images": ("u", ("N", "H", "W", 4)),
+    "role": ("u", ("N", "H", "W")),
+    "shade": ("f", ("N", "H", "W")),
+    "bases": ("u", ("N", len(_ROLES), 3)),
+    "has": ("bu", ("N", len(_ROLES))),
+    "body_ok": ("bu", ("N",)),
+    "template": ("bu", ("H", "W")),
+    "face_core": ("bu", ("H", "W")),
+    "face": ("bu", ("H", "W")),
+}
 
 
 def _colour_table(colours: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -440,6 +452,11 @@ class PartBasedModel:
         return self.sample_with_parts(n, rng)[0]
 
     # ---------------------------------------------------------------- persistence
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """(H, W) of the images the model draws."""
+        return (int(self.layout_.shape[0]), int(self.layout_.shape[1]))
+
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
         """Write the model (training parts, layout, colour tables) to an ``.npz`` file."""
         lay = self.layout_
@@ -468,14 +485,26 @@ class PartBasedModel:
     def load(cls, path: str | os.PathLike[str]) -> PartBasedModel:
         """Read a model written by :meth:`save`."""
         _, params, arr = read_model_file(path, cls.method)
+        size = check_arrays(path, arr, _ARRAYS)
+        if arr["images"].dtype != np.uint8 or arr["role"].dtype != np.uint8:
+            raise damaged(path, "arrays 'images' and 'role' must be uint8")
+        if int(arr["role"].max()) >= _N_ROLE_CODES:
+            raise damaged(path, f"array 'role' holds the role code {int(arr['role'].max())}, not one of 0..4")
         model = cls(
-            alpha=params["alpha"],
-            keep_hair_colour=params["keep_hair_colour"],
-            max_identical=params["max_identical"],
-            min_distance=params["min_distance"],
-            max_tries=params["max_tries"],
+            alpha=check_param(path, params, "alpha", 0.0),
+            keep_hair_colour=check_param(path, params, "keep_hair_colour", 0.0, 1.0),
+            max_identical=check_param(path, params, "max_identical", 0.0, 1.0, optional=True),
+            min_distance=check_param(path, params, "min_distance", 0.0, optional=True),
+            max_tries=check_param(path, params, "max_tries", 1, 10_000, integer=True),
         )
-        top, split, face_top, beard_top = (int(v) for v in params["rows"])
+        rows = params.get("rows")
+        if not isinstance(rows, list) or len(rows) != 4:
+            raise damaged(path, "parameter 'rows' is not [top, split, face_top, beard_top]")
+        top, split, face_top, beard_top = (
+            check_param(path, {"rows": v}, "rows", 0, size["H"] - 1, integer=True) for v in rows
+        )
+        if not face_top <= split:
+            raise damaged(path, f"parameter 'rows': face_top {face_top} is below the split row {split}")
         model.layout_ = Layout(
             arr["template"].astype(bool), top, split, face_top, beard_top, arr["face_core"].astype(bool)
         )

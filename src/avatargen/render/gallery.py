@@ -16,10 +16,11 @@ from PIL import Image
 from avatargen.render.draw import png_to_image, resolve_mapping, style_svg, svgs_to_pngs
 from avatargen.render.grid import make_grid, png_bytes
 from avatargen.render.mapping import StyleMapping, normalise
-from sharedcore.atomic import atomic_dir
+from sharedcore.atomic import atomic_dir, check_output
 from sharedcore.console import progress
 from sharedcore.errors import UserError
 from sharedcore.report import HtmlReport
+from sharedcore.validate import check_int
 
 GRID_MAX = 64  # avatars shown in grid.png; all of them are written as files
 CHUNK = 32  # styles drawn per batch (bounded memory for large -n)
@@ -93,6 +94,10 @@ def defaults_line(mapping: StyleMapping) -> str:
     return f"Not in the data, drawn as: {body} (mapping {mapping.name})."
 
 
+#: Most avatars one gallery draws (about 10 minutes of drawing on one core).
+DRAW_MAX = 10_000
+
+
 def draw_gallery(
     model: StyleSampler,
     out: str | os.PathLike[str],
@@ -110,8 +115,8 @@ def draw_gallery(
 
     The mapping is checked against every value of the model before anything is sampled or written.
     """
-    if n < 1:
-        raise UserError(f"-n {n}: draw at least one avatar")
+    check_int(n, "-n", 1, DRAW_MAX, fix="avatars drawn in one gallery; draw several galleries for more")
+    check_output(out, force, kind="dir")  # before sampling and drawing
     m = resolve_mapping(mapping, model.values_)
     m.check(model.values_)
     given_model = match_given(given or {}, model, model_name)

@@ -252,9 +252,13 @@ def _load_file(path: Path) -> StyleMapping:
             f"{', '.join(BUILTIN_NAMES)}"
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError:
         raise UserError(f"{path}: not UTF-8 text; save the mapping file as UTF-8") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise UserError(
+            f"{path}: YAML nested too deeply; a mapping file is a few levels deep, check it"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}:" if mark is not None else ""

@@ -12,7 +12,7 @@ import typer
 from avatargen.styles.data import load_styles
 from avatargen.styles.explain import Table, explain_tables, render_markdown, render_text
 from avatargen.styles.model import STRUCTURES, StyleModel
-from sharedcore.atomic import check_writable, write_text
+from sharedcore.atomic import check_output, write_text
 from sharedcore.cli_params import parse_pairs
 from sharedcore.console import info
 from sharedcore.errors import UserError
@@ -73,7 +73,7 @@ def fit_cmd(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
 ) -> None:
     """Fit a style model (MLE + Dirichlet smoothing, tree structure) and save it as JSON."""
-    check_writable(output, force)
+    check_output(output, force, kind="file")
     model = fit_model(data, rules, alpha, structure, edge_pvalue)
     model.save(output, force=force)
     edges = [f"{p}->{c}" for c, p in model.parents_.items() if p is not None]
@@ -110,12 +110,10 @@ def sample_cmd(
     if fmt not in FORMATS:
         raise UserError(f"--format '{fmt}' is unknown; choose one of {', '.join(FORMATS)}")
     if output is not None:
-        check_writable(output, force)
+        check_output(output, force, kind="file")
     model = StyleModel.load(model_path)
     ev = parse_pairs(given, "--given")
     if most_probable:
-        if n < 0:
-            raise UserError(f"-n {n}: the number of styles must be >= 0")
         df = model.most_probable(n, given=ev)
     else:
         df = model.sample(n, np.random.default_rng(seed), given=ev, unique=unique)
@@ -182,7 +180,7 @@ def explain_cmd(
     if fmt not in ("text", "markdown"):
         raise UserError(f"--format '{fmt}' is unknown; choose text or markdown")
     if output is not None:
-        check_writable(output, force)
+        check_output(output, force, kind="file")
     tables = explain_tables(StyleModel.load(model_path))
     emit(render_text(tables) if fmt == "text" else render_markdown(tables), output, force, "the tables")
 

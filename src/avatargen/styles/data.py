@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import os
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +19,11 @@ import numpy as np
 import pandas as pd
 
 from sharedcore.errors import UserError
+from sharedcore.validate import check_counts
 
 COUNTS_SUFFIXES = (".json",)
+#: Top-level keys of a counts file ``{"attributes": {...}, "description": "..."}``; others are refused.
+COUNTS_KEYS = frozenset({"attributes", "description", "format_version"})
 
 
 @dataclass
@@ -103,12 +107,22 @@ def read_json(path: Path) -> Any:
         raise UserError(
             f"{path}: line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg}); fix the syntax"
         ) from None
+    except RecursionError:  # e.g. 100,000 nested brackets: Python's parser recurses per level
+        raise UserError(
+            f"{path}: JSON nested too deeply (more than about {sys.getrecursionlimit()} levels); "
+            "a data or model file is a few levels deep, check the file"
+        ) from None
 
 
 def counts_from_mapping(obj: Any, source: str = "<counts>") -> StyleData:
     """Validate ``{"attributes": {attr: {value: count}}}`` (or the bare inner mapping) into StyleData."""
     desc = ""
     if isinstance(obj, dict) and "attributes" in obj:
+        unknown = sorted(set(obj) - COUNTS_KEYS)
+        if unknown:
+            raise UserError(
+                f"{source}: unknown key '{unknown[0]}'; allowed at the top level: {', '.join(sorted(COUNTS_KEYS))}"
+            )
         desc = str(obj.get("description", ""))
         obj = obj["attributes"]
     if not isinstance(obj, dict) or not obj:
@@ -128,20 +142,16 @@ def counts_from_mapping(obj: Any, source: str = "<counts>") -> StyleData:
                 f"{source}: attribute '{attr}' has no values; give it a mapping of value -> count"
             )
         names: list[str] = []
-        cs: list[int] = []
-        for raw_value, c in table.items():
-            where = f"{source}: attribute '{attr}', value '{raw_value}'"
+        for raw_value in table:
             value = _clean_name(raw_value, f"{source}: attribute '{attr}'", "a value name")
             if value in names:
-                raise UserError(f"{where}: value listed twice (after trimming spaces); merge the counts")
-            if isinstance(c, bool) or not isinstance(c, int | float):
-                raise UserError(f"{where}: count {c!r} is not a number; counts are non-negative integers")
-            if isinstance(c, float) and (not math.isfinite(c) or c != int(c)):
-                raise UserError(f"{where}: count {c!r} is not an integer; counts are non-negative integers")
-            if c < 0:
-                raise UserError(f"{where}: count {c!r} is negative; counts are non-negative integers")
+                raise UserError(
+                    f"{source}: attribute '{attr}', value '{raw_value}': value listed twice (after trimming "
+                    "spaces); merge the counts"
+                )
             names.append(value)
-            cs.append(int(c))
+        # whole, non-negative, and a total that stays exact (no OverflowError, no int64 wrap-around)
+        cs = check_counts(table, f"{source}: attribute '{attr}'")
         if sum(cs) == 0:
             raise UserError(
                 f"{source}: attribute '{attr}': all counts are 0 (empty attribute); add counts or drop it"

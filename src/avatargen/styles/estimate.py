@@ -8,7 +8,29 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
+from sharedcore.errors import UserError
+
 FORCED_EDGE_WEIGHT = -1.0e9
+#: Most cells (int64, 8 bytes each) of the joint count tables held at once: 2**25 cells = 256 MB.
+PAIR_CELLS_MAX = 2**25
+
+
+def check_pair_cells(
+    attributes: Sequence[str], cards: Sequence[int], pairs: Sequence[tuple[int, int]], source: str
+) -> None:
+    """UserError before allocating when the joint count tables of ``pairs`` (i, j) would hold more
+    than ``PAIR_CELLS_MAX`` cells in all; the message names the largest pair and the fix."""
+    cells = [(cards[i] * cards[j], i, j) for i, j in pairs]
+    total = sum(c for c, _, _ in cells)
+    if total <= PAIR_CELLS_MAX:
+        return
+    big, i, j = max(cells)
+    raise UserError(
+        f"{source}: columns '{attributes[i]}' and '{attributes[j]}' have {cards[i]:,} and {cards[j]:,} "
+        f"distinct values: the pair tables would hold {total:,} cells ({total * 8 / 2**30:.1f} GB; "
+        f"this pair {big:,}), over the limit of {PAIR_CELLS_MAX:,}; group rare values of these columns, "
+        "drop an identifier-like column, or fit with --structure independent"
+    )
 
 
 def pair_counts(parent: np.ndarray, child: np.ndarray, k_parent: int, k_child: int) -> np.ndarray:

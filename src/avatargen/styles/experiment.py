@@ -16,7 +16,7 @@ from avatargen.styles.diversity import diversity_curve
 from avatargen.styles.explain import Table, explain_tables, render_markdown
 from avatargen.styles.model import StyleModel
 from avatargen.styles.rules import Rules, load_rules
-from sharedcore.atomic import atomic_dir, write_text
+from sharedcore.atomic import atomic_dir, check_output, write_text
 from sharedcore.console import info, progress
 from sharedcore.figures import plt, save_figure
 from sharedcore.report import HtmlReport
@@ -223,6 +223,7 @@ def run_experiment(
     """Fit, explain and run every experiment on a styles data file; write PNGs, model.json,
     explain.md, report.md and report.html into ``out_dir`` (built atomically). Returns what was
     fitted and measured (``.report`` is the HTML path)."""
+    check_output(out_dir, force, kind="dir")  # before fitting and cross-validating
     rng = np.random.default_rng(seed)
     d = load_styles(data_path)
     r = rules if isinstance(rules, Rules) or rules is None else load_rules(rules)

@@ -3,7 +3,6 @@ Dirichlet smoothing; exact probabilities, marginals, Bayes queries, sampling and
 
 from __future__ import annotations
 
-import numbers
 import os
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pandas as pd
 from avatargen.styles import persistence
 from avatargen.styles.consistency import Note, counts_consistency, counts_only_table, independence_notes
 from avatargen.styles.data import StyleData, as_style_data
-from avatargen.styles.estimate import pair_counts, smoothed
+from avatargen.styles.estimate import check_pair_cells, pair_counts, smoothed
 from avatargen.styles.network import TreeNetwork, enumerate_support
 from avatargen.styles.persistence import FORMAT_VERSION, MODEL_KIND
 from avatargen.styles.rules import Rules, apply_rule_values, as_rules, check_rows_against_rules, rule_masks
@@ -31,10 +30,30 @@ from avatargen.styles.sample import (
 )
 from avatargen.styles.structure import STRUCTURES, check_structure, learn_structure
 from sharedcore.errors import UserError
+from sharedcore.validate import check_float, check_int
 
-__all__ = ["ENUMERATE_LIMIT", "FORMAT_VERSION", "MODEL_KIND", "STRUCTURES", "StyleModel"]
+__all__ = [
+    "ENUMERATE_LIMIT",
+    "FORMAT_VERSION",
+    "MODEL_KIND",
+    "MOST_PROBABLE_MAX",
+    "SAMPLE_MAX",
+    "STRUCTURES",
+    "StyleModel",
+]
 
 ENUMERATE_LIMIT = 300_000
+#: Most styles one ``sample`` call draws (-n): a million rows is about 40 MB of codes and text.
+SAMPLE_MAX = 1_000_000
+#: Most styles one ``most_probable`` call lists (exact best-first search beyond ENUMERATE_LIMIT).
+MOST_PROBABLE_MAX = 100_000
+
+
+def check_n(n: object, name: str = "-n", high: int = SAMPLE_MAX, fix: str = "call again for more") -> int:
+    """A number of styles to draw or list: an integer from 0 to ``high``."""
+    return check_int(n, name, 0, high, fix=f"at most {high:,} styles per call; {fix}")
+
+
 # conditioned single-style samplers kept per model (LRU, one per distinct --given), at most this many
 # and this many table cells in all (~80 bytes each: ~40 KB per pin set for the example model)
 SAMPLER_CACHE, SAMPLER_CACHE_CELLS = 4096, 1 << 20
@@ -93,8 +112,9 @@ class StyleModel:
         ``data``: StyleData, a pandas DataFrame (one column per attribute), a counts mapping
         ``{"attributes": {attr: {value: count}}}`` or a path to a data file. Returns self.
         """
-        if not (isinstance(self.alpha, numbers.Real) and 0 <= self.alpha < np.inf):
-            raise UserError(f"alpha {self.alpha!r} is invalid; give a number >= 0 (0 = pure MLE)")
+        alpha = check_float(self.alpha, "--alpha", 0.0, fix="a Dirichlet pseudo-count; 0 = pure MLE")
+        if self.edge_pvalue is not None:
+            check_float(self.edge_pvalue, "--edge-pvalue", 0.0, 1.0, low_open=True, fix="e.g. 0.05")
         check_structure(self.structure)
         rules = as_rules(self.rules)
         d = apply_rule_values(as_style_data(data), rules)
@@ -106,7 +126,9 @@ class StyleModel:
         parents, mi, notes = tree.parents, tree.mutual_information, tree.notes
         tables = _count_tables(d, rules, parents, tree.pairs, cards)
         masks = rule_masks(parents, rules, d)
-        cpts = [smoothed(t, float(self.alpha), masks[v]) for v, t in enumerate(tables)]
+        with np.errstate(over="ignore", invalid="ignore"):  # a huge alpha: refused just below
+            cpts = [smoothed(t, alpha, masks[v]) for v, t in enumerate(tables)]
+        _check_computable(cpts, alpha, d.attributes)
         if d.kind == "counts":
             notes = counts_consistency(d, rules) + notes + independence_notes(d, rules, parents)
         else:
@@ -319,8 +341,7 @@ class StyleModel:
         styles without repeats and, unless ``exclude_training`` is False, none of the training rows.
         """
         self._check_fitted()
-        if n < 0:
-            raise UserError(f"-n {n}: the number of styles must be >= 0")
+        n = check_n(n)
         ev = self._evidence(given)
         net = self.network_.condition(ev)
         if not unique:
@@ -395,6 +416,7 @@ class StyleModel:
 
     def most_probable(self, k: int, given: dict[str, str] | None = None) -> pd.DataFrame:
         """The k most probable styles (consistent with ``given``), best first, with probabilities."""
+        k = check_n(k, "-n (with --most-probable)", MOST_PROBABLE_MAX, "the rest are rarer still")
         ev = self._evidence(given)
         if k > 100 and self.network_.support_size(ev) <= ENUMERATE_LIMIT:  # many: sort them all
             codes, _prob = enumerate_support(self.network_.condition(ev))
@@ -438,6 +460,17 @@ class StyleModel:
 # ------------------------------------------------------------------------------------- internals
 
 
+def _check_computable(cpts: list[np.ndarray], alpha: float, attributes: list[str]) -> None:
+    """UserError when a table is not a distribution (e.g. ``alpha`` so large that N + K alpha
+    overflows to inf and every probability becomes 0: a model in which no style is possible)."""
+    for a, c in zip(attributes, cpts, strict=True):
+        if not (np.isfinite(c).all() and np.allclose(c.sum(axis=-1), 1.0)):
+            raise UserError(
+                f"--alpha: {alpha:g} is too large to compute the probabilities of '{a}' (they overflow, "
+                "so no style would be possible); use a smaller pseudo-count (e.g. 1)"
+            )
+
+
 def _count_tables(
     d: StyleData,
     rules: Rules,
@@ -447,6 +480,8 @@ def _count_tables(
 ) -> list[np.ndarray]:
     """Count table of every attribute: (1, K) for a root, (K_parent, K) joint counts for a child
     (per-row data), or pseudo-joint counts built from the marginals (counts-only data)."""
+    edges = [(min(int(p), v), max(int(p), v)) for v, p in enumerate(parents) if p >= 0]
+    check_pair_cells(d.attributes, cards, [e for e in edges if e not in pairs], d.source)
     tables = []
     for v, a in enumerate(d.attributes):
         p = int(parents[v])

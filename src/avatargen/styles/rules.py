@@ -77,6 +77,10 @@ def load_rules(path: str | os.PathLike[str]) -> Rules:
     else:
         try:
             obj = yaml.safe_load(text)
+        except RecursionError:  # PyYAML composes nested collections recursively
+            raise UserError(
+                f"{p}: YAML nested too deeply; a rules file is a few levels deep, check it"
+            ) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             pos = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""

@@ -13,6 +13,8 @@ import numpy as np
 from avatargen.styles.consistency import Note
 from avatargen.styles.data import StyleData
 from avatargen.styles.estimate import (
+    PAIR_CELLS_MAX,
+    check_pair_cells,
     chow_liu_edges,
     find_cycle,
     g_test_pvalue,
@@ -74,7 +76,13 @@ def learn_structure(
     pairs: dict[tuple[int, int], np.ndarray] = {}
     mi = None
     if d.codes is not None:
-        if structure == "chow-liu" or d.n_rows * k * (k - 1) // 2 <= MI_REPORT_LIMIT:
+        all_pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+        cells = sum(cards[i] * cards[j] for i, j in all_pairs)
+        if structure == "chow-liu":  # needs every pair: refuse before allocating
+            check_pair_cells(attrs, cards, all_pairs, d.source)
+        if structure == "chow-liu" or (
+            d.n_rows * k * (k - 1) // 2 <= MI_REPORT_LIMIT and cells <= PAIR_CELLS_MAX
+        ):
             pairs = pairwise_counts(d.codes, cards)
             mi = mutual_information_matrix(d.codes, cards, pairs)
         else:

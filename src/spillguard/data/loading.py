@@ -15,6 +15,7 @@ of skips ``(path, reason)``; with ``strict`` the first one raises a UserError in
 from __future__ import annotations
 
 import csv
+import errno
 import os
 import warnings
 from collections.abc import Sequence
@@ -50,8 +51,8 @@ def check_skips(skipped: Sequence[Skip], strict: bool) -> None:
         raise UserError(f"{p}: {why}{more}; fix or remove it, or run without --strict to skip it")
 
 
-def report_skips(skipped: Sequence[Skip]) -> None:
-    """Print the list of skipped files (the first 50)."""
+def report_skips(skipped: Sequence[Skip], listed_in: str | None = "metrics.json") -> None:
+    """Print the list of skipped files (the first 50); ``listed_in`` names the file listing them all."""
     # imported here: decoding must stay importable with the runtime extra only (no typer/tqdm; deploy.runtime)
     from sharedcore.console import info
 
@@ -60,7 +61,16 @@ def report_skips(skipped: Sequence[Skip]) -> None:
         for p, why in skipped[:50]:
             info(f"  {p}: {why}")
         if len(skipped) > 50:
-            info(f"  ... and {len(skipped) - 50} more (all listed in metrics.json)")
+            where = f" (all listed in {listed_in})" if listed_in else ""
+            info(f"  ... and {len(skipped) - 50} more{where}")
+
+
+def _is_loop(p: Path) -> bool:
+    try:
+        p.stat()
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def list_images(folder: str | os.PathLike[str], recursive: bool = False) -> tuple[list[Path], list[Skip]]:
@@ -69,57 +79,82 @@ def list_images(folder: str | os.PathLike[str], recursive: bool = False) -> tupl
     return scan.paths, scan.skipped
 
 
+class _Labels:
+    """Collects (path, label) pairs of a label file: a file listed again with the same label is
+    counted once (the repeat is a skip saying so); with the other label it is a UserError."""
+
+    def __init__(self, out: Sources, source: Path) -> None:
+        self.out, self.source = out, source
+        self.seen: dict[Path, tuple[int, str]] = {}
+
+    def add(self, p: Path, label: int, where: str) -> None:
+        key = Path(os.path.normpath(p.absolute()))
+        if key in self.seen:
+            first_label, first_where = self.seen[key]
+            if first_label != label:
+                raise UserError(
+                    f"{self.source}: {where}: {p.name} is labelled {label}, but {first_where} labels it "
+                    f"{first_label}; keep one label per file"
+                )
+            self.out.skipped.append(
+                (p, f"listed again in {self.source.name} {where}; counted once ({first_where})")
+            )
+            return
+        self.seen[key] = (label, where)
+        if not p.is_file():
+            self.out.skipped.append((p, f"listed in {self.source.name} {where} but missing"))
+            return
+        self.out.paths.append(p)
+        self.out.labels.append(label)
+
+
 def read_annotation(path: str | os.PathLike[str], image_dir: str | os.PathLike[str]) -> Sources:
-    """Parse ``<file> <0|1>`` lines; files missing from ``image_dir`` become skips."""
+    """Parse ``<file> <0|1>`` lines; files missing from ``image_dir`` become skips, a file listed
+    twice with the same label is counted once (the repeat is a skip), with both labels a UserError."""
     ann, imgs = Path(path), Path(image_dir)
     out = Sources(layout="course")
     try:
-        lines = ann.read_text(encoding="utf-8").splitlines()
+        lines = ann.read_text(encoding="utf-8-sig").splitlines()  # a BOM is not part of the first name
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{ann}: cannot read the annotation file ({exc}); check the file") from None
+    labels = _Labels(out, ann)
     for no, line in enumerate(lines, start=1):
         parts = line.split()
         if not parts or parts[0].startswith("#"):
             continue
         if len(parts) != 2 or parts[1] not in ("0", "1"):
             raise UserError(
-                f"{ann}: line {no}: '{line.strip()}' is not '<file> <0|1>'; fix the line (1 = spill, 0 = normal)"
+                f"{ann}: line {no}: '{line.strip()[:80]}' is not '<file> <0|1>'; fix the line (1 = spill, 0 = normal)"
             )
-        p = imgs / parts[0]
-        if not p.is_file():
-            out.skipped.append((p, f"listed in {ann.name} line {no} but missing"))
-            continue
-        out.paths.append(p)
-        out.labels.append(int(parts[1]))
+        labels.add(imgs / parts[0], int(parts[1]), f"line {no}")
     return out
 
 
 def read_manifest(path: str | os.PathLike[str]) -> Sources:
-    """Parse a CSV manifest with columns ``path,label``; paths are relative to the CSV's folder."""
+    """Parse a CSV manifest with columns ``path,label``; paths are relative to the CSV's folder.
+    Repeats as in :func:`read_annotation`."""
     csv_path = Path(path)
     out = Sources(layout="manifest")
     try:
-        with csv_path.open(newline="", encoding="utf-8") as fh:
+        with csv_path.open(newline="", encoding="utf-8-sig") as fh:  # Excel's BOM is not in 'path'
             reader = csv.DictReader(fh)
             cols = [c.strip() for c in (reader.fieldnames or [])]
             if "path" not in cols or "label" not in cols:
                 raise UserError(
                     f"{csv_path}: header {cols} lacks column 'path' and/or 'label'; the first line must be 'path,label'"
                 )
+            labels = _Labels(out, csv_path)
             for row_no, row in enumerate(reader, start=2):
-                row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+                row = {k.strip(): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
                 label = LABEL_WORDS.get(row["label"].lower())
                 if label is None:
                     raise UserError(
-                        f"{csv_path}: row {row_no}, column 'label': value '{row['label']}' is not 0/1/normal/spill; fix it"
+                        f"{csv_path}: row {row_no}, column 'label': value '{row['label'][:40]}' is not 0/1/normal/spill; fix it"
                     )
+                if not row["path"]:
+                    raise UserError(f"{csv_path}: row {row_no}, column 'path': empty; name an image file")
                 p = Path(row["path"])
-                p = p if p.is_absolute() else csv_path.parent / p
-                if not p.is_file():
-                    out.skipped.append((p, f"listed in {csv_path.name} row {row_no} but missing"))
-                    continue
-                out.paths.append(p)
-                out.labels.append(label)
+                labels.add(p if p.is_absolute() else csv_path.parent / p, label, f"row {row_no}")
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UserError(f"{csv_path}: cannot read the CSV manifest ({exc}); check the file") from None
     return out
@@ -284,7 +319,13 @@ def expand_inputs(items: Sequence[str]) -> tuple[list[Path], list[Skip]]:
             matches = glob_files(item)  # never follows folder links (loops end), each file once
             if not matches:
                 raise UserError(f"{item}: the pattern matches no file; check it")
-            paths += [m for m in matches if m.is_file()]
+            for m in matches:  # a broken or looping link is a skip with its reason, not silently dropped
+                if m.is_file():
+                    paths.append(m)
+                elif m.is_symlink():
+                    loop = not os.path.exists(os.path.realpath(m)) and _is_loop(m)
+                    why = "symbolic link loop" if loop else "broken symbolic link (its target is missing)"
+                    skipped.append((m, f"{why}; fix or remove the link"))
         else:
             raise UserError(f"{item}: no such file or folder; check the path")
     return paths, skipped

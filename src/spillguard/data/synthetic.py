@@ -15,11 +15,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from sharedcore.atomic import atomic_dir
+from sharedcore.atomic import atomic_dir, check_output
+from sharedcore.validate import check_int
 
 SPILL_COLOURS = np.array(
     [[250, 250, 235], [250, 235, 120], [170, 240, 230], [250, 170, 90], [215, 250, 170]], dtype=np.float32
 )
+
+
+#: Most images of one kind ``synth`` draws (about 1.5 kB each, a few minutes per 100,000).
+SYNTH_MAX = 1_000_000
 
 
 @dataclass
@@ -30,6 +35,20 @@ class SynthSpec:
     n_proliv: int = 60
     n_test_normal: int = 270
     n_test_spill: int = 30
+
+    def validate(self) -> SynthSpec:
+        """UserError unless every count is a whole number from 0 to ``SYNTH_MAX`` (train at least 1)."""
+        options = {
+            "n_train": "--n-train",
+            "n_proliv": "--n-proliv",
+            "n_test_normal": "--n-test",
+            "n_test_spill": "--n-test",
+        }
+        for name, option in options.items():
+            low = 1 if name == "n_train" else 0
+            fix = f"at most {SYNTH_MAX:,} images of each kind (about 1.5 kB each)"
+            setattr(self, name, check_int(getattr(self, name), option, low, SYNTH_MAX, fix=fix))
+        return self
 
 
 def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: int) -> np.ndarray:
@@ -82,7 +101,8 @@ def write_synth(
     out: str | os.PathLike[str], seed: int = 0, spec: SynthSpec | None = None, force: bool = False
 ) -> Path:
     """Write a synthetic data set in the course layout to ``out`` (atomically); same seed, same bytes."""
-    spec = spec or SynthSpec()
+    spec = (spec or SynthSpec()).validate()
+    check_output(out, force, kind="dir")
     rng = np.random.default_rng(seed)
     with atomic_dir(out, force=force) as tmp:
         for sub in ("train", "proliv", "test/imgs"):

@@ -12,14 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from sharedcore.atomic import atomic_dir
+from sharedcore.atomic import atomic_dir, check_output
+from sharedcore.errors import UserError
 from spillguard.data import ImageSet, labelled_sources, load_sources, report_skips
 from spillguard.detector import SpillDetector
 from spillguard.metrics.detection import evaluate_scores, recon_metrics
 from spillguard.pipelines.train import skips_json
 from spillguard.post_processing.thresholds import threshold_stream
 from spillguard.reporting.plots import draw_examples, plot_scores
-from spillguard.reporting.run_report import EVALUATION, render_run_report, write_scores
+from spillguard.reporting.run_report import EVALUATION, read_run_json, render_run_report, write_scores
 
 
 @dataclass
@@ -37,6 +38,19 @@ class EvaluationResult:
         return self.record["metrics"]
 
 
+def check_both_classes(labels: np.ndarray, shown: str) -> None:
+    """UserError unless ``labels`` hold normals (0) and spills (1): with one class ROC/PR AUC and the
+    TPR/TNR pair are undefined, so an evaluation needs both."""
+    n_spill = int(np.asarray(labels).sum())
+    n_normal = len(labels) - n_spill
+    if n_spill == 0 or n_normal == 0:
+        raise UserError(
+            f"{shown}: {n_normal} normal and {n_spill} spill image(s): with only one class ROC/PR AUC and "
+            "TPR/TNR are undefined; evaluate on labelled data holding both (to score unlabelled images "
+            "use 'spillguard predict')"
+        )
+
+
 def evaluate_detector(
     det: SpillDetector,
     ds: ImageSet,
@@ -52,6 +66,8 @@ def evaluate_detector(
     re-centred on the unlabelled scores of ``ds``) is measured too. ``test_shown`` / ``run_shown``
     name the data and the run in the files.
     """
+    check_output(out, force, kind="dir")
+    check_both_classes(ds.labels, test_shown)
     cfg = det.config
     t0 = time.perf_counter()
     scores = det.score_samples(ds.images)
@@ -91,13 +107,17 @@ def evaluate_run(
     again with the new test section.
     """
     run_dir = Path(run)
-    det = SpillDetector.load(run_dir)
-    size = det.config.input_size
-    ds = load_sources(labelled_sources(test), size, strict, what=str(test))
-    report_skips(ds.skipped)
     target = Path(out) if out is not None else run_dir / EVALUATION
+    det = SpillDetector.load(run_dir)
+    check_output(target, force, kind="dir")  # before any image is decoded
+    rerender = target.resolve() == (run_dir / EVALUATION).resolve()
+    train_metrics = read_run_json(run_dir / "metrics.json") if rerender else None  # checked first too
+    size = det.config.input_size
+    src = labelled_sources(test)
+    check_both_classes(np.asarray(src.labels, dtype=np.int64), str(test))
+    ds = load_sources(src, size, strict, what=str(test))
+    report_skips(ds.skipped, listed_in=str(target / "test_metrics.json"))
     res = evaluate_detector(det, ds, target, str(test), str(run_dir), force=force)
-    if target.resolve() == (run_dir / EVALUATION).resolve():
-        m = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))  # the train command's numbers
-        render_run_report(m, run_dir, [(target, res.record)])
+    if train_metrics is not None:  # the train command's numbers, with the new test section
+        render_run_report(train_metrics, run_dir, [(target, res.record)])
     return res

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from sharedcore.atomic import atomic_dir
+from sharedcore.atomic import atomic_dir, check_output
 from sharedcore.console import info
 from sharedcore.errors import UserError
 from sharedcore.report import HtmlReport
@@ -164,6 +164,7 @@ def run_experiment(
 ) -> ExperimentResult:
     """Train and evaluate every config; write runs/, comparison.{csv,json}, figures and report.html."""
     variants = load_variants(configs, overrides or {})
+    check_output(out, force, kind="dir")  # before training every variant
     with atomic_dir(out, force=force) as tmp:
         (tmp / "runs").mkdir()
         cache: dict[tuple[int, int], ImageSet] = {}

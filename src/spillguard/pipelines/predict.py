@@ -39,14 +39,24 @@ def predict_paths(
     return rows, skipped + bad
 
 
+#: Columns of the predictions CSV (the same as the cluster's Parquet dataset): a file that could not
+#: be scored is a row with an empty score and verdict and its reason in ``error``.
+COLUMNS = ("path", "score", "verdict", "error")
+
+
 def write_predictions(
-    path: str | os.PathLike[str], rows: Sequence[tuple[Path, float, bool]], force: bool = False
+    path: str | os.PathLike[str],
+    rows: Sequence[tuple[Path, float, bool]],
+    force: bool = False,
+    skipped: Sequence[Skip] = (),
 ) -> Path:
-    """CSV with columns path, score, verdict (spill / normal), written atomically."""
+    """CSV with ``COLUMNS``: the scored rows, then one row per skipped file (empty score and verdict,
+    the reason in ``error``), written atomically."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["path", "score", "verdict"])
-    w.writerows((str(p), f"{s:.6g}", "spill" if v else "normal") for p, s, v in rows)
+    w.writerow(COLUMNS)
+    w.writerows((str(p), f"{s:.6g}", "spill" if v else "normal", "") for p, s, v in rows)
+    w.writerows((str(p), "", "", why) for p, why in skipped)
     with atomic_path(path, force) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
     return Path(path)

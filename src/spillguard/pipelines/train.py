@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sharedcore.atomic import atomic_dir
+from sharedcore.atomic import atomic_dir, check_output
 from sharedcore.console import info
 from sharedcore.errors import UserError
 from spillguard import __version__
@@ -93,6 +93,7 @@ def train_run(
     ``data`` itself lies in a folder still being built.
     """
     cfg = config.validate()
+    check_output(out, force, kind="dir")  # before loading and training
     t0 = time.perf_counter()
     sources = training_sources(data)
     size_choice = None
@@ -107,7 +108,7 @@ def train_run(
         cfg = dataclasses.replace(cfg, height=size_choice.height, width=size_choice.width)
         info(size_choice.describe())
     ds = load_sources(sources, cfg.input_size, strict, what=str(data))
-    report_skips(ds.skipped)
+    report_skips(ds.skipped, listed_in=str(Path(out) / "metrics.json"))
     normals, spills = ds.images[ds.labels == 0], ds.images[ds.labels == 1]
     if len(normals) == 0:
         raise UserError(f"{data}: no normal images found; training needs normal (spill-free) images")

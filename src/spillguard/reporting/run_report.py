@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sharedcore.errors import UserError
 from sharedcore.report import HtmlReport
 from spillguard.post_processing.thresholds import RULE_TEXT
 from spillguard.reporting.plots import plot_history, plot_scores
@@ -35,11 +36,49 @@ def write_scores(path: Path, paths: Sequence[Any], labels: np.ndarray, scores: n
         w.writerows((str(p), int(y), f"{s:.6g}") for p, y, s in zip(paths, labels, scores, strict=True))
 
 
+def damaged_run_file(path: str | os.PathLike[str], what: str) -> UserError:
+    """A run folder's file that is not what spillguard wrote."""
+    return UserError(
+        f"damaged run file: {path}: {what}; rerun 'spillguard train' (or 'evaluate') to write it again"
+    )
+
+
+#: Top-level entries of metrics.json (train) and test_metrics.json (evaluate) that reports read.
+RUN_JSON_KEYS: dict[str, dict[str, type]] = {
+    "metrics.json": {"config": dict, "data": dict, "history": list, "thresholds": dict, "validation": dict},
+    "test_metrics.json": {"data": dict, "thresholds": dict, "metrics": dict},
+}
+
+
+def read_run_json(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A run's metrics.json / test_metrics.json, checked: JSON, a mapping, the entries reports read
+    (``RUN_JSON_KEYS``) of the right types, thresholds numbers; else a "damaged run file" UserError."""
+    p = Path(path)
+    try:
+        obj = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{p}: no such file; point to a run folder made by 'spillguard train'") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise damaged_run_file(p, f"not readable JSON ({type(exc).__name__})") from None
+    if not isinstance(obj, dict):
+        raise damaged_run_file(p, f"a {type(obj).__name__}, not a mapping")
+    for key, kind in RUN_JSON_KEYS.get(p.name, {}).items():
+        if not isinstance(obj.get(key), kind):
+            raise damaged_run_file(p, f"entry '{key}' is missing or not a {kind.__name__}")
+    thresholds = obj.get("thresholds", {})
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in thresholds.values()):
+        raise damaged_run_file(p, "a threshold is not a number")
+    return obj
+
+
 def read_scores(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Labels and scores from a ``scores_*.csv`` (columns include label, score)."""
-    with Path(path).open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    return np.array([int(r["label"]) for r in rows]), np.array([float(r["score"]) for r in rows])
+    try:
+        with Path(path).open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        return np.array([int(r["label"]) for r in rows]), np.array([float(r["score"]) for r in rows])
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as exc:
+        raise damaged_run_file(path, f"not a table of label and score ({type(exc).__name__})") from None
 
 
 def _ci(m: dict[str, Any], key: str) -> str:
@@ -195,7 +234,7 @@ def render_run_report(
 
 def rebuild_report(run: Path, out: Path | None = None) -> Path:
     """``spillguard report RUN``: re-draw the run's plots from its files and write its report."""
-    m = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    m = read_run_json(run / "metrics.json")
     plot_history(m["history"], run / "plots")
     if (run / "scores_validation.csv").is_file():
         y, s = read_scores(run / "scores_validation.csv")
@@ -203,7 +242,7 @@ def rebuild_report(run: Path, out: Path | None = None) -> Path:
     evaluations = []
     folder = run / EVALUATION
     if (folder / "test_metrics.json").is_file():
-        ev = json.loads((folder / "test_metrics.json").read_text(encoding="utf-8"))
+        ev = read_run_json(folder / "test_metrics.json")
         y, s = read_scores(folder / "scores_test.csv")
         plot_scores(y, s, ev["thresholds"], folder, "test", f"test ({ev['data']['root']})")
         evaluations.append((folder, ev))

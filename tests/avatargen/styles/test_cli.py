@@ -111,16 +111,19 @@ def test_explain_prints_tables(model: Path, capsys, monkeypatch) -> None:  # typ
         ),
         (["prob", "{model}", "skin=light", "skin=pale"], "style: attribute 'skin' is given twice"),
         (["sample", "{model}", "--format", "xml"], "--format 'xml' is unknown"),
-        (["sample", "{model}", "-n", "-1"], "-n -1"),
+        (["sample", "{model}", "-n", "-1"], "-n: -1 is out of range"),
         (["prob", "{model}", "skin=green"], "attribute 'skin' has no value 'green'"),
         (["prob", "{model}", "hat=x"], "unknown attribute 'hat'"),
         (["sample", "{tmp}/none.json"], "no such model file"),
         (
             ["fit", "{tmp}/bad.json", "-o", "{tmp}/out.json"],
-            "bad.json: attribute 'hair', value 'bob': count -1 is negative",
+            "bad.json: attribute 'hair', value 'bob': -1 is out of range",
         ),
         (["fit", "{tmp}/bad.csv", "-o", "{tmp}/out.json"], "bad.csv: row 1 (line 2), column 'b': empty cell"),
-        (["fit", str(EXAMPLE_STYLES), "-o", "{tmp}/out.json", "--alpha", "-1"], "alpha -1.0 is invalid"),
+        (
+            ["fit", str(EXAMPLE_STYLES), "-o", "{tmp}/out.json", "--alpha", "-1"],
+            "--alpha: -1.0 is out of range",
+        ),
         (
             ["fit", str(EXAMPLE_STYLES), "-o", "{tmp}/out.json", "--structure", "magic"],
             "structure 'magic' is unknown",

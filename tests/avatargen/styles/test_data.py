@@ -30,10 +30,10 @@ def test_counts_json_with_cyrillic_spaces_hyphens(tmp_path: Path) -> None:
     [
         (
             '{"attributes": {"hair": {"bob": -3}}}',
-            r"c.json: attribute 'hair', value 'bob': count -3 is negative",
+            r"c.json: attribute 'hair', value 'bob': -3 is out of range; use an integer from 0",
         ),
-        ('{"attributes": {"hair": {"bob": 2.5}}}', r"value 'bob': count 2.5 is not an integer"),
-        ('{"attributes": {"hair": {"bob": "x"}}}', r"count 'x' is not a number"),
+        ('{"attributes": {"hair": {"bob": 2.5}}}', r"value 'bob': 2.5 is not a whole number"),
+        ('{"attributes": {"hair": {"bob": "x"}}}', r"'x' is not an integer"),
         ('{"attributes": {"hair": {}}}', r"attribute 'hair' has no values"),
         ('{"attributes": {"hair": {"bob": 0}}}', r"attribute 'hair': all counts are 0"),
         ('{"attributes": {"hair": {"bob": 1, "bob": 2}}}', r"key 'bob' appears twice"),

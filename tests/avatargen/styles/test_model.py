@@ -140,7 +140,7 @@ def test_damaged_model_files_are_user_errors(example: StyleModel, tmp_path: Path
     obj = example.to_json()
     obj["cpts"][0] = [[0.5, 0.1]]
     p.write_text(json.dumps(obj), encoding="utf-8")
-    with pytest.raises(UserError, match=r"m\.json: damaged model file"):
+    with pytest.raises(UserError, match=r"damaged model file: .*m\.json: the table of"):
         StyleModel.load(p)
     p.write_text('{"kind": ', encoding="utf-8")
     with pytest.raises(UserError, match="malformed JSON"):
