@@ -18,7 +18,11 @@ TORCH_INSTALL = 'pip install "avatargen-spillguard[train]" (CPU: pip install tor
 
 def require_torch(what: str) -> None:
     """UserError (one line naming ``what`` and the install command) when torch is not installed."""
-    if importlib.util.find_spec("torch") is None:
+    try:
+        found = importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # a broken install, or an import hook that blocks torch
+        found = False
+    if not found:
         raise UserError(f"{what} needs torch, which is not installed; {TORCH_INSTALL}")
 
 
