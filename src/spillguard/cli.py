@@ -22,6 +22,7 @@ from spillguard.reporting.run_report import rebuild_report
 # Modules that import torch are imported inside the commands that need them (after `_torch`), so that
 # `--help` and scoring an exported model run without torch (the `runtime` extra).
 
+
 def _torch(command: str) -> None:
     """A command that runs torch: one line saying how to install it when missing; torch's threads, once."""
     require_torch(f"spillguard {command}")

@@ -81,7 +81,10 @@ def test_predict_onnx_without_torch_gives_the_torch_csv(
     assert len(a) == len(b) > 100
     assert [r["path"] for r in a] == [r["path"] for r in b]
     assert [r["verdict"] for r in a] == [r["verdict"] for r in b]
-    assert {r["verdict"] for r in a} == {"spill", "normal"}  # both verdicts occur, so equality means something
+    assert {r["verdict"] for r in a} == {
+        "spill",
+        "normal",
+    }  # both verdicts occur, so equality means something
     sa, sb = (np.array([float(r["score"]) for r in rows]) for rows in (a, b))
     # the CSV keeps 6 significant digits: parity within the runtime's 1e-5 plus that rounding
     assert parity_error(sa, sb, 1.0) <= PARITY_RTOL + 1e-5
@@ -110,7 +113,12 @@ def test_commands_that_need_torch_say_so_in_one_line(args: list[str], command: s
 def test_the_hook_really_blocks_torch() -> None:
     """The runner's hook makes `import torch` fail (so the tests above can fail)."""
     res = subprocess.run(
-        [sys.executable, "-c", RUNNER.replace('runpy.run_module("spillguard", run_name="__main__")', "import torch"), "[]"],
+        [
+            sys.executable,
+            "-c",
+            RUNNER.replace('runpy.run_module("spillguard", run_name="__main__")', "import torch"),
+            "[]",
+        ],
         capture_output=True,
         text=True,
         timeout=120,

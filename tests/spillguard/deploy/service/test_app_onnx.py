@@ -69,7 +69,9 @@ def test_reload_accepts_a_run_folder_or_an_onnx_file(
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(tiny_onnx.read_bytes()[:1000])
     bad = c.post("/v1/admin/reload", json={"run": str(broken)}, headers=AUTH)
-    assert bad.status_code == 422 and bad.json()["error"] == "bad_run" and "broken.onnx" in bad.json()["detail"]
+    assert (
+        bad.status_code == 422 and bad.json()["error"] == "bad_run" and "broken.onnx" in bad.json()["detail"]
+    )
     assert c.get("/readyz").json()["model"]["run"] == tiny_run.name  # the old model stays
     back = c.post("/v1/admin/reload", json={"run": str(tiny_onnx)}, headers=AUTH)
     assert back.status_code == 200 and back.json()["model"]["run"] == "model.onnx"
