@@ -4,8 +4,10 @@ Targets (issue 14): >= 50 uncached PNGs/s at 264x280 with p99 < 200 ms; repeated
 cache) >= 1,000/s; `/v1/style` >= 1,000 requests/s. The server is a real `avatargen serve` process on
 127.0.0.1 (a free port) serving the built-in example model; the clients are asyncio + httpx keep-alive
 connections in this process, sending a bounded number of requests, then the server is stopped.
-Baseline, measured in the same run: the library alone in one thread (StyleModel.sample + breakdown;
-style_svg + svg_to_png), i.e. what the service adds or gains over calling the library directly.
+Baseline, measured in the same run: the library alone in one thread, on the path the service took
+before its fast path (StyleModel.sample(1, ...) + breakdown DataFrame; style_svg + svg_to_png), i.e.
+what the service adds or gains over calling the library directly; the library's one-style fast path
+(StyleModel.sample_one + breakdown_records, the same draws) is timed beside it.
 Client and server share the machine's cores, so the figures include the client's own cost; the CPU
 columns (server process tree from /proc, and this client) say what each request costs whatever else runs.
 
@@ -125,8 +127,22 @@ def main() -> None:
         st = {a: str(df[a].iloc[0]) for a in model.attributes_}
         return svg_to_png(sized_svg(style_svg(st, mapping), (264, 280)), (264, 280))
 
+    def lib_style_fast(i: int) -> object:
+        style, _p = model.sample_one(np.random.default_rng(10_000 + i), given=PINS[i % len(PINS)])
+        return model.breakdown_records(style)
+
     base_style = library_rate(lib_style, 300)
+    fast_style = library_rate(lib_style_fast, 3000)
     base_png = library_rate(lib_png, 60)
+    # where a PNG's time goes: building the SVG (ours) vs rasterising and encoding it (resvg)
+    styles = [model.sample_one(np.random.default_rng(30_000 + i), PINS[i % len(PINS)])[0] for i in range(60)]
+    t = time.perf_counter()
+    svgs = [sized_svg(style_svg(st, mapping), (264, 280)) for st in styles]
+    svg_ms = 1e3 * (time.perf_counter() - t) / len(styles)
+    t = time.perf_counter()
+    for svg_text in svgs:
+        svg_to_png(svg_text, (264, 280))
+    resvg_ms = 1e3 * (time.perf_counter() - t) / len(svgs)
 
     with tempfile.TemporaryDirectory() as tmp:
         model_file = Path(tmp) / "example.json"
@@ -223,7 +239,12 @@ def main() -> None:
         f"loopback; {os.cpu_count()} CPUs; load average before each row in the last column"
     )
     print(
-        f"baseline (library, this process, 1 thread): style+breakdown {base_style:.0f}/s, PNG 264x280 {base_png:.1f}/s"
+        f"baseline (library, this process, 1 thread): style+breakdown {base_style:.0f}/s "
+        f"(sample(1) + breakdown DataFrame), PNG 264x280 {base_png:.1f}/s; "
+        f"library fast path sample_one + breakdown_records {fast_style:,.0f}/s ({fast_style / base_style:.0f}x)"
+    )
+    print(
+        f"one PNG 264x280 in the library: SVG built {svg_ms:.2f} ms, resvg (raster + PNG) {resvg_ms:.2f} ms"
     )
     print()
     print(

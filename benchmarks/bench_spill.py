@@ -192,8 +192,10 @@ def main() -> None:
         )
         if not a.full:
             from spillguard.config import TrainConfig
+            from spillguard.training.schedule import choose_schedule
 
-            from_default = TrainConfig().epochs  # an upper bound: early stopping may end sooner
+            # the epochs the default chooses for these images (an upper bound: early stopping may end sooner)
+            from_default = choose_schedule(int(t1["images"]), 32, 48, TrainConfig().time_budget).epochs
             print(
                 f"extrapolated default training (<= {from_default} epochs): <= {per_epoch * from_default:.0f} s; "
                 "run with --full to measure it"

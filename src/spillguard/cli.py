@@ -15,6 +15,7 @@ from spillguard.compute import limit_threads, require_torch
 from spillguard.config import TrainConfig
 from spillguard.data import report_skips
 from spillguard.data.synthetic import SynthSpec, write_synth
+from spillguard.data.synthetic_surface import surface_spec, write_surface
 from spillguard.deploy.backends import is_onnx_file
 from spillguard.pipelines.predict import predict_paths, write_predictions
 from spillguard.reporting.run_report import rebuild_report
@@ -50,14 +51,32 @@ def synth(
     seed: int = typer.Option(
         0, callback=seed_option, help="Random seed; the same seed gives the same files."
     ),
-    n_train: int = typer.Option(800, help="Normal training images."),
-    n_proliv: int = typer.Option(60, help="Known spill images (proliv/)."),
-    n_test: int = typer.Option(300, help="Test images (10% spills)."),
+    domain: str = typer.Option(
+        "pit",
+        help="pit (about 49x28 colour pits with spills) or surface (256x256 greyscale textures with defects).",
+    ),
+    n_train: int | None = typer.Option(None, help="Normal training images [pit 800, surface 500]."),
+    n_proliv: int | None = typer.Option(None, help="Known anomalies in proliv/ [pit 60, surface 30]."),
+    n_test: int | None = typer.Option(
+        None, help="Test images [pit 300 with 10% spills, surface 250 with 20% defects]."
+    ),
     force: bool = typer.Option(False, help="Replace an existing non-empty folder."),
 ) -> None:
-    """Make a procedural pit data set (greenish metal, dark rim, bright spills) in the course layout."""
-    n_spill = max(1, n_test // 10)
-    spec = SynthSpec(n_train, n_proliv, max(1, n_test - n_spill), n_spill)
+    """Make a procedural data set in the course layout: pits with spills, or textured surfaces with
+    scratches, cracks, holes and stains (``--domain surface``)."""
+    if domain == "surface":
+        print(write_surface(out, seed=seed, spec=surface_spec(n_train, n_proliv, n_test), force=force))
+        return
+    if domain != "pit":
+        raise UserError(f"--domain: value '{domain}' is not one of pit, surface")
+    n_t = 300 if n_test is None else n_test
+    n_spill = max(1, n_t // 10)
+    spec = SynthSpec(
+        800 if n_train is None else n_train,
+        60 if n_proliv is None else n_proliv,
+        max(1, n_t - n_spill),
+        n_spill,
+    )
     print(write_synth(out, seed=seed, spec=spec, force=force))
 
 
@@ -91,8 +110,17 @@ def train(
     strict: bool = typer.Option(False, help="Stop at the first unusable input file instead of skipping it."),
     force: bool = typer.Option(False, help="Replace an existing non-empty run folder."),
     wandb: bool = typer.Option(False, "--wandb", help="Also log to Weights & Biases (honours WANDB_MODE)."),
+    require_auc: float | None = typer.Option(
+        None,
+        "--require-auc",
+        help="Exit with code 2 (the run is still written) when the validation gate AUC (held-out known "
+        "and synthetic anomalies vs validation normals) is below this, or cannot be measured.",
+    ),
 ) -> None:
-    """Train a detector on normal images and write a run folder with checkpoint, metrics and report."""
+    """Train a detector on normal images and write a run folder with checkpoint, metrics and report.
+
+    Input size, epochs, batch size and synthetic anomaly looks are chosen from the data unless the
+    config fixes them; the validation gate warns when held-out anomalies separate weakly."""
     _torch("train")
     from spillguard.pipelines.train import train_run
 
@@ -108,7 +136,7 @@ def train(
             "device": device,
         },
     )
-    res = train_run(data, out, cfg, strict=strict, force=force, wandb=wandb)
+    res = train_run(data, out, cfg, strict=strict, force=force, wandb=wandb, require_auc=require_auc)
     print(res.run / "report.html")
 
 
@@ -235,13 +263,16 @@ def report(run: Path = typer.Argument(..., help="Run folder made by 'spillguard 
 def demo(
     out: Path = typer.Option(..., "--out", "-o", help="Folder to create: data/, run/, report.html."),
     seed: int = typer.Option(0, callback=seed_option, help="Random seed."),
+    domain: str = typer.Option(
+        "pit", help="pit or surface (greyscale textures; the untuned default, ~2 min)."
+    ),
     force: bool = typer.Option(False, help="Replace an existing non-empty folder."),
 ) -> None:
     """Synthesise a small data set, train briefly, evaluate and write the report; prints its path."""
     _torch("demo")
     from spillguard.pipelines.demo import run_demo
 
-    print(run_demo(out, seed=seed, force=force))
+    print(run_demo(out, seed=seed, force=force, domain=domain))
 
 
 @app.command()

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from sharedcore.errors import UserError
+from spillguard.data.anomaly_looks import check_mix
 from spillguard.post_processing.thresholds import THRESHOLD_RULES
 
 COLOUR_SPACES = ("rgb", "ycbcr", "hsv")
@@ -54,15 +55,21 @@ class TrainConfig:
         "head"  # a name in spillguard.post_processing.scores.SCORES, or "head" (the model's spill head)
     )
     smooth: int = 16  # window (pixels) of the local score's box filter
-    height: int = 32  # input size after resizing, pixels
-    width: int = 48
+    # input size after resizing, pixels; None: chosen from the training images' median size within
+    # input_pixels (spillguard.training.input_size; the pit crops give 32x48)
+    height: int | None = None
+    width: int | None = None
+    input_pixels: int = 128 * 128
     colour: str = "rgb"  # one of COLOUR_SPACES
     illumination: str = "none"  # one of ILLUMINATION: per-image brightness/contrast normalisation
     augment: str = "lighting"  # one of AUGMENTATIONS (a head always gets flips and reframing too)
     augment_strength: float = 0.3  # relative brightness/contrast/saturation/gamma jitter of "lighting"
     augment_shift: int = 2  # pixels of random translation of "shift" and "lighting+shift"
-    epochs: int = 4
-    batch_size: int = 128
+    # None: chosen from the number and size of the training images within time_budget seconds of
+    # estimated head training (spillguard.training.schedule; 9,000 pit crops give 4 epochs, batch 128)
+    epochs: int | None = None
+    batch_size: int | None = None
+    time_budget: float = 180.0
     lr: float = 3e-3
     weight_decay: float = 1e-4
     lr_schedule: str = "onecycle"  # one of LR_SCHEDULES (the decoder fit always uses "constant")
@@ -78,6 +85,13 @@ class TrainConfig:
     supervision: str = "synthetic+known"  # one of SUPERVISION: which spills train the head
     occlusion: float = 0.3  # fraction of training images given a nuisance occluder (label kept)
     recon_weight: float = 0.0  # weight of the reconstruction loss of head models
+    # synthetic anomaly looks the head learns from, look -> weight (spillguard.data.anomaly_looks:
+    # pit, draem, cutpaste, crack, hole); None: chosen on validation per kind of data, colour data
+    # {pit: 1} (the pit spill looks of the experiments), greyscale data the generic looks (GENERIC_MIX)
+    anomalies: dict[str, float] | None = None
+    # None: detected from the training images (equal channels); True makes every synthetic anomaly
+    # and augmented image greyscale so that colour is no shortcut (images stay 3 equal channels)
+    greyscale: bool | None = None
     # after the head is trained with recon_weight 0: fit the decoder with the encoder frozen, so that
     # grids and error maps are real (spillguard.training.decoder; the head's scores do not change)
     fit_decoder: bool = True
@@ -120,10 +134,15 @@ class TrainConfig:
             )
         if not 0.0 <= self.occlusion <= 1.0:
             raise UserError(f"{source}: field 'occlusion': value {self.occlusion} must be between 0 and 1")
-        for name in ("height", "width", "epochs", "batch_size", "smooth", "decoder_epochs"):
-            if int(getattr(self, name)) < 1:
-                raise UserError(f"{source}: field '{name}': value {getattr(self, name)} must be >= 1")
-        if self.height % 8 or self.width % 8:
+        for name in ("height", "width", "epochs", "batch_size", "smooth", "decoder_epochs", "input_pixels"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+                raise UserError(f"{source}: field '{name}': value {v!r} must be a whole number >= 1")
+        if (self.height is None) != (self.width is None):
+            raise UserError(
+                f"{source}: fields 'height'/'width': give both or neither (neither: chosen from the data)"
+            )
+        if self.height is not None and self.width is not None and (self.height % 8 or self.width % 8):
             raise UserError(
                 f"{source}: fields 'height'/'width': {self.height}x{self.width} must be multiples of 8"
             )
@@ -133,7 +152,39 @@ class TrainConfig:
                 raise UserError(f"{source}: field '{name}': value {v} must be between 0 and 1")
         if self.lr <= 0:
             raise UserError(f"{source}: field 'lr': value {self.lr} must be > 0")
+        if not self.time_budget > 0:
+            raise UserError(f"{source}: field 'time_budget': value {self.time_budget} must be > 0 seconds")
+        bad = (
+            None
+            if self.anomalies is None
+            else check_mix(self.anomalies)
+            if isinstance(self.anomalies, dict)
+            else "expected a mapping"
+        )
+        if bad:
+            raise UserError(f"{source}: field 'anomalies': {bad}; e.g. {{pit: 0.5, draem: 0.2, crack: 0.3}}")
         return self
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) once chosen; a run chooses them from its data when the config does not."""
+        if self.height is None or self.width is None:
+            raise RuntimeError("input size not chosen yet: resolve the config on the training data first")
+        return (self.height, self.width)
+
+    @property
+    def schedule(self) -> tuple[int, int]:
+        """(epochs, batch_size) once chosen (SpillDetector.fit chooses them when the config does not)."""
+        if self.epochs is None or self.batch_size is None:
+            raise RuntimeError(
+                "epochs/batch size not chosen yet: resolve the config on the training data first"
+            )
+        return (self.epochs, self.batch_size)
+
+    def unresolved(self) -> list[str]:
+        """Names of the fields still to be chosen from the data."""
+        fields = ("height", "width", "epochs", "batch_size", "greyscale", "anomalies")
+        return [k for k in fields if getattr(self, k) is None]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON/YAML-ready dict of all fields."""

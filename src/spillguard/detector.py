@@ -31,6 +31,7 @@ from spillguard.models.capabilities import SpillClassifier
 from spillguard.models.fusion import fuse_for_inference
 from spillguard.post_processing.scores import SCORES, error_map, head_score
 from spillguard.post_processing.thresholds import check_rule, choose_thresholds
+from spillguard.training.choices import resolve_config
 from spillguard.training.decoder import can_fit_decoder, fit_decoder
 from spillguard.training.reconstruction import fit_reconstruction, reconstruct
 from spillguard.training.spill_head import fit_spill_head
@@ -110,6 +111,9 @@ class SpillDetector:
             raise UserError(
                 f"only {len(normals)} normal training images; at least 4 are needed (thousands are better)"
             )
+        # what the config leaves open is chosen from the data (spillguard.training.choices)
+        cfg, self.choices_ = resolve_config(cfg, normals)
+        self.config = cfg
         val_idx, train_idx = _split(len(normals), cfg.val_fraction, rng)
         cal_n, chk_n = _split(len(val_idx), cfg.calib_fraction, rng)
         x_train, x_val = to_unit(normals[train_idx]), to_unit(normals[val_idx])
@@ -201,7 +205,7 @@ class SpillDetector:
     @property
     def input_size(self) -> tuple[int, int]:
         """(height, width) that ``score_samples`` expects (``spillguard.data.decode_image`` resizes to it)."""
-        return (self.config.height, self.config.width)
+        return self.config.input_size
 
     def threshold(self, rule: str | None = None) -> float:
         """The threshold of ``rule``; UserError if that rule could not be calibrated."""

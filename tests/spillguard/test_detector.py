@@ -70,7 +70,9 @@ def test_config_validation(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="field 'model': value 'nope'"):
         TrainConfig(model="nope").validate()
     with pytest.raises(UserError, match="multiples of 8"):
-        TrainConfig(height=30).validate()
+        TrainConfig(height=30, width=48).validate()
+    with pytest.raises(UserError, match="give both or neither"):
+        TrainConfig(height=32).validate()
     (tmp_path / "c.yaml").write_text("epochs: 3\nmodel_params: {widths: [8, 16, 32], latent: 4}\n")
     cfg = TrainConfig.from_yaml(tmp_path / "c.yaml")
     assert cfg.epochs == 3 and cfg.model_params["latent"] == 4

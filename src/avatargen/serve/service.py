@@ -196,18 +196,15 @@ class StyleService:
         if hit is not None:
             return hit
         p_pins = self.check_possible(pins)
-        df = self.model.sample(1, np.random.default_rng(seed), given=dict(pins))
-        style = {a: str(df[a].array[0]) for a in self.attributes}
-        drawn = Drawn(seed, pins, style, float(df["probability"].to_numpy()[0]), p_pins)
+        # StyleModel.sample_one is draw-for-draw model.sample(1, ...) (tests/avatargen/styles/test_sample_one.py)
+        style, p = self.model.sample_one(np.random.default_rng(seed), given=dict(pins))
+        drawn = Drawn(seed, pins, style, p, p_pins)
         self.styles.put(key, drawn)
         return drawn
 
     def breakdown(self, style: Mapping[str, str]) -> list[dict[str, Any]]:
         """Chain-rule factors of a full style (StyleModel.breakdown) as plain records."""
-        return [
-            {str(k): (float(v) if k == "probability" else str(v)) for k, v in r.items()}
-            for r in self.model.breakdown(dict(style)).to_dict(orient="records")
-        ]
+        return self.model.breakdown_records(dict(style))
 
     def svg_text(self, style: Mapping[str, str]) -> str:
         """The avatar SVG (264x280 viewBox) of a style, cached by style."""

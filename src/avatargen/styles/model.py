@@ -19,7 +19,10 @@ from avatargen.styles.network import TreeNetwork, enumerate_support
 from avatargen.styles.persistence import FORMAT_VERSION, MODEL_KIND
 from avatargen.styles.rules import Rules, apply_rule_values, as_rules, check_rows_against_rules, rule_masks
 from avatargen.styles.sample import (
+    OneStyleSampler,
+    SamplerCache,
     ancestral_codes,
+    chain_probability,
     distinct_codes,
     is_member,
     keys_to_codes,
@@ -32,6 +35,9 @@ from sharedcore.errors import UserError
 __all__ = ["ENUMERATE_LIMIT", "FORMAT_VERSION", "MODEL_KIND", "STRUCTURES", "StyleModel"]
 
 ENUMERATE_LIMIT = 300_000
+# conditioned single-style samplers kept per model (LRU, one per distinct --given), at most this many
+# and this many table cells in all (~80 bytes each: ~40 KB per pin set for the example model)
+SAMPLER_CACHE, SAMPLER_CACHE_CELLS = 4096, 1 << 20
 
 
 class StyleModel:
@@ -59,6 +65,7 @@ class StyleModel:
     rules_: Rules
     notes_: list[Note]
     training_keys_: np.ndarray
+    _samplers: SamplerCache
 
     def __init__(
         self,
@@ -71,6 +78,12 @@ class StyleModel:
         self.structure = structure
         self.rules = rules
         self.edge_pvalue = edge_pvalue
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled state: everything but the sampler cache (rebuilt on demand; it holds a lock)."""
+        state = self.__dict__.copy()
+        state.pop("_samplers", None)
+        return state
 
     # ------------------------------------------------------------------------------------- fitting
 
@@ -202,6 +215,11 @@ class StyleModel:
 
         The product of the ``probability`` column is P(style).
         """
+        return pd.DataFrame(self.breakdown_records(style))
+
+    def breakdown_records(self, style: dict[str, str]) -> list[dict[str, Any]]:
+        """The rows of ``breakdown`` as plain dicts (attribute, value, given, probability), in the
+        network's topological order, without building a DataFrame."""
         ev = self.encode(style)
         missing = [a for a in self.attributes_ if a not in style]
         if missing:
@@ -224,7 +242,7 @@ class StyleModel:
                     "probability": float(net.cpts[v][xp, ev[v]]),
                 }
             )
-        return pd.DataFrame(rows)
+        return rows
 
     def log2_probability(self, table: pd.DataFrame) -> np.ndarray:
         """log2 P(style) of each row of a table (-inf for impossible or unknown values); (n,)."""
@@ -342,6 +360,38 @@ class StyleModel:
                 f"-n {n}: found only {len(codes)} distinct styles after many draws; ask for fewer"
             )
         return self._frame(codes)
+
+    def sample_one(
+        self, rng: np.random.Generator, given: dict[str, str] | None = None
+    ) -> tuple[dict[str, str], float]:
+        """One style and P(style): exactly the row ``sample(1, rng, given)`` returns (same draw, same
+        float), without a DataFrame. The conditioned alias tables are built once per distinct ``given``
+        and kept (an LRU of at most SAMPLER_CACHE entries and SAMPLER_CACHE_CELLS table cells), so
+        repeated calls cost microseconds. Thread-safe."""
+        self._check_fitted()
+        ev = self.encode(given or {}, "--given")
+        key = tuple(sorted(ev.items()))
+        sampler = self._sampler(key, given)
+        codes, prob = sampler.draw(rng)
+        if ev:  # drawn from the posterior; the probability is the prior P(style), as in sample()
+            prob = chain_probability(self.network_, codes)
+        style = {a: self.values_[a][codes[i]] for i, a in enumerate(self.attributes_)}
+        return style, prob
+
+    def _sampler(self, key: tuple[tuple[int, int], ...], given: dict[str, str] | None) -> OneStyleSampler:
+        """The cached OneStyleSampler of the network conditioned on ``key`` (encoded evidence); a refit
+        or load (a new ``network_``) starts a fresh cache."""
+        cache = self.__dict__.get("_samplers")
+        if cache is None or cache.net is not self.network_:
+            cache = SamplerCache(self.network_, SAMPLER_CACHE, SAMPLER_CACHE_CELLS)
+            self._samplers = cache
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        ev = self._evidence(given, "--given")  # P(given) = 0 -> UserError, as sample() raises
+        sampler = OneStyleSampler(cache.net.condition(ev))
+        cache.put(key, sampler)
+        return sampler
 
     def most_probable(self, k: int, given: dict[str, str] | None = None) -> pd.DataFrame:
         """The k most probable styles (consistent with ``given``), best first, with probabilities."""

@@ -3,6 +3,9 @@ of distinct (optionally novel) styles."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 
 from avatargen.styles.network import TreeNetwork
@@ -177,3 +180,88 @@ def distinct_codes(
     if not kept:
         return np.zeros((0, k), dtype=np.int64)
     return np.concatenate(kept)[:n]
+
+
+class OneStyleSampler:
+    """Draws single styles from one (conditioned) TreeNetwork with Python scalars: exactly the codes
+    ``ancestral_codes(net, 1, rng)`` gives for the same generator state (the same uniform per
+    attribute, the same alias tables, the same floor / coin arithmetic in float64), without rebuilding
+    the alias tables or allocating arrays per call. Build once per network; immutable after."""
+
+    def __init__(self, net: TreeNetwork) -> None:
+        self.k = len(net.cpts)
+        self.cells = int(sum(c.size for c in net.cpts))
+        steps = []
+        for v in net.order:
+            c = net.cpts[v]
+            kv = int(c.shape[1])
+            keep, alias = alias_tables(c)
+            delta = alias - np.tile(np.arange(kv), c.shape[0])
+            flat = c.ravel()
+            steps.append((v, int(net.parents[v]), kv, keep.tolist(), delta.tolist(), flat.tolist()))
+        self.steps = tuple(steps)
+
+    def draw(self, rng: np.random.Generator) -> tuple[list[int], float]:
+        """One style: (value index per attribute, its probability under this network, multiplied in
+        topological order as ``ancestral_codes(..., probability=...)`` does)."""
+        codes = [0] * self.k
+        prob = 1.0
+        for v, p, kv, keep, delta, flat in self.steps:
+            u = rng.random() * kv
+            j = int(u)  # floor (non-negative)
+            if j > kv - 1:
+                j = kv - 1
+            u -= j  # the fraction: a uniform coin
+            idx = j if p < 0 else codes[p] * kv + j
+            if u >= keep[idx]:  # take the alias
+                j += delta[idx]
+                idx = j if p < 0 else codes[p] * kv + j
+            codes[v] = j
+            prob *= flat[idx]
+        return codes, prob
+
+
+def chain_probability(net: TreeNetwork, codes: list[int]) -> float:
+    """P(style) of one full style (value index per attribute) under ``net``: the factors multiplied in
+    attribute order from 1.0, as ``TreeNetwork.probability`` does for each row (the same float)."""
+    out = 1.0
+    for v, c in enumerate(net.cpts):
+        p = int(net.parents[v])
+        out *= float(c[codes[p] if p >= 0 else 0, codes[v]])
+    return out
+
+
+class SamplerCache:
+    """Thread-safe LRU of OneStyleSamplers of one network, keyed by encoded evidence, bounded by
+    ``max_entries`` and by ``max_cells`` table cells in all (a sampler holds ~80 bytes per cell)."""
+
+    def __init__(self, net: TreeNetwork, max_entries: int, max_cells: int) -> None:
+        self.net = net
+        self.max_entries = max_entries
+        self.max_cells = max_cells
+        self.cells = 0
+        self._entries: OrderedDict[tuple[tuple[int, int], ...], OneStyleSampler] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[tuple[int, int], ...]) -> OneStyleSampler | None:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple[tuple[int, int], ...], sampler: OneStyleSampler) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.cells -= old.cells
+            self._entries[key] = sampler
+            self.cells += sampler.cells
+            while len(self._entries) > 1 and (
+                len(self._entries) > self.max_entries or self.cells > self.max_cells
+            ):
+                _, gone = self._entries.popitem(last=False)
+                self.cells -= gone.cells
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -107,7 +107,7 @@ def metadata(det: SpillDetector, training: dict[str, Any]) -> dict[str, str]:
         "spillguard_version": __version__,
         "thresholds": json.dumps(det.thresholds_),
         "threshold_rule": det.threshold_rule_,
-        "input_size": json.dumps([cfg.height, cfg.width]),
+        "input_size": json.dumps(list(cfg.input_size)),
         "input": f"{INPUT_NAME}: (N, {cfg.height}, {cfg.width}, 3) uint8 RGB, resized outside the graph (bilinear, spillguard.data.resize_to_input)",
         "outputs": SCORE_NAME + (f", {PROBA_NAME}" if cfg.score == "head" else ""),
         "colour": cfg.colour,
@@ -133,7 +133,7 @@ def export_bytes(det: SpillDetector, training: dict[str, Any] | None = None) -> 
     except ImportError:
         raise UserError("onnx is not installed; pip install 'avatargen-spillguard[export]'") from None
     graph = ScoringGraph(det).eval()
-    h, w = det.config.height, det.config.width
+    h, w = det.config.input_size
     dummy = torch.zeros(2, h, w, 3, dtype=torch.uint8)
     outputs = [SCORE_NAME, PROBA_NAME] if graph.head else [SCORE_NAME]
     buf = io.BytesIO()
@@ -185,7 +185,7 @@ def export_run(
     run_p = Path(run)
     det = SpillDetector.load(run_p)
     data = export_bytes(det, training_summary(run_p))
-    h, w = det.config.height, det.config.width
+    h, w = det.config.input_size
     x = check_images
     if x is None:
         x = np.random.default_rng(0).integers(0, 256, (256, h, w, 3), dtype=np.uint8)

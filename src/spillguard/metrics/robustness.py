@@ -1,5 +1,6 @@
 """A validation suite that needs no test labels: held-out normals against known spills and against
-procedural spill looks pasted onto held-out normals ("speckled", "flooded"), each plain and under
+procedural looks pasted onto held-out normals (pit "speckled", "flooded"; "generic": the looks of
+``spillguard.data.anomaly_looks``), each plain and under
 simulated camera/lighting shift. Its mean AUC is how settings were chosen (see README)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Protocol
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from spillguard.data.anomaly_looks import GENERIC_MIX, make_anomalies
 from spillguard.data.camera_shift import perturb
 from spillguard.data.spill_looks import paste_spills
 
@@ -18,15 +20,26 @@ class Scorer(Protocol):
 
 
 def robustness_aucs(
-    det: Scorer, normals: np.ndarray, spills: np.ndarray | None, seed: int = 0
+    det: Scorer, normals: np.ndarray, spills: np.ndarray | None, seed: int = 0, grey: bool = False
 ) -> dict[str, float]:
-    """ROC AUCs of ``normals`` (N, H, W, 3) uint8 against each spill set, plain and shifted, and their mean."""
+    """ROC AUCs of ``normals`` (N, H, W, 3) uint8 against each spill set, plain and shifted, and their mean.
+
+    ``grey``: greyscale data; the procedural looks are made greyscale too.
+    """
     rng = np.random.default_rng(seed)
     half = len(normals) // 2
+    generic = make_anomalies(
+        normals.astype(np.float32) / 255, np.random.default_rng(seed + 5), GENERIC_MIX, grey
+    )
     sets = {
         "speckled": paste_spills(normals[:half], rng, "speckled"),
         "flooded": paste_spills(normals[half:], rng, "flooded"),
+        "generic": (generic * 255 + 0.5).astype(np.uint8),
     }
+    if grey:
+        sets = {
+            k: np.repeat(v.mean(axis=3, keepdims=True).astype(np.uint8), 3, axis=3) for k, v in sets.items()
+        }
     if spills is not None and len(spills):
         sets = {"known": spills, **sets}
     s_norm = det.score_samples(normals)

@@ -7,31 +7,50 @@ import os
 from pathlib import Path
 
 from sharedcore.atomic import atomic_dir
+from sharedcore.errors import UserError
 from spillguard.config import TrainConfig
 from spillguard.data import labelled_sources, load_sources
 from spillguard.data.synthetic import SynthSpec, write_synth
+from spillguard.data.synthetic_surface import SurfaceSpec, write_surface
 from spillguard.pipelines.evaluate import evaluate_detector
 from spillguard.pipelines.train import train_run
 from spillguard.reporting.run_report import EVALUATION, render_run_report
 
 # the shipped default (spill head), shortened; the decoder fit is cheap (encoder frozen), so it gets more epochs
 DEMO_CONFIG = TrainConfig(epochs=6, decoder_epochs=25, patience=4)
+# the surface domain: the untuned default with a shorter time budget (input size, looks chosen from the data)
+SURFACE_DEMO_CONFIG = TrainConfig(time_budget=60.0, decoder_epochs=25, patience=4)
+SURFACE_DEMO_SPEC = SurfaceSpec(n_train=300, n_proliv=30, n_test_normal=80, n_test_spill=20)
+DOMAINS = ("pit", "surface")
 
 
 def run_demo(
-    out: str | os.PathLike[str], seed: int = 0, force: bool = False, spec: SynthSpec | None = None
+    out: str | os.PathLike[str],
+    seed: int = 0,
+    force: bool = False,
+    spec: SynthSpec | None = None,
+    domain: str = "pit",
 ) -> Path:
     """Write ``out/data`` (synthetic), ``out/run`` (trained + evaluated) and ``out/report.html``.
+
+    ``domain``: "pit" (procedural pits, ``spec``) or "surface" (greyscale textured surfaces).
 
     Everything is built in a temporary folder renamed at the end; files and reports name the final
     paths (``out/data``, ``out/run``), never the temporary one.
     """
-    cfg = TrainConfig(**{**DEMO_CONFIG.to_dict(), "seed": seed})
+    if domain not in DOMAINS:
+        raise UserError(f"--domain: value '{domain}' is not one of {', '.join(DOMAINS)}")
+    base = SURFACE_DEMO_CONFIG if domain == "surface" else DEMO_CONFIG
+    cfg = TrainConfig(**{**base.to_dict(), "seed": seed})
     final = Path(out)
     with atomic_dir(out, force=force) as tmp:
-        data = write_synth(tmp / "data", seed=seed, spec=spec)
+        if domain == "surface":
+            data = write_surface(tmp / "data", seed=seed, spec=SURFACE_DEMO_SPEC)
+        else:
+            data = write_synth(tmp / "data", seed=seed, spec=spec)
         trained = train_run(data, tmp / "run", cfg, shown_as=str(final / "data"))
-        ds = load_sources(labelled_sources(data), (cfg.height, cfg.width), what=str(final / "data"))
+        size = trained.detector.config.input_size
+        ds = load_sources(labelled_sources(data), size, what=str(final / "data"))
         ev = evaluate_detector(
             trained.detector, ds, trained.run / EVALUATION, str(final / "data" / "test"), str(final / "run")
         )

@@ -92,7 +92,7 @@ def evaluate_run(
     """
     run_dir = Path(run)
     det = SpillDetector.load(run_dir)
-    size = (det.config.height, det.config.width)
+    size = det.config.input_size
     ds = load_sources(labelled_sources(test), size, strict, what=str(test))
     report_skips(ds.skipped)
     target = Path(out) if out is not None else run_dir / EVALUATION

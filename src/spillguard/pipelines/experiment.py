@@ -170,7 +170,8 @@ def run_experiment(
         for v in variants:
             info(f"[{v.name}] training")
             v.train = train_run(data, tmp / "runs" / v.name, v.config, strict=strict, wandb=wandb)
-            size = (v.config.height, v.config.width)
+            v.config = v.detector.config  # resolved: input size, schedule, looks as chosen from the data
+            size = v.config.input_size
             if size not in cache:
                 cache[size] = load_sources(labelled_sources(test), size, strict, what=str(test))
             ds = cache[size]
@@ -220,7 +221,7 @@ def write_experiment(
     rep.heading(f"Error analysis: {best.name} (chosen on validation, without test labels)")
     analysed = [best, *[v for v in variants if v is not best and v.config.score != "head"][:1]]
     for v in analysed:
-        ds, det, scores = images[(v.config.height, v.config.width)], v.detector, v.test.scores
+        ds, det, scores = images[v.config.input_size], v.detector, v.test.scores
         flagged = scores > det.threshold()
         rows_l, fig_l = lighting_analysis(ds.images, ds.labels, flagged, tmp, v.name)
         rep.heading(f"{v.name}: lighting of errors (rule {det.threshold_rule_})", 3)
@@ -233,7 +234,7 @@ def write_experiment(
         rep.image(f.name, caption=f.stem)
     for v in variants:
         if v.config.model == "memory_ae" and v not in analysed:
-            ds = images[(v.config.height, v.config.width)]
+            ds = images[v.config.input_size]
             f = latent_projection(v.detector, ds.images, ds.labels, tmp, v.name)
             rep.image(f.name, caption=f.stem)
     rep.heading("Runs")

@@ -5,6 +5,7 @@ built under a temporary name and renamed when complete; the result object holds 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -23,10 +24,12 @@ from spillguard.data import Skip, load_sources, report_skips, training_sources
 from spillguard.deploy.service.drift import write_drift_reference
 from spillguard.detector import SpillDetector
 from spillguard.metrics.detection import evaluate_scores, recon_metrics
+from spillguard.metrics.gate import gate_lines, requirement_failure, synthetic_check, validation_gate
 from spillguard.metrics.robustness import robustness_aucs
 from spillguard.reporting.plots import draw_examples, plot_history, plot_scores
 from spillguard.reporting.run_report import VAL_TITLE, render_run_report, write_scores
 from spillguard.reporting.tracking import Tracker
+from spillguard.training.input_size import choose_input_size, image_sizes
 
 
 @dataclass
@@ -52,14 +55,17 @@ def validate(det: SpillDetector, normals: np.ndarray, spills: np.ndarray, seed: 
     """Validation metrics of a fitted detector on what its fit held out (never on test data).
 
     Rates and AUCs on the check halves at every threshold; the robustness suite (known spills and
-    pasted spill looks, plain and shifted) on all validation normals; for a head with a fitted
-    decoder, the auxiliary ROC AUC of its reconstruction error.
+    pasted spill looks, plain and shifted) on all validation normals; held-out synthetic anomalies
+    of the run's own looks on the check normals (for the gate); for a head with a fitted decoder,
+    the auxiliary ROC AUC of its reconstruction error.
     """
-    h = det.holdout_
+    h, cfg = det.holdout_, det.config
     labels = np.r_[np.zeros(len(h.val_check)), np.ones(len(h.spill_check))]
     scores = np.r_[h.val_scores[h.val_check], h.spill_scores[h.spill_check]]
     out = evaluate_scores(labels, scores, det.thresholds_, seed)
-    out["robustness"] = robustness_aucs(det, normals[h.val], spills, seed)
+    grey = bool(cfg.greyscale)
+    out["robustness"] = robustness_aucs(det, normals[h.val], spills, seed, grey)
+    out["synthetic"] = synthetic_check(det, normals[h.val][h.val_check], seed, grey, cfg.anomalies)
     if det.decoder_fitted_ and len(spills) and len(h.spill_check):
         recon = np.r_[det.recon_score(normals[h.val][h.val_check]), det.recon_score(spills[h.spill_check])]
         out["recon"] = recon_metrics(labels, recon, seed)
@@ -74,8 +80,14 @@ def train_run(
     force: bool = False,
     wandb: bool = False,
     shown_as: str | None = None,
+    require_auc: float | None = None,
 ) -> TrainResult:
     """Load ``data``, train, validate and write the run folder ``out``.
+
+    Input size, greyscale handling, anomaly looks, epochs and batch size the config leaves open are
+    chosen from the data and recorded (metrics.json ``choices``). ``require_auc``: raise UserError
+    (exit code 2) after writing the run when its validation gate AUC is below this value or cannot
+    be measured (``spillguard.metrics.gate``).
 
     ``shown_as``: how reports name ``data`` (default: the path given), e.g. its final location when
     ``data`` itself lies in a folder still being built.
@@ -83,7 +95,18 @@ def train_run(
     cfg = config.validate()
     t0 = time.perf_counter()
     sources = training_sources(data)
-    ds = load_sources(sources, (cfg.height, cfg.width), strict, what=str(data))
+    size_choice = None
+    if cfg.height is None or cfg.width is None:  # chosen from the data (spillguard.training.input_size)
+        normal_paths = [p for p, y in zip(sources.paths, sources.labels, strict=True) if y == 0]
+        sizes = image_sizes(normal_paths or sources.paths, seed=cfg.seed)
+        if not sizes:
+            raise UserError(
+                f"{data}: no readable images found among the normal ones; point to a folder of JPEG/PNG files"
+            )
+        size_choice = choose_input_size(sizes, cfg.input_pixels)
+        cfg = dataclasses.replace(cfg, height=size_choice.height, width=size_choice.width)
+        info(size_choice.describe())
+    ds = load_sources(sources, cfg.input_size, strict, what=str(data))
     report_skips(ds.skipped)
     normals, spills = ds.images[ds.labels == 0], ds.images[ds.labels == 1]
     if len(normals) == 0:
@@ -93,8 +116,15 @@ def train_run(
         (tmp / "plots").mkdir()
         tracker = Tracker(tmp, wandb, name=Path(out).name, config=cfg.to_dict())
         det = SpillDetector(cfg).fit(normals, spills, on_epoch=tracker.log)
+        choices = dict(det.choices_)
+        if size_choice is not None:
+            choices["input_size"] = {**size_choice.to_dict(), "how": size_choice.describe()}
+        for key in ("greyscale", "anomalies", "schedule"):
+            if key in choices:
+                info(choices[key]["how"])
         det.save(tmp / "checkpoint.pt")
         validation = validate(det, normals, spills, cfg.seed)
+        gate = validation_gate(validation, len(det.holdout_.spill_check), validation["synthetic"])
         h = det.holdout_
         # the scoring service's drift panel compares the line with these validation normals
         write_drift_reference(tmp / "drift_reference.json", normals[h.val], h.val_scores, det.threshold())
@@ -108,7 +138,9 @@ def train_run(
         )
         metrics = {
             "spillguard_version": __version__,
-            "config": cfg.to_dict(),
+            "config": det.config.to_dict(),
+            "choices": choices,
+            "gate": gate,
             "data": {
                 "root": shown_as or str(data),
                 "layout": sources.layout,
@@ -143,4 +175,10 @@ def train_run(
     info(
         f"trained in {det.train_seconds_:.1f} s ({len(det.history_)} epochs); validation ROC AUC {validation['roc_auc']:.4f}"
     )
+    for line in gate_lines(gate):
+        info(line)
+    if require_auc is not None:
+        why = requirement_failure(gate, require_auc)
+        if why:
+            raise UserError(f"{why} (the run is written to {out} for inspection)")
     return TrainResult(Path(out), det, metrics)

@@ -8,6 +8,7 @@ reads the run's files, re-draws the plots from the score CSVs and renders the sa
 from __future__ import annotations
 
 import csv
+import html
 import json
 import os
 from collections.abc import Sequence
@@ -99,6 +100,26 @@ def _section(rep: HtmlReport, name: str, m: dict[str, Any], figs: list[Path], ba
             rep.image(os.path.relpath(f, base), caption=f.stem.replace("_", " "))
 
 
+def gate_html(gate: dict[str, Any]) -> str:
+    """The validation gate as a coloured box: passed (green) or the warnings and what to do (red)."""
+    if gate["passed"]:
+        body = (
+            f"<b>Validation gate passed</b>: held-out known anomalies vs validation normals ROC AUC "
+            f"{_ci(gate, 'known_auc')} ({gate['n_known_check']} held out), held-out synthetic anomalies "
+            f"{_ci(gate, 'synthetic_auc')}; both at least {gate['min_auc']}."
+        )
+        style = "border:2px solid #2a7;background:#effaf3"
+    else:
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in gate["warnings"])
+        body = (
+            f"<b>WARNING: validation gate failed</b> (needs at least {gate['min_auc']} ROC AUC on held-out "
+            f"known and synthetic anomalies):<ul>{items}</ul>{html.escape(gate['advice'])}. Known: "
+            f"{_ci(gate, 'known_auc')} ({gate['n_known_check']} held out); synthetic: {_ci(gate, 'synthetic_auc')}."
+        )
+        style = "border:2px solid #c33;background:#fdf0f0"
+    return f'<div class="gate" style="{style};padding:.6em 1em;margin:1em 0">{body}</div>'
+
+
 def render_run_report(
     m: dict[str, Any],
     run: Path,
@@ -112,6 +133,11 @@ def render_run_report(
     plots = run / "plots"
     cfg = m["config"]
     rep = HtmlReport("spillguard: spill detector run")
+    if m.get("gate"):  # first thing on the page (spillguard.metrics.gate)
+        rep.raw(gate_html(m["gate"]))
+    for key in ("input_size", "greyscale", "anomalies", "schedule"):
+        if key in m.get("choices", {}):
+            rep.paragraph("Chosen from the data: " + m["choices"][key]["how"] + ".", css_class="note")
     rep.paragraph(
         f"Model {cfg['model']} {cfg['model_params'] or ''}, loss {cfg['loss']}, score {cfg['score']} "
         f"(smooth {cfg['smooth']}), input {cfg['height']}x{cfg['width']} {cfg['colour']}, illumination "

@@ -71,7 +71,7 @@ class FrozenEncoderDecoder:
         return [*self.net.to_latent.parameters(), *self.net.decoder.parameters()]
 
     def steps_per_epoch(self) -> int:
-        return -(-len(self.f_train) // self.cfg.batch_size)
+        return -(-len(self.f_train) // self.cfg.schedule[1])
 
     def train_mode(self) -> None:
         self.net.to_latent.train()
@@ -79,8 +79,8 @@ class FrozenEncoderDecoder:
 
     def batches(self) -> Iterator[torch.Tensor]:
         perm = torch.randperm(len(self.f_train), generator=self.gen).to(self.device)
-        for i in range(0, len(self.f_train), self.cfg.batch_size):
-            yield perm[i : i + self.cfg.batch_size]
+        for i in range(0, len(self.f_train), self.cfg.schedule[1]):
+            yield perm[i : i + self.cfg.schedule[1]]
 
     def loss(self, idx: torch.Tensor) -> tuple[torch.Tensor, int]:
         return F.mse_loss(self.decode(self.f_train[idx]), self.t_train[idx]), len(idx)

@@ -65,7 +65,7 @@ class Reconstruction:
         return self.model.parameters()
 
     def steps_per_epoch(self) -> int:
-        return -(-len(self.train_x) // self.cfg.batch_size)
+        return -(-len(self.train_x) // self.cfg.schedule[1])
 
     def train_mode(self) -> None:
         self.model.train()
@@ -73,8 +73,8 @@ class Reconstruction:
     def batches(self) -> Iterator[torch.Tensor]:
         cfg = self.cfg
         perm = torch.randperm(len(self.train_x), generator=self.gen)
-        for i in range(0, len(self.train_x), cfg.batch_size):
-            xb = self.train_x[perm[i : i + cfg.batch_size]]
+        for i in range(0, len(self.train_x), cfg.schedule[1]):
+            xb = self.train_x[perm[i : i + cfg.schedule[1]]]
             if cfg.augment.startswith("lighting"):
                 xb = augment_lighting(xb, cfg.augment_strength, self.gen)
             if cfg.augment.endswith("shift"):
@@ -110,5 +110,5 @@ def fit_reconstruction(
 ) -> list[dict[str, Any]]:
     """Train ``model`` to reconstruct ``train_x``; per-epoch logs; best (validation loss) weights kept."""
     obj = Reconstruction(model, prep, train_x, val_x, cfg, generator, device, spill_x)
-    settings = LoopSettings(cfg.epochs, cfg.lr, cfg.weight_decay, cfg.lr_schedule, cfg.patience)
+    settings = LoopSettings(cfg.schedule[0], cfg.lr, cfg.weight_decay, cfg.lr_schedule, cfg.patience)
     return fit(obj, settings, on_epoch)

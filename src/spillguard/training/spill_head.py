@@ -20,9 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from spillguard.data.anomaly_looks import make_anomalies
 from spillguard.data.augmentation import augment_lighting, augment_reframe
 from spillguard.data.preprocess import Preprocessor
-from spillguard.data.spill_looks import make_spills, occlude
+from spillguard.data.spill_looks import occlude
 from spillguard.metrics.detection import auc_rank
 from spillguard.models.capabilities import SpillClassifier
 from spillguard.models.fusion import fuse_for_inference
@@ -48,7 +49,7 @@ def spill_batch(
     normals: torch.Tensor, known: torch.Tensor | None, cfg: TrainConfig, rng: np.random.Generator
 ) -> torch.Tensor:
     """Spills for one batch, as many as ``normals`` (N, 3, H, W) in [0, 1]: synthetic and known."""
-    out = _chw(make_spills(_hwc(normals), rng))
+    out = _chw(make_anomalies(_hwc(normals), rng, cfg.anomalies, bool(cfg.greyscale)))
     if known is not None and len(known):
         k = round(KNOWN_SHARE * len(out))
         out[:k] = known[torch.from_numpy(rng.integers(0, len(known), k))]
@@ -103,9 +104,10 @@ class SpillHead:
         self.cfg, self.gen, self.device = cfg, generator, device
         self.rng = np.random.default_rng(cfg.seed + 1)
         self.known = known if cfg.supervision == "synthetic+known" else None
-        self.half = max(1, cfg.batch_size // 2)
+        self.half = max(1, cfg.schedule[1] // 2)
         self.steps = max(1, len(train_x) // self.half)
-        val_spill = _chw(make_spills(_hwc(val_x), np.random.default_rng(cfg.seed + 2)))
+        val_rng = np.random.default_rng(cfg.seed + 2)
+        val_spill = _chw(make_anomalies(_hwc(val_x), val_rng, cfg.anomalies, bool(cfg.greyscale)))
         self.val_x_all = torch.cat([val_x, val_spill])
         self.val_y = torch.cat([torch.zeros(len(val_x)), torch.ones(len(val_spill))])
 
@@ -131,6 +133,8 @@ class SpillHead:
             xb = augment_reframe(xb, gen)
             if cfg.augment != "none":
                 xb = augment_lighting(xb, cfg.augment_strength, gen)
+            if cfg.greyscale:  # no colour shortcut on greyscale data (occluders, lighting jitter)
+                xb = xb.mean(dim=1, keepdim=True).expand_as(xb).contiguous()
             yield self.prep(xb.to(self.device)), yb.to(self.device)
 
     def loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, int]:
@@ -177,5 +181,5 @@ def fit_spill_head(
     ``check``: held-out spills for the validation AUC (never trained on).
     """
     obj = SpillHead(model, prep, train_x, val_x, cfg, generator, device, known, check)
-    settings = LoopSettings(cfg.epochs, cfg.lr, cfg.weight_decay, cfg.lr_schedule, cfg.patience)
+    settings = LoopSettings(cfg.schedule[0], cfg.lr, cfg.weight_decay, cfg.lr_schedule, cfg.patience)
     return fit(obj, settings, on_epoch)

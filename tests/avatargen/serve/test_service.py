@@ -76,3 +76,31 @@ def test_zero_count_without_rule_is_named() -> None:
     assert m.probability({"a": "x", "b": "w"}) == 0
     message, rule = explain_impossible(m, {"a": "x", "b": "w"})
     assert rule is None and "a=x together with b=w" in message
+
+
+@pytest.mark.parametrize("which", ["example", "cyrillic"])
+def test_drawn_style_is_model_sample_of_the_seed(
+    which: str, model: StyleModel, cyrillic_model: StyleModel
+) -> None:
+    """The served style of (seed, pins) is by definition model.sample(1, default_rng(seed), given=pins):
+    same values, same P(style) float, for many seeds and pin sets (the fast path may change no draw)."""
+    import numpy as np
+
+    m = model if which == "example" else cyrillic_model
+    svc = StyleService(m)
+    rng = np.random.default_rng(1)
+    full = m.sample(3, rng)
+    pin_sets: list[dict[str, str]] = [{}]
+    for i in range(len(full)):
+        st = {a: str(full[a].iloc[i]) for a in m.attributes_}
+        pin_sets += [dict(list(st.items())[: i + 1]), dict(list(st.items())[-(i + 1) :]), st]
+    for given in pin_sets:
+        pins = svc.pins(given.items())
+        for seed in [*range(40), 2**32 - 1]:
+            df = m.sample(1, np.random.default_rng(seed), given=given or None)
+            d = svc.draw(seed, pins)
+            assert d.style == {a: str(df[a].array[0]) for a in m.attributes_}, (seed, given)
+            assert repr(d.probability) == repr(float(df["probability"].to_numpy()[0]))
+            assert d.pins_probability == (m.probability(given) if given else 1.0)
+    st = svc.draw(7, ()).style
+    assert svc.breakdown(st) == m.breakdown(st).to_dict(orient="records")

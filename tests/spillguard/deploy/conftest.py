@@ -22,7 +22,8 @@ def random_detector(images: np.ndarray, seed: int = 0, **fields: Any) -> SpillDe
     standardisation fitted on ``images`` and thresholds at quantiles of its own scores on them."""
     if fields.get("score", "head") != "head":
         fields = {"threshold_rule": "fpr", **fields}
-    cfg = TrainConfig(**fields).validate()
+    size = {"height": int(images.shape[1]), "width": int(images.shape[2])}  # no fit to choose them
+    cfg = TrainConfig(**{**size, **fields}).validate()
     torch.manual_seed(seed)
     det = SpillDetector(cfg)
     det.model_ = build_model(cfg.model, 3, cfg.model_params).eval()

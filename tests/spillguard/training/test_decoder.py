@@ -20,7 +20,7 @@ from .test_spill_head import HEAD
 def fitted_pair(tiny_data: Path) -> tuple[SpillDetector, SpillDetector, np.ndarray, np.ndarray, list[dict]]:
     """The same head trained twice (seed 0): without and with the decoder fit; the test images and
     labels; the two validations (spillguard.pipelines.train.validate)."""
-    size = (HEAD.height, HEAD.width)
+    size = (32, 48)  # the size the pit default chooses for these crops
     train = load_sources(training_sources(tiny_data), size)
     normals, spills = train.images[train.labels == 0], train.images[train.labels == 1]
     plain = SpillDetector(dataclasses.replace(HEAD, fit_decoder=False)).fit(normals, spills)

@@ -112,7 +112,7 @@ def test_the_loop_closes_false_alarms_on_a_nuisance_look_drop(tmp_path: Path) ->
     # the first model never saw the nuisance look (no occluder augmentation)
     cfg = TrainConfig(occlusion=0.0, fit_decoder=False, epochs=6, batch_size=32, seed=0)
     run1 = train_run(base, tmp_path / "run1", cfg).run
-    size = (cfg.height, cfg.width)
+    size = SpillDetector.load(run1).config.input_size  # as the run chose it (32 x 48 for pits)
     held_glare = np.stack([decode_image(_jpeg(glare(draw_pit(rng, False), rng)), size) for _ in range(100)])
     held_spill = np.stack([decode_image(_jpeg(draw_pit(rng, True)), size) for _ in range(50)])
 
