@@ -18,7 +18,7 @@ import numpy as np
 
 from sharedcore.errors import UserError
 from spillguard.compute import limit_threads, require_torch
-from spillguard.deploy.backends import is_onnx_file, resolve_backend
+from spillguard.deploy.backends import is_onnx_file, onnx_model_bytes, resolve_backend
 from spillguard.deploy.runtime import OnnxDetector
 from spillguard.deploy.service.drift import DriftReference, load_reference
 
@@ -79,13 +79,11 @@ def backend_loader(backend: str = "auto") -> ScorerLoader:
             return torch_loader(run)
         if is_onnx_file(run):
             return OnnxDetector.load(run), None
-        from spillguard.deploy.export import export_bytes, training_summary
         from spillguard.detector import SpillDetector
 
-        det = SpillDetector.load(run)
-        onnx = OnnxDetector.load(export_bytes(det, training_summary(run)))
+        onnx = OnnxDetector.load(onnx_model_bytes(run))
         onnx.source = str(run)
-        return onnx, det
+        return onnx, SpillDetector.load(run)
 
     return load
 
@@ -173,7 +171,9 @@ def load_model(run: str | Path, rule: str | None = None, loader: ScorerLoader = 
         rule=use_rule,
         threshold=threshold,
     )
-    return LoadedModel(scorer, explainer, info, (h, w), load_reference(folder, threshold))
+    # an exported model carries its run's drift reference; else the run folder (or the file's folder)
+    embedded = scorer.metadata_.get("drift_reference") if isinstance(scorer, OnnxDetector) else None
+    return LoadedModel(scorer, explainer, info, (h, w), load_reference(folder, threshold, embedded))
 
 
 class ModelHolder:

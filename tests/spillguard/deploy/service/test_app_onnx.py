@@ -29,8 +29,15 @@ def test_onnx_served_verdicts_equal_the_torch_served_ones(
     make_client, tiny_run: Path, tiny_onnx: Path, tmp_path: Path, spill_jpegs, normal_jpegs
 ) -> None:
     images = spill_jpegs + normal_jpegs
-    by_torch = _batch(make_client(db=tmp_path / "torch.sqlite"), images)
+    torch_client = make_client(db=tmp_path / "torch.sqlite")
+    by_torch = _batch(torch_client, images)
     onnx_client = make_client(run=tiny_onnx, db=tmp_path / "onnx.sqlite")
+    # the drift reference travels inside the exported model (no drift_reference.json beside it)
+    assert not (tiny_onnx.parent / "drift_reference.json").exists()
+    ref_t = torch_client.app.state.service.holder.current.reference  # type: ignore[attr-defined]
+    ref_o = onnx_client.app.state.service.holder.current.reference  # type: ignore[attr-defined]
+    assert len(ref_o.scores) > 10 and np.array_equal(ref_o.scores, ref_t.scores)
+    assert ref_o.brightness is not None and ref_o.expected_rate == ref_t.expected_rate
     assert isinstance(onnx_client.app.state.service.holder.current.scorer, OnnxDetector)  # type: ignore[attr-defined]
     by_onnx = _batch(onnx_client, images)
     assert [r["verdict"] for r in by_onnx] == [r["verdict"] for r in by_torch]
