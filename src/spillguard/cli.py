@@ -12,16 +12,24 @@ from sharedcore.console import info, make_app, run_cli
 from sharedcore.errors import UserError
 from sharedcore.validate import seed_option
 from spillguard import __version__
-from spillguard.compute import limit_threads
+from spillguard.compute import limit_threads, require_torch
 from spillguard.config import TrainConfig
 from spillguard.data import report_skips
 from spillguard.data.synthetic import SynthSpec, write_synth
 from spillguard.data.synthetic_surface import surface_spec, write_surface
-from spillguard.pipelines.demo import run_demo
-from spillguard.pipelines.evaluate import evaluate_run
+from spillguard.deploy.backends import is_onnx_file
 from spillguard.pipelines.predict import predict_paths, write_predictions
-from spillguard.pipelines.train import train_run
 from spillguard.reporting.run_report import rebuild_report
+
+# Modules that import torch are imported inside the commands that need them (after `_torch`), so that
+# `--help` and scoring an exported model run without torch (the `runtime` extra).
+
+
+def _torch(command: str) -> None:
+    """A command that runs torch: one line saying how to install it when missing; torch's threads, once."""
+    require_torch(f"spillguard {command}")
+    limit_threads()
+
 
 app = make_app(
     "spillguard",
@@ -120,6 +128,9 @@ def train(
 
     Input size, epochs, batch size and synthetic anomaly looks are chosen from the data unless the
     config fixes them; the validation gate warns when held-out anomalies separate weakly."""
+    _torch("train")
+    from spillguard.pipelines.train import train_run
+
     cfg = _config(
         config,
         {
@@ -151,6 +162,9 @@ def evaluate(
     force: bool = typer.Option(False, help="Replace an existing results folder."),
 ) -> None:
     """Measure the detector on labelled images at every threshold rule, with 95% confidence intervals."""
+    _torch("evaluate")
+    from spillguard.pipelines.evaluate import evaluate_run
+
     res = evaluate_run(run, test, out, strict=strict, force=force)
     folder, m = res.folder, res.metrics
     print(
@@ -198,6 +212,8 @@ def predict(
     force: bool = typer.Option(False, help="Overwrite an existing CSV or verdict dataset."),
 ) -> None:
     """Score images and print score and verdict (spill / normal) per image, in-process or on a Dask cluster."""
+    if not is_onnx_file(run):  # a run folder scores on torch, or is exported in memory for onnx
+        _torch("predict RUN")
     if cluster is not None or out is not None:
         if cluster is None or out is None or csv_out is not None or strict:
             raise UserError(
@@ -236,6 +252,7 @@ def export(
     force: bool = typer.Option(False, help="Overwrite an existing file."),
 ) -> None:
     """Export the whole scoring graph (uint8 images at the input size -> score, p(spill)) as ONNX."""
+    _torch("export")
     from spillguard.deploy.export import export_run
 
     check_output(out, force, kind="file")
@@ -262,6 +279,9 @@ def demo(
     force: bool = typer.Option(False, help="Replace an existing non-empty folder."),
 ) -> None:
     """Synthesise a small data set, train briefly, evaluate and write the report; prints its path."""
+    _torch("demo")
+    from spillguard.pipelines.demo import run_demo
+
     print(run_demo(out, seed=seed, force=force, domain=domain))
 
 
@@ -285,6 +305,7 @@ def experiment(
     ),
 ) -> None:
     """Train and evaluate several variants; write a comparison table, ROC curves, error analysis, report."""
+    _torch("experiment")
     from spillguard.pipelines.experiment import run_experiment
 
     res = run_experiment(
@@ -302,7 +323,9 @@ def experiment(
 
 @app.command()
 def serve(
-    run: Path = typer.Argument(..., help="Run folder made by 'spillguard train' (the model to serve)."),
+    run: Path = typer.Argument(
+        ..., help="Run folder made by 'spillguard train', or a model.onnx from 'export' (the model to serve)."
+    ),
     host: str = typer.Option("127.0.0.1", help="Address to listen on; beyond loopback a token is required."),
     port: int = typer.Option(8000, help="TCP port."),
     db: Path = typer.Option(Path("verdicts.sqlite"), help="SQLite database of verdicts and feedback."),
@@ -320,10 +343,18 @@ def serve(
     score_batch: int = typer.Option(
         256, help="Most images per model call: concurrent requests are scored together (1: one by one)."
     ),
+    backend: str = typer.Option(
+        "auto",
+        help="auto (onnx for .onnx, torch for a run folder), onnx (a run folder exported in memory; "
+        "torch still explains) or torch. Reload accepts either kind under auto.",
+    ),
 ) -> None:
     """Serve the model over HTTP: /v1/score, /v1/score/batch, /review, /metrics, /docs (until SIGTERM)."""
+    if not is_onnx_file(run):
+        _torch("serve RUN")
     from spillguard.deploy.service.app import ServiceConfig
     from spillguard.deploy.service.app import serve as run_server
+    from spillguard.deploy.service.model import backend_loader
     from spillguard.deploy.service.uploads import Limits
 
     limits = Limits(max_bytes=int(max_mb * 1024 * 1024), max_pixels=max_pixels, max_batch=max_batch)
@@ -336,6 +367,7 @@ def serve(
         sample_normals=sample_normals,
         limits=limits,
         score_batch=score_batch,
+        loader=backend_loader(backend),
     )
     run_server(cfg, host=host, port=port)
 
@@ -362,6 +394,5 @@ def feedback_export(
 
 
 def main() -> None:
-    """Console-script entry point: sets torch's thread count once, then runs the command."""
-    limit_threads()
+    """Console-script entry point (torch's thread count is set by the commands that use torch)."""
     run_cli(app, "spillguard")

@@ -22,8 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from spillguard.data.spill_looks import make_spills
 
@@ -49,6 +47,9 @@ def smooth_noise(rng: np.random.Generator, n: int, h: int, w: int) -> np.ndarray
 
     Each image draws its base scale from 2, 4 or 8 cells across the shorter side.
     """
+    import torch  # here, not at import: TrainConfig validates mixes with this module, torch-free
+    import torch.nn.functional as F
+
     out = np.zeros((n, h, w), np.float32)
     cells = rng.choice([2, 4, 8], size=n)
     for c in np.unique(cells):
@@ -65,6 +66,9 @@ def smooth_noise(rng: np.random.Generator, n: int, h: int, w: int) -> np.ndarray
 
 def _blur(m: np.ndarray) -> np.ndarray:
     """3x3 box blur of (N, H, W) (edges replicated)."""
+    import torch
+    import torch.nn.functional as F
+
     t = torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[:, None]
     return F.avg_pool2d(F.pad(t, (1, 1, 1, 1), mode="replicate"), 3, stride=1)[:, 0].numpy()
 

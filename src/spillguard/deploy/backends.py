@@ -39,10 +39,11 @@ def onnx_model_bytes(model: str | os.PathLike[str]) -> bytes:
         if not p.is_file():
             raise UserError(f"{p}: no such file; point to a model written by 'spillguard export'")
         return p.read_bytes()
-    from spillguard.deploy.export import export_bytes, training_summary
+    from spillguard.deploy.export import drift_reference_text, export_bytes, training_summary
     from spillguard.detector import SpillDetector
 
-    return export_bytes(SpillDetector.load(model), training_summary(Path(model)))
+    run = Path(model)
+    return export_bytes(SpillDetector.load(run), training_summary(run), drift_reference_text(run))
 
 
 def load_scorer(model: str | os.PathLike[str], backend: str = "auto") -> Scorer:

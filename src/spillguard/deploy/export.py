@@ -99,9 +99,22 @@ def training_summary(run: Path) -> dict[str, Any]:
     }
 
 
-def metadata(det: SpillDetector, training: dict[str, Any]) -> dict[str, str]:
-    """The model's metadata_props: every value a string (JSON where structured)."""
+def drift_reference_text(run: Path) -> str | None:
+    """The run's ``drift_reference.json`` (validation normals for the serve drift panel), or None."""
+    path = (run if run.is_dir() else run.parent) / "drift_reference.json"
+    try:
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    except OSError:
+        return None
+
+
+def metadata(
+    det: SpillDetector, training: dict[str, Any], drift_reference: str | None = None
+) -> dict[str, str]:
+    """The model's metadata_props: every value a string (JSON where structured); ``drift_reference``
+    (the run's drift_reference.json) travels too, so that a served model.onnx has its drift panel."""
     cfg = det.config
+    extra = {"drift_reference": drift_reference} if drift_reference else {}
     return {
         META_FORMAT: str(FORMAT_VERSION),
         "spillguard_version": __version__,
@@ -117,10 +130,13 @@ def metadata(det: SpillDetector, training: dict[str, Any]) -> dict[str, str]:
         "model": cfg.model,
         "config": json.dumps(cfg.to_dict()),
         "training_data": json.dumps(training),
+        **extra,
     }
 
 
-def export_bytes(det: SpillDetector, training: dict[str, Any] | None = None) -> bytes:
+def export_bytes(
+    det: SpillDetector, training: dict[str, Any] | None = None, drift_reference: str | None = None
+) -> bytes:
     """The serialized ONNX model of ``det`` with metadata (needs the ``export`` extra: onnx).
 
     Uses the TorchScript exporter (``dynamo=False``). The dynamo exporter also works offline with
@@ -151,7 +167,7 @@ def export_bytes(det: SpillDetector, training: dict[str, Any] | None = None) -> 
         )
     model = onnx.load_from_string(buf.getvalue())
     model.doc_string = f"spillguard {__version__} spill detector: uint8 NHWC images -> {', '.join(outputs)}"
-    for k, v in metadata(det, training or {}).items():
+    for k, v in metadata(det, training or {}, drift_reference).items():
         model.metadata_props.add(key=k, value=v)
     onnx.checker.check_model(model)
     return bytes(model.SerializeToString())
@@ -184,7 +200,7 @@ def export_run(
     """
     run_p = Path(run)
     det = SpillDetector.load(run_p)
-    data = export_bytes(det, training_summary(run_p))
+    data = export_bytes(det, training_summary(run_p), drift_reference_text(run_p))
     h, w = det.config.input_size
     x = check_images
     if x is None:

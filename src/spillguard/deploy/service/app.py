@@ -35,7 +35,7 @@ from spillguard.deploy.service.batching import MicroBatcher
 from spillguard.deploy.service.drift import image_stats
 from spillguard.deploy.service.explain_png import error_png, explain_strip
 from spillguard.deploy.service.metrics import ServiceMetrics
-from spillguard.deploy.service.model import LoadedModel, ModelHolder, ScorerLoader, load_model, torch_loader
+from spillguard.deploy.service.model import LoadedModel, ModelHolder, ScorerLoader, auto_loader, load_model
 from spillguard.deploy.service.schemas import (
     BatchOut,
     ErrorOut,
@@ -71,7 +71,7 @@ class ServiceConfig:
     max_batch_bytes: int = 64 * 1024 * 1024
     drift_window: int = 500  # recent verdicts compared with the validation normals
     score_batch: int = 256  # most images per model call of the micro-batcher (1: no micro-batching)
-    loader: ScorerLoader = torch_loader
+    loader: ScorerLoader = auto_loader  # .onnx on onnxruntime, a run folder on torch (backend_loader)
 
     @property
     def image_dir(self) -> Path:
@@ -477,7 +477,10 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         model = svc.holder.current
         if model.explainer is None:
             raise ServiceError(
-                409, "no_explainer", f"model {model.info.model_id} cannot explain (no reconstruction)"
+                409,
+                "no_explainer",
+                f"model {model.info.model_id} cannot explain: an exported ONNX model has no reconstruction; "
+                "serve the torch run folder (spillguard serve runs/NAME) for explain.png",
             )
         up = check_image(
             _kept_image(v), model.size, Limits(max_bytes=limits.max_bytes * 2, max_pixels=limits.max_pixels)

@@ -71,14 +71,15 @@ def write_drift_reference(
     return write_text(path, json.dumps(data), force=True)
 
 
-def load_reference(run: Path, threshold: float) -> DriftReference:
-    """The run's drift reference; older runs fall back to the scores in ``scores_validation.csv``."""
+def load_reference(run: Path, threshold: float, text: str | None = None) -> DriftReference:
+    """The drift reference: ``text`` (the JSON an exported model carries) when given, else the run's
+    file; older runs fall back to the scores in ``scores_validation.csv``."""
     ref = run / REFERENCE_FILE
     bright = sat = None
     scores = np.zeros(0)
-    if ref.is_file():
+    if text is not None or ref.is_file():
         try:
-            data = json.loads(ref.read_text(encoding="utf-8"))
+            data = json.loads(text if text is not None else ref.read_text(encoding="utf-8"))
             if data.get("format_version") == REFERENCE_VERSION:
                 scores = np.asarray(data["scores"], dtype=np.float64)
                 bright = np.asarray(data["brightness"], dtype=np.float64)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,23 +17,19 @@ from typing import Protocol
 import numpy as np
 
 from sharedcore.errors import UserError
+from spillguard.compute import limit_threads, require_torch
+from spillguard.deploy.backends import is_onnx_file, onnx_model_bytes, resolve_backend
+from spillguard.deploy.runtime import OnnxDetector
 from spillguard.deploy.service.drift import DriftReference, load_reference
 
 
-class InputConfig(Protocol):
-    """The part of a run's configuration the service needs: the model's input size in pixels."""
+class Scorer(Protocol):
+    """What the service needs to score: SpillDetector's surface, which OnnxDetector offers too."""
 
     @property
     def input_size(self) -> tuple[int, int]:
-        """(height, width) of the model's input (a trained run's size, chosen or configured)."""
+        """(height, width) of the model input."""
         ...
-
-
-class Scorer(Protocol):
-    """What the service needs to score: SpillDetector's surface (an ONNX runtime can offer the same)."""
-
-    @property
-    def config(self) -> InputConfig: ...  # TrainConfig for SpillDetector
 
     @property
     def threshold_rule_(self) -> str: ...
@@ -56,11 +53,43 @@ ScorerLoader = Callable[[Path], tuple[Scorer, Explainer | None]]
 
 
 def torch_loader(run: Path) -> tuple[Scorer, Explainer | None]:
-    """The default loader: ``SpillDetector.load`` (torch); it scores and explains."""
+    """``SpillDetector.load`` (torch) of a run folder; it scores and explains."""
     from spillguard.detector import SpillDetector
 
+    if is_onnx_file(run):
+        raise UserError(f"{run}: an exported ONNX model is served with --backend onnx (or auto)")
     det = SpillDetector.load(run)
     return det, det
+
+
+def backend_loader(backend: str = "auto") -> ScorerLoader:
+    """The loader of ``--backend``: ``auto`` serves a .onnx file on onnxruntime and a run folder on
+    torch; ``onnx`` also scores a run folder on onnxruntime (exported in memory; torch still explains);
+    ``torch`` serves run folders only. An exported model has no reconstruction, so it does not explain.
+    """
+    resolve_backend("model", backend)  # an unknown backend fails at start, not at the first reload
+
+    def load(run: Path) -> tuple[Scorer, Explainer | None]:
+        kind = resolve_backend(run, backend)
+        if not is_onnx_file(run):  # a run folder needs torch (to score, or to export in memory)
+            require_torch(f"serving the run folder {run}")
+            if "torch" not in sys.modules:  # first torch use of this process: its thread count, once
+                limit_threads()
+        if kind == "torch":
+            return torch_loader(run)
+        if is_onnx_file(run):
+            return OnnxDetector.load(run), None
+        from spillguard.detector import SpillDetector
+
+        onnx = OnnxDetector.load(onnx_model_bytes(run))
+        onnx.source = str(run)
+        return onnx, SpillDetector.load(run)
+
+    return load
+
+
+#: The service's default: a .onnx file on onnxruntime, a run folder on torch (reload accepts either).
+auto_loader = backend_loader("auto")
 
 
 @dataclass(frozen=True)
@@ -90,12 +119,14 @@ class LoadedModel:
 def _checkpoint_file(run: Path) -> Path:
     p = run / "checkpoint.pt" if run.is_dir() else run
     if not p.is_file():
-        raise UserError(f"{run}: no checkpoint.pt; point to a run folder made by 'spillguard train'")
+        raise UserError(
+            f"{run}: no checkpoint.pt; point to a run folder made by 'spillguard train' or a model.onnx"
+        )
     return p
 
 
-def load_model(run: str | Path, rule: str | None = None, loader: ScorerLoader = torch_loader) -> LoadedModel:
-    """Load the run, check that it scores (finite, one score per image), and describe it.
+def load_model(run: str | Path, rule: str | None = None, loader: ScorerLoader = auto_loader) -> LoadedModel:
+    """Load the run (or exported model), check that it scores (finite, one score per image), describe it.
 
     UserError (one line) when the run is missing, unreadable, has no rule ``rule`` or scores badly.
     """
@@ -103,7 +134,7 @@ def load_model(run: str | Path, rule: str | None = None, loader: ScorerLoader = 
     ckpt = _checkpoint_file(run)
     folder = ckpt.parent
     scorer, explainer = loader(run)
-    h, w = scorer.config.input_size
+    h, w = (int(v) for v in scorer.input_size)
     use_rule = rule or scorer.threshold_rule_
     threshold = float(scorer.threshold(use_rule))
     probe = np.full((2, h, w, 3), 128, dtype=np.uint8)
@@ -116,24 +147,33 @@ def load_model(run: str | Path, rule: str | None = None, loader: ScorerLoader = 
     digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()[:12]
     version = "unknown"
     metrics = folder / "metrics.json"
-    if metrics.is_file():
-        try:
-            version = str(json.loads(metrics.read_text(encoding="utf-8")).get("spillguard_version", version))
-        except (OSError, ValueError):
-            pass
-    cfg = scorer.config
-    config_name = f"{getattr(cfg, 'model', type(scorer).__name__)}/{getattr(cfg, 'score', '?')}"
+    if isinstance(scorer, OnnxDetector):  # what it is travels in the exported model's metadata
+        version = str(scorer.metadata_.get("spillguard_version", version))
+        config_name = f"{scorer.metadata_.get('model', '?')}/{scorer.metadata_.get('score', '?')}"
+    else:
+        if metrics.is_file():
+            try:
+                version = str(
+                    json.loads(metrics.read_text(encoding="utf-8")).get("spillguard_version", version)
+                )
+            except (OSError, ValueError):
+                pass
+        cfg = getattr(scorer, "config", None)
+        config_name = f"{getattr(cfg, 'model', type(scorer).__name__)}/{getattr(cfg, 'score', '?')}"
     trained = datetime.fromtimestamp(ckpt.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    name = ckpt.name if is_onnx_file(ckpt) else folder.name
     info = ModelInfo(
-        model_id=f"{folder.name}@{digest}",
-        run=folder.name,
+        model_id=f"{name}@{digest}",
+        run=name,
         config=config_name,
         trained_at=trained,
         spillguard_version=version,
         rule=use_rule,
         threshold=threshold,
     )
-    return LoadedModel(scorer, explainer, info, (h, w), load_reference(folder, threshold))
+    # an exported model carries its run's drift reference; else the run folder (or the file's folder)
+    embedded = scorer.metadata_.get("drift_reference") if isinstance(scorer, OnnxDetector) else None
+    return LoadedModel(scorer, explainer, info, (h, w), load_reference(folder, threshold, embedded))
 
 
 class ModelHolder:
@@ -153,7 +193,7 @@ class ModelHolder:
         return self._current
 
     def reload(
-        self, run: str | Path, rule: str | None = None, loader: ScorerLoader = torch_loader
+        self, run: str | Path, rule: str | None = None, loader: ScorerLoader = auto_loader
     ) -> tuple[LoadedModel, LoadedModel]:
         """Load and check ``run``, then swap it in; returns (previous, new). The old one stays on error."""
         with self._lock:
