@@ -42,6 +42,12 @@ def auc_rank(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return (np.where(pos, r, 0).sum(axis=-1) - n1 * (n1 + 1) / 2) / (n1 * n0)
 
 
+def separation_auc(normal_scores: np.ndarray, anomaly_scores: np.ndarray) -> float:
+    """ROC AUC of anomaly scores (M,) against normal scores (N,): how well the two separate."""
+    labels = np.r_[np.zeros(len(normal_scores)), np.ones(len(anomaly_scores))]
+    return float(auc_rank(labels, np.r_[normal_scores, anomaly_scores]))
+
+
 def _bootstrap_idx(labels: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """(n_boot, N) resampling indices, stratified so each sample keeps the class counts."""
     pos, neg = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)

@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from spillguard.data.augmentation import augment_lighting, augment_shift
 from spillguard.data.preprocess import Preprocessor
-from spillguard.metrics.detection import auc_rank
+from spillguard.metrics.detection import separation_auc
 from spillguard.models.capabilities import Reconstructor
 from spillguard.models.losses import get_loss
 from spillguard.post_processing.scores import SCORES, error_map
@@ -93,7 +92,7 @@ class Reconstruction:
             ss = self.score_fn(
                 error_map(*reconstruct(self.model, self.prep, self.spill_x, self.device)), cfg.smooth
             ).numpy()
-            out["val_auc"] = float(auc_rank(np.r_[np.zeros(len(sn)), np.ones(len(ss))], np.r_[sn, ss]))
+            out["val_auc"] = separation_auc(sn, ss)
         return out
 
 

@@ -24,7 +24,7 @@ from spillguard.data.anomaly_looks import make_anomalies
 from spillguard.data.augmentation import augment_lighting, augment_reframe
 from spillguard.data.preprocess import Preprocessor
 from spillguard.data.spill_looks import occlude
-from spillguard.metrics.detection import auc_rank
+from spillguard.metrics.detection import separation_auc
 from spillguard.models.capabilities import SpillClassifier
 from spillguard.models.fusion import fuse_for_inference
 from spillguard.models.losses import get_loss
@@ -159,7 +159,7 @@ class SpillHead:
                 head_scores(self.model, self.prep, self.val_x),
                 head_scores(self.model, self.prep, self.check),
             )
-            out["val_auc"] = float(auc_rank(np.r_[np.zeros(len(sn)), np.ones(len(ss))], np.r_[sn, ss]))
+            out["val_auc"] = separation_auc(sn, ss)
         return out
 
 
