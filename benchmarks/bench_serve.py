@@ -365,9 +365,10 @@ def main() -> None:
         n_rows, missing = db_check(db, accepted)
     print(f"load average at end: {os.getloadavg()[0]:.2f}\n")
     print(
-        "| phase | requests | images | seconds | req/s | images/s | p50 ms | p99 ms | failed | vs baseline |"
+        "| phase | requests | images | seconds | req/s | images/s | p50 ms | p99 ms | failed | vs baseline "
+        "| server CPU ms/image |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     base_rate = len(base.latencies) / base.seconds
     for name, ld, _ in rows:
         rate = len(ld.latencies) / ld.seconds
