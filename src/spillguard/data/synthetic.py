@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,30 +94,47 @@ def draw_pit(rng: np.random.Generator, spill: bool, variation: float = 1.0) -> n
 
 def _jpeg(arr: np.ndarray) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(arr, "RGB").save(buf, format="JPEG", quality=92)
+    Image.fromarray(arr, "L" if arr.ndim == 2 else "RGB").save(buf, format="JPEG", quality=92)
     return buf.getvalue()
 
 
-def write_synth(
-    out: str | os.PathLike[str], seed: int = 0, spec: SynthSpec | None = None, force: bool = False
+def write_layout(
+    out: str | os.PathLike[str],
+    draw: Callable[[np.random.Generator, bool, float], np.ndarray],
+    names: tuple[str, str],
+    seed: int = 0,
+    spec: SynthSpec | None = None,
+    force: bool = False,
 ) -> Path:
-    """Write a synthetic data set in the course layout to ``out`` (atomically); same seed, same bytes."""
+    """Write a data set drawn by ``draw(rng, anomalous, variation)`` (uint8 (H, W, 3) RGB or (H, W) grey)
+    in the course layout to ``out`` (atomically); ``names``: file prefixes of train/ and proliv/ images.
+
+    Every procedural domain writes through this one function: same seed, same bytes.
+    """
     spec = (spec or SynthSpec()).validate()
     check_output(out, force, kind="dir")
     rng = np.random.default_rng(seed)
+    normal_name, anomalous_name = names
     with atomic_dir(out, force=force) as tmp:
         for sub in ("train", "proliv", "test/imgs"):
             (tmp / sub).mkdir(parents=True)
         for i in range(spec.n_train):
-            (tmp / "train" / f"pit_{i:05d}.jpg").write_bytes(_jpeg(draw_pit(rng, spill=False)))
+            (tmp / "train" / f"{normal_name}_{i:05d}.jpg").write_bytes(_jpeg(draw(rng, False, 1.0)))
         for i in range(spec.n_proliv):
-            (tmp / "proliv" / f"spill_{i:04d}.jpg").write_bytes(_jpeg(draw_pit(rng, spill=True)))
+            (tmp / "proliv" / f"{anomalous_name}_{i:04d}.jpg").write_bytes(_jpeg(draw(rng, True, 1.0)))
         labels = np.r_[np.zeros(spec.n_test_normal, int), np.ones(spec.n_test_spill, int)]
         labels = labels[rng.permutation(len(labels))]
         lines = []
         for i, y in enumerate(labels):
             name = f"{rng.integers(0, 2**32):08x}-{i:05d}.jpg"
-            (tmp / "test" / "imgs" / name).write_bytes(_jpeg(draw_pit(rng, spill=bool(y), variation=1.4)))
+            (tmp / "test" / "imgs" / name).write_bytes(_jpeg(draw(rng, bool(y), 1.4)))
             lines.append(f"{name} {y}\n")
         (tmp / "test" / "test_annotation.txt").write_text("".join(lines), encoding="utf-8")
     return Path(out)
+
+
+def write_synth(
+    out: str | os.PathLike[str], seed: int = 0, spec: SynthSpec | None = None, force: bool = False
+) -> Path:
+    """Write a synthetic pit data set in the course layout to ``out`` (atomically); same seed, same bytes."""
+    return write_layout(out, draw_pit, ("pit", "spill"), seed, spec, force)

@@ -11,7 +11,6 @@ ImageDraw and blurs, independently of the training anomalies of ``spillguard.dat
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +19,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from scipy.ndimage import gaussian_filter
 
-from sharedcore.atomic import atomic_dir
+from spillguard.data.synthetic import SynthSpec, write_layout
 
 SIZE = 256
 DEFECTS = ("scratch", "crack", "hole", "stain")
 
 
 @dataclass
-class SurfaceSpec:
+class SurfaceSpec(SynthSpec):
     """How many images of each kind to draw (defaults: about the size of a new line's first data)."""
 
     n_train: int = 500
@@ -168,31 +167,8 @@ def draw_image(rng: np.random.Generator, defect: bool, variation: float = 1.0) -
     return expose(img, rng, variation)
 
 
-def _jpeg(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(arr, "L").save(buf, format="JPEG", quality=92)
-    return buf.getvalue()
-
-
 def write_surface(
     out: str | os.PathLike[str], seed: int = 0, spec: SurfaceSpec | None = None, force: bool = False
 ) -> Path:
     """Write a surface data set in the course layout to ``out`` (atomically); same seed, same bytes."""
-    spec = spec or SurfaceSpec()
-    rng = np.random.default_rng(seed)
-    with atomic_dir(out, force=force) as tmp:
-        for sub in ("train", "proliv", "test/imgs"):
-            (tmp / sub).mkdir(parents=True)
-        for i in range(spec.n_train):
-            (tmp / "train" / f"surf_{i:05d}.jpg").write_bytes(_jpeg(draw_image(rng, defect=False)))
-        for i in range(spec.n_proliv):
-            (tmp / "proliv" / f"defect_{i:04d}.jpg").write_bytes(_jpeg(draw_image(rng, defect=True)))
-        labels = np.r_[np.zeros(spec.n_test_normal, int), np.ones(spec.n_test_spill, int)]
-        labels = labels[rng.permutation(len(labels))]
-        lines = []
-        for i, y in enumerate(labels):
-            name = f"{rng.integers(0, 2**32):08x}-{i:05d}.jpg"
-            (tmp / "test" / "imgs" / name).write_bytes(_jpeg(draw_image(rng, bool(y), variation=1.4)))
-            lines.append(f"{name} {y}\n")
-        (tmp / "test" / "test_annotation.txt").write_text("".join(lines), encoding="utf-8")
-    return Path(out)
+    return write_layout(out, draw_image, ("surf", "defect"), seed, spec or SurfaceSpec(), force)
