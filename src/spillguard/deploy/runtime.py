@@ -50,10 +50,10 @@ def onnx_threads() -> int:
     return int(env) if env.isdigit() and int(env) > 0 else 1
 
 
-#: Images per ``session.run`` call. Measured on the 2-core machine (benchmarks/bench_spill_deploy.py and
-#: the README's "Deploying"): batches of 16-32 score 1.3x faster per CPU-second than 512-2048 (the
-#: activations of a small batch stay in the core's L2 cache, and leave the memory bus to the decoding
-#: thread); the per-call overhead (about 70 us) is under 3% of a batch of 32.
+#: Images per ``session.run`` call. Measured single-threaded on the 2-core machine (README, "Deploying"):
+#: batches of 16-32 score 1.3x more images per CPU-second than 512-2048 (a small batch's activations
+#: stay in the core's L2 cache and leave the memory bus to the decoding thread); the per-call overhead
+#: (about 70 us) is under 3% of a batch of 32.
 ONNX_BATCH = 32
 
 
@@ -63,7 +63,8 @@ def session_options(ort: Any) -> Any:
     ``onnx_threads()`` intra-op threads (1 by default: the caller's thread, no pool), no inter-op
     pool (sequential execution), and thread-pool spinning off: with more than one thread, idle pool
     threads would otherwise busy-wait between calls and take the core that decodes the next chunk
-    (or another process's); measured 1.4x faster `predict` with decoding at SPILLGUARD_THREADS=2.
+    (or another process's); measured 853 -> 1,421 images/s of `predict` with decoding at
+    SPILLGUARD_THREADS=2 on the loaded 2-core machine.
     """
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = onnx_threads()
