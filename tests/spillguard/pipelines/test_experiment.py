@@ -81,7 +81,11 @@ def test_experiment_on_tiny_data_writes_table_rocs_and_error_analysis(
             },
         ),
     ]
-    out = run_experiment(cfgs, tiny_data, tiny_data, tmp_path / "exp", {"seed": 0}).folder
+    res = run_experiment(cfgs, tiny_data, tiny_data, tmp_path / "exp", {"seed": 0})
+    out = res.folder
+    # the result names the final folders, not the temporary one the experiment was built in
+    assert [v.train.run for v in res.variants if v.train] == [out / "runs" / n for n in ("ae", "mem", "head")]
+    assert all(v.test.folder.is_dir() and v.test.folder.parent == out / "runs" / v.name for v in res.variants)
     rows = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
     assert [r["variant"] for r in rows] == ["ae", "mem", "head"]
     assert all(r["images/s"] > 0 and r["train s"] > 0 for r in rows)
