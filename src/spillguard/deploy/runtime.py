@@ -45,7 +45,7 @@ class Scorer(Protocol):
 
 
 def onnx_threads() -> int:
-    """onnxruntime intra-op threads: SPILLGUARD_THREADS, else 1 (as torch, see detector.limit_threads)."""
+    """onnxruntime intra-op threads: SPILLGUARD_THREADS, else 1 (as torch, see compute.limit_threads)."""
     env = os.environ.get("SPILLGUARD_THREADS", "")
     return int(env) if env.isdigit() and int(env) > 0 else 1
 

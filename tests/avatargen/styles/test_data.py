@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from avatargen.styles.data import load_styles
-from avatargen.styles.rules import load_rules
 from sharedcore.errors import UserError
 
 
@@ -96,38 +95,6 @@ def test_other_bad_files(tmp_path: Path) -> None:
     bad.write_bytes("hair\ncaf\xe9\n".encode("latin-1"))
     with pytest.raises(UserError, match="not UTF-8"):
         load_styles(bad)
-
-
-def test_rules_file(tmp_path: Path) -> None:
-    r = load_rules(
-        write(
-            tmp_path,
-            "r.yaml",
-            "depends_on: {color: hair}\nrules:\n  - {if: {hair: none}, then: {color: none}}\n",
-        )
-    )
-    assert r.depends_on == {"color": "hair"} and str(r.rules[0]) == "hair=none => color=none"
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        (
-            "rules:\n  - {if: {hair: no}, then: {color: none}}\n",
-            r"r.yaml: rule 1, 'if' hair: value False is not text",
-        ),
-        ("rules:\n  - {if: {hair: a, x: b}, then: {color: none}}\n", r"rule 1: 'if' must hold exactly one"),
-        ("rules: [{if: {hair: a}, then: {hair: b}}]\n", r"name the same attribute"),
-        ("depends_on: {a: a}\n", r"cannot depend on itself"),
-        ("depends: {a: b}\n", r"unknown key 'depends'"),
-        ("depends_on: {a: b\n", r"r.yaml: line \d+, column \d+: malformed YAML"),
-        ("format_version: 9\n", r"format_version 9 found, 1 expected"),
-        ("rules: [{if: {a: x}, then: {b: y}}, {if: {a: x}, then: {b: y}}]\n", r"rule 2: duplicate"),
-    ],
-)
-def test_bad_rules(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(UserError, match=message):
-        load_rules(write(tmp_path, "r.yaml", text))
 
 
 def test_csv_with_byte_order_mark(tmp_path: Path) -> None:

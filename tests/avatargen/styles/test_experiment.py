@@ -27,8 +27,10 @@ def test_diversity_figures_by_hand() -> None:
 
 def test_run_experiment_writes_report_deterministically(tmp_path: Path) -> None:
     kw = {"seed": 1, "alpha": 1.0, "rules": EXAMPLE_RULES, "sizes": [10, 100], "alphas": [0.0, 1.0]}
-    html = run_experiment(EXAMPLE_STYLES, tmp_path / "a", **kw).report  # type: ignore[arg-type]
+    res = run_experiment(EXAMPLE_STYLES, tmp_path / "a", **kw)  # type: ignore[arg-type]
+    html = res.report
     names = {p.name for p in html.parent.iterdir()}
+    assert res.figures == sorted(n for n in names if n.endswith(".png"))  # every figure, from the result
     for f in [
         "report.html",
         "report.md",
