@@ -245,7 +245,7 @@ class ModelHolder:
         run: str | Path,
         rule: str | None = None,
         loader: ScorerLoader = auto_loader,
-        before_swap: Callable[[LoadedModel], None] | None = None,
+        before_swap: Callable[[LoadedModel], object] | None = None,
     ) -> tuple[LoadedModel, LoadedModel]:
         """Load and check ``run``, call ``before_swap(new)`` (e.g. record it; an exception there keeps
         the old model), then swap it in; returns (previous, new). The old one stays on error."""
