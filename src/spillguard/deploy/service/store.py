@@ -368,7 +368,10 @@ class SQLiteStore:
             stop = job is None
             if jobs:
                 self._commit(conn, jobs)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:  # a database that refuses writes now: what was committed stays in the WAL
+            pass
         conn.close()
 
     def _commit(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
