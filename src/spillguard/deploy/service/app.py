@@ -455,6 +455,15 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
             headers = {"Retry-After": "5"}
         return _error(exc.status, exc.code, exc.message, headers, exc.extra)
 
+    @app.exception_handler(sqlite3.Error)
+    async def _db_error(request: Request, exc: sqlite3.Error) -> JSONResponse:  # a read that failed
+        svc.metrics.errors.labels("db_unavailable").inc()
+        log.warning("%s %s: database error %s", request.method, request.url.path, exc)
+        return _error(
+            503, "db_unavailable", f"the verdict database cannot be read ({type(exc).__name__}: {exc}); see /readyz",
+            {"Retry-After": "5"},
+        )  # fmt: skip
+
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:  # a bug: JSON, logged in full
         svc.metrics.errors.labels("internal_error").inc()

@@ -300,9 +300,16 @@ class SQLiteStore:
             conn = _connect(self.path)
             self._migrate(conn)
         except sqlite3.DatabaseError as exc:
+            if "readonly" in str(exc):
+                raise UserError(
+                    f"{self.path}: the database is read-only ({exc}); make it (and its folder) writable or "
+                    "point --db elsewhere"
+                ) from None
             raise UserError(
                 f"{self.path}: not a usable SQLite database ({exc}); point --db to a new file or a spillguard DB"
             ) from None
+        st = self.path.stat()
+        self._identity = (st.st_dev, st.st_ino)  # the file the writer holds open
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer = threading.Thread(
             target=self._write_loop, args=(conn,), name="store-writer", daemon=True
@@ -378,6 +385,7 @@ class SQLiteStore:
         """One transaction for all jobs; each job in its own savepoint, so one failure fails only it."""
         results: list[tuple[bool, Any]] = []
         try:
+            self._check_file()
             conn.execute("BEGIN IMMEDIATE")
             for job in jobs:
                 conn.execute("SAVEPOINT job")
@@ -400,6 +408,20 @@ class SQLiteStore:
                 job.future.set_result(value)
             else:
                 job.future.set_exception(value)
+
+    def _check_file(self) -> None:
+        """OSError when the database file was deleted or replaced under the open connection: a commit
+        there would be lost at the next restart, so every write fails (503) instead."""
+        try:
+            st = self.path.stat()
+        except OSError:
+            raise FileNotFoundError(
+                f"{self.path} was deleted while serving; restart the service to open a database again"
+            ) from None
+        if (st.st_dev, st.st_ino) != self._identity:
+            raise FileExistsError(
+                f"{self.path} was replaced by another file while serving; restart the service"
+            )
 
     def _submit(self, fn: Callable[[sqlite3.Connection], Any]) -> Future[Any]:
         fut: Future[Any] = Future()
@@ -476,9 +498,12 @@ class SQLiteStore:
         return self._submit(fn)
 
     def ping_write(self) -> Future[None]:
-        """A real write (the readiness probe): resolves once the database has accepted it."""
+        """A real write (the readiness probe): resolves once the database has accepted it; fails when
+        the file was deleted, replaced or made read-only on disk."""
 
         def fn(conn: sqlite3.Connection) -> None:
+            if not os.access(self.path, os.W_OK):  # the open connection still writes; a restart would not
+                raise PermissionError(f"{self.path} is read-only on disk; make it writable before a restart")
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_write_check', ?)",
                 (utc_iso(time.time()),),

@@ -153,3 +153,36 @@ def test_reload_with_a_broken_run_is_422_and_keeps_the_model(
         assert r.json()["detail"] and "\n" not in r.json()["detail"]
     assert c.get("/readyz").json()["model"]["id"] == before
     assert c.app.state.service.holder.recent_ids() == [before]  # type: ignore[attr-defined]
+
+
+def test_a_database_file_deleted_or_made_read_only_while_serving(
+    make_client, tmp_path: Path, spill_jpegs, monkeypatch
+) -> None:
+    import spillguard.deploy.service.store as store_mod
+
+    c = make_client()
+    assert c.post("/v1/score", content=spill_jpegs[0]).status_code == 200
+    # read-only on disk (chmod; simulated, as root ignores modes): the open connection still commits,
+    # so scoring goes on and nothing is lost, but the probe says a restart would fail
+    real_access = store_mod.os.access
+    monkeypatch.setattr(
+        store_mod.os, "access", lambda p, m: False if Path(p) == tmp_path / "v.sqlite" else real_access(p, m)
+    )
+    ready = c.get("/readyz")
+    assert ready.status_code == 503 and "read-only on disk" in ready.json()["database"]
+    assert c.post("/v1/score", content=spill_jpegs[1]).status_code == 200
+    monkeypatch.setattr(store_mod.os, "access", real_access)
+    assert c.get("/readyz").status_code == 200 and _rows(tmp_path / "v.sqlite") == 2
+    # deleted under the server: a commit into the unlinked file would vanish at restart, so 503
+    (tmp_path / "v.sqlite").rename(tmp_path / "moved.sqlite")
+    ready = c.get("/readyz")
+    assert ready.status_code == 503 and "deleted while serving" in ready.json()["database"]
+    r = c.post("/v1/score", content=spill_jpegs[2])
+    assert r.status_code == 503 and r.json()["error"] == "db_unavailable" and "restart" in r.json()["detail"]
+    got = c.get("/v1/verdicts/1")  # reads through the vanished file: 503 too, never a 500
+    assert got.status_code in (200, 503) and (
+        got.status_code == 200 or got.json()["error"] == "db_unavailable"
+    )
+    (tmp_path / "moved.sqlite").rename(tmp_path / "v.sqlite")  # put back: ready again, nothing was added
+    assert c.get("/readyz").status_code == 200
+    assert c.get("/v1/verdicts/1").status_code == 200 and _rows(tmp_path / "v.sqlite") == 2
