@@ -149,7 +149,7 @@ class Service:
             seen = self._unavailable.get(v.model_id)
             if seen is not None and time.monotonic() - seen[0] < UNAVAILABLE_TTL:
                 raise seen[1]
-            try:
+            try:  # its messages name the model, not the verdict: one answer for all its verdicts
                 m = self._load_verdict_model(v)
             except ServiceError as exc:
                 self._unavailable[v.model_id] = (time.monotonic(), exc)
@@ -164,7 +164,7 @@ class Service:
         if rec is None or rec.run_path is None:
             raise ServiceError(
                 410, "model_gone",
-                f"verdict {v.id} was made by model {v.model_id}, which is not in memory and whose run path was "
+                f"this verdict was made by model {v.model_id}, which is not in memory and whose run path was "
                 f"not recorded (scored before schema version 2){tail}",
                 {"model_id": v.model_id},
             )  # fmt: skip
@@ -173,7 +173,7 @@ class Service:
             log.warning("model %s: its run path %s is gone", v.model_id, path)
             raise ServiceError(
                 410, "model_gone",
-                f"verdict {v.id} was made by model {v.model_id}; its run '{rec.run}' is no longer where it "
+                f"this verdict was made by model {v.model_id}; its run '{rec.run}' is no longer where it "
                 f"was served from (moved or deleted){tail}",
                 {"model_id": v.model_id},
             )  # fmt: skip
@@ -183,15 +183,15 @@ class Service:
             log.warning("model %s: %s", v.model_id, exc)
             raise ServiceError(
                 410, "model_gone",
-                f"verdict {v.id} was made by model {v.model_id}; its run '{rec.run}' no longer loads "
-                f"({str(exc).removeprefix(str(path) + ': ')}){tail}",
+                f"this verdict was made by model {v.model_id}; its run '{rec.run}' no longer loads "
+                f"({str(exc).removeprefix(str(path) + ': ').replace(str(path), rec.run)}){tail}",
                 {"model_id": v.model_id},
             ) from None  # fmt: skip
         if m.info.model_id != v.model_id:
             log.warning("model %s: its run path %s now holds %s", v.model_id, path, m.info.model_id)
             raise ServiceError(
                 409, "model_changed",
-                f"verdict {v.id} was made by model {v.model_id}; its run path now holds model "
+                f"this verdict was made by model {v.model_id}; its run path now holds model "
                 f"{m.info.model_id} (retrained or replaced in place){tail}",
                 {"model_id": v.model_id, "found_model_id": m.info.model_id},
             )  # fmt: skip

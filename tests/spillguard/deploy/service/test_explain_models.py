@@ -203,3 +203,26 @@ def test_a_schema_1_database_is_migrated_and_keeps_working(
         c.app.state.service.holder.current.info.model_id: str(second.resolve()),
     }  # type: ignore[attr-defined]
     assert meta["schema_version"] == "2" and "migrated_1_to_2" in meta
+
+
+def test_a_recorded_run_that_no_longer_loads_is_410_without_server_paths(
+    tiny_run: Path, tmp_path: Path, spill_jpegs: list[bytes]
+) -> None:
+    first = tmp_path / "first"
+    shutil.copytree(tiny_run, first)
+    db = tmp_path / "v.sqlite"
+    c = _client(first, db)
+    try:
+        a, b = (_flagged(c, spill_jpegs[i:]) for i in (0, 5))
+    finally:
+        c.__exit__(None, None, None)
+    (first / "checkpoint.pt").write_bytes(b"\0" * 64)  # damaged on disk
+    c = _client(other_run(tiny_run, tmp_path / "second", 1.1), db)
+    try:
+        for v in (a, b):  # the second answer comes from the remembered failure, naming the same model
+            r = _explain(c, v["id"])
+            assert r.status_code == 410 and r.json()["error"] == "model_gone", r.text
+            assert "no longer loads" in r.json()["detail"] and a["model"]["id"] in r.json()["detail"]
+            assert str(tmp_path) not in r.json()["detail"]
+    finally:
+        c.__exit__(None, None, None)
