@@ -25,7 +25,24 @@ SCHEMA_VERSION = 2  # 1: verdicts, feedback, meta; 2: + models (what each model 
 READABLE_VERSIONS = (1, 2)  # the verdict and feedback tables are the same in both (feedback export)
 LABELS = ("spill", "no_spill")
 
-SCHEMA = """
+MODELS_TABLE = """
+CREATE TABLE IF NOT EXISTS models (
+    model_id TEXT PRIMARY KEY,
+    run TEXT NOT NULL,
+    run_path TEXT,
+    kind TEXT CHECK (kind IN ('run', 'onnx')),
+    config TEXT NOT NULL,
+    trained_at TEXT NOT NULL,
+    spillguard_version TEXT NOT NULL,
+    first_served_at TEXT NOT NULL,
+    first_served_ts REAL NOT NULL,
+    last_loaded_at TEXT NOT NULL
+);
+"""
+
+SCHEMA = (
+    MODELS_TABLE
+    + """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS verdicts (
     id INTEGER PRIMARY KEY,
@@ -56,35 +73,13 @@ CREATE TABLE IF NOT EXISTS feedback (
     note TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS feedback_verdict ON feedback (verdict_id, id);
-CREATE TABLE IF NOT EXISTS models (
-    model_id TEXT PRIMARY KEY,
-    run TEXT NOT NULL,
-    run_path TEXT,
-    kind TEXT CHECK (kind IN ('run', 'onnx')),
-    config TEXT NOT NULL,
-    trained_at TEXT NOT NULL,
-    spillguard_version TEXT NOT NULL,
-    first_served_at TEXT NOT NULL,
-    first_served_ts REAL NOT NULL,
-    last_loaded_at TEXT NOT NULL
-);
 """
+)
 
 # Each step takes a database of version N-1 to N (in one transaction with the version bump).
 MIGRATIONS = {
-    2: """
-CREATE TABLE models (
-    model_id TEXT PRIMARY KEY,
-    run TEXT NOT NULL,
-    run_path TEXT,
-    kind TEXT CHECK (kind IN ('run', 'onnx')),
-    config TEXT NOT NULL,
-    trained_at TEXT NOT NULL,
-    spillguard_version TEXT NOT NULL,
-    first_served_at TEXT NOT NULL,
-    first_served_ts REAL NOT NULL,
-    last_loaded_at TEXT NOT NULL
-);
+    2: MODELS_TABLE
+    + """
 -- models of version-1 verdicts: known by id only (no run path was recorded then)
 INSERT INTO models (model_id, run, run_path, kind, config, trained_at, spillguard_version,
                     first_served_at, first_served_ts, last_loaded_at)
