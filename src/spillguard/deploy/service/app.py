@@ -13,15 +13,18 @@ import asyncio
 import hmac
 import logging
 import os
+import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -48,13 +51,27 @@ from spillguard.deploy.service.schemas import (
     ScoreOut,
     VerdictOut,
 )
-from spillguard.deploy.service.store import NewVerdict, SQLiteStore, Store, Verdict
+from spillguard.deploy.service.store import ModelRecord, NewVerdict, SQLiteStore, Store, Verdict
 from spillguard.deploy.service.uploads import Limits, ServiceError, Upload, check_image
 
 log = logging.getLogger("spillguard.serve")
 JSON_BODY_LIMIT = 64 * 1024
 NAME_MAX = 64
 IMAGE_TYPES = ("image/jpeg", "image/png", "application/octet-stream")
+ID_MAX = 2**63 - 1  # SQLite's largest integer key
+UNAVAILABLE_TTL = 60.0  # seconds a verdict's model that could not be loaded is not tried again
+VerdictId = Annotated[int, PathParam(ge=1, le=ID_MAX, description="a stored verdict's id")]
+STORE_ERRORS = (sqlite3.Error, OSError, RuntimeError)  # a store write that failed (read-only, full, closed)
+
+
+def db_unavailable(exc: BaseException) -> ServiceError:
+    """The 503 of a store write that failed: nothing of the request was stored."""
+    return ServiceError(
+        503,
+        "db_unavailable",
+        f"the verdict database does not accept writes ({type(exc).__name__}: {exc}); nothing was stored; "
+        "try again, and see /readyz",
+    )
 
 
 @dataclass
@@ -71,6 +88,7 @@ class ServiceConfig:
     max_batch_bytes: int = 64 * 1024 * 1024
     drift_window: int = 500  # recent verdicts compared with the validation normals
     score_batch: int = 256  # most images per model call of the micro-batcher (1: no micro-batching)
+    keep_models: int = 3  # models kept in memory (the current one and the last replaced ones) for explain
     loader: ScorerLoader = auto_loader  # .onnx on onnxruntime, a run folder on torch (backend_loader)
 
     @property
@@ -87,8 +105,17 @@ class Service:
             raise UserError(f"--sample-normals {cfg.sample_normals}: must be between 0 and 1")
         self.cfg = cfg
         self.token = cfg.token or None
-        self.holder = ModelHolder(load_model(cfg.run, cfg.rule, cfg.loader))
+        self.holder = ModelHolder(load_model(cfg.run, cfg.rule, cfg.loader), cfg.keep_models)
         self.store: Store = SQLiteStore(cfg.db, cfg.image_dir)
+        try:
+            self.record_model(self.holder.current)
+        except STORE_ERRORS as exc:
+            self.store.close()
+            raise UserError(
+                f"{cfg.db}: cannot record the model being served ({exc}); check the --db file"
+            ) from None
+        self._load_lock = threading.Lock()  # one lazy load of a verdict's model at a time
+        self._unavailable: dict[str, tuple[float, ServiceError]] = {}
         self.metrics = ServiceMetrics()
         if cfg.score_batch < 1:
             raise UserError(f"--score-batch {cfg.score_batch}: must be >= 1")
@@ -98,6 +125,95 @@ class Service:
         info = self.holder.current.info
         self.metrics.set_model(info.model_id, info.config, info.rule)
         self._keep_below = int(cfg.sample_normals * 2**32)
+
+    def record_model(self, model: LoadedModel) -> ModelRecord:
+        """Record ``model`` in the store's models table (waits for the commit; raises on failure)."""
+        i = model.info
+        rec = ModelRecord(
+            i.model_id, i.run, str(model.path) if model.path else None, model.kind, i.config,
+            i.trained_at, i.spillguard_version,
+        )  # fmt: skip
+        return self.store.add_model(rec).result(timeout=30)
+
+    def verdict_model(self, v: Verdict) -> LoadedModel:
+        """The model that gave verdict ``v``: from memory, else loaded from its recorded run path and
+        checked to be that model. ServiceError 410 (its run is gone or no longer loads, or was never
+        recorded) or 409 (the path now holds another model). Blocking: call it from a worker thread."""
+        m = self.holder.recent(v.model_id)
+        if m is not None:
+            return m
+        with self._load_lock:
+            m = self.holder.recent(v.model_id)
+            if m is not None:
+                return m
+            seen = self._unavailable.get(v.model_id)
+            if seen is not None and time.monotonic() - seen[0] < UNAVAILABLE_TTL:
+                raise seen[1]
+            try:  # its messages name the model, not the verdict: one answer for all its verdicts
+                m = self._load_verdict_model(v)
+            except ServiceError as exc:
+                self._unavailable[v.model_id] = (time.monotonic(), exc)
+                raise
+            self._unavailable.pop(v.model_id, None)
+            self.holder.remember(m)
+            return m
+
+    def _load_verdict_model(self, v: Verdict) -> LoadedModel:
+        rec = self.store.model(v.model_id)
+        tail = "; an error map drawn by another model would mislead (?model=current draws one anyway, marked)"
+        if rec is None or rec.run_path is None:
+            raise ServiceError(
+                410, "model_gone",
+                f"this verdict was made by model {v.model_id}, which is not in memory and whose run path was "
+                f"not recorded (scored before schema version 2){tail}",
+                {"model_id": v.model_id},
+            )  # fmt: skip
+        path = Path(rec.run_path)
+        if not path.exists():
+            log.warning("model %s: its run path %s is gone", v.model_id, path)
+            raise ServiceError(
+                410, "model_gone",
+                f"this verdict was made by model {v.model_id}; its run '{rec.run}' is no longer where it "
+                f"was served from (moved or deleted){tail}",
+                {"model_id": v.model_id},
+            )  # fmt: skip
+        try:
+            m = load_model(path, None, self.cfg.loader)
+        except UserError as exc:
+            log.warning("model %s: %s", v.model_id, exc)
+            raise ServiceError(
+                410, "model_gone",
+                f"this verdict was made by model {v.model_id}; its run '{rec.run}' no longer loads "
+                f"({str(exc).removeprefix(str(path) + ': ').replace(str(path), rec.run)}){tail}",
+                {"model_id": v.model_id},
+            ) from None  # fmt: skip
+        if m.info.model_id != v.model_id:
+            log.warning("model %s: its run path %s now holds %s", v.model_id, path, m.info.model_id)
+            raise ServiceError(
+                409, "model_changed",
+                f"this verdict was made by model {v.model_id}; its run path now holds model "
+                f"{m.info.model_id} (retrained or replaced in place){tail}",
+                {"model_id": v.model_id, "found_model_id": m.info.model_id},
+            )  # fmt: skip
+        return m
+
+    def explain_state(self, model_id: str) -> str | None:
+        """Why verdicts of ``model_id`` cannot be explained by it (a note for the review page), or None
+        when they can (in memory with an explainer, or a recorded run folder still there; no load)."""
+        m = self.holder.recent(model_id)
+        if m is not None:
+            return None if m.explainer is not None else f"model {model_id} is an exported model: no error map"
+        seen = self._unavailable.get(model_id)
+        if seen is not None and time.monotonic() - seen[0] < UNAVAILABLE_TTL:
+            return seen[1].message
+        rec = self.store.model(model_id)
+        if rec is None or rec.run_path is None:
+            return f"model {model_id} was not recorded (scored before schema version 2): no error map"
+        if rec.kind == "onnx":
+            return f"model {model_id} is an exported model: no error map"
+        if not Path(rec.run_path).exists():
+            return f"model {model_id}: its run '{rec.run}' is gone from where it was served: no error map"
+        return None
 
     def keep_normal(self, sha256: str) -> bool:
         """Whether a normal image is in the kept sample (a deterministic function of its digest)."""
@@ -133,7 +249,10 @@ class Service:
                     info.model_id, float(b), float(st),
                 )
             )  # fmt: skip
-        ids = await asyncio.wrap_future(self.store.add_verdicts(rows))
+        try:
+            ids = await asyncio.wrap_future(self.store.add_verdicts(rows))
+        except STORE_ERRORS as exc:
+            raise db_unavailable(exc) from None
         ms = (time.perf_counter() - t0) * 1000
         out = model_out(model)
         for r in rows:
@@ -193,8 +312,16 @@ def check_name(value: str | None, what: str) -> str | None:
     return value
 
 
-def _error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+def _error(
+    status: int,
+    code: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, object] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": code, "detail": detail, **(extra or {})}, status_code=status, headers=headers
+    )
 
 
 Scope = MutableMapping[str, Any]
@@ -324,7 +451,28 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         svc.metrics.errors.labels(exc.code).inc()
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return _error(exc.status, exc.code, exc.message, headers)
+        if exc.status == 503:
+            headers = {"Retry-After": "5"}
+        return _error(exc.status, exc.code, exc.message, headers, exc.extra)
+
+    @app.exception_handler(sqlite3.Error)
+    async def _db_error(request: Request, exc: sqlite3.Error) -> JSONResponse:  # a read that failed
+        svc.metrics.errors.labels("db_unavailable").inc()
+        log.warning("%s %s: database error %s", request.method, request.url.path, exc)
+        return _error(
+            503, "db_unavailable", f"the verdict database cannot be read ({type(exc).__name__}: {exc}); see /readyz",
+            {"Retry-After": "5"},
+        )  # fmt: skip
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:  # a bug: JSON, logged in full
+        svc.metrics.errors.labels("internal_error").inc()
+        log.exception("%s %s failed", request.method, request.url.path)
+        return _error(
+            500,
+            "internal_error",
+            f"{request.method} {request.url.path}: {type(exc).__name__} (see the server log)",
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -411,8 +559,9 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     async def score_batch(request: Request) -> Response:
         """Score many images (one multipart file part each, up to the batch limit), results in order.
 
-        Any bad image rejects the whole request (naming it) and nothing is stored. Each result's
-        ``source`` is the part's file name (a label only; the server never opens it).
+        Atomic: any bad image rejects the whole request and nothing of it is stored; the JSON error
+        names it (``part``: its 0-based index among the file parts, ``filename``) and what is wrong.
+        Each result's ``source`` is the part's file name (a label only; the server never opens it).
         """
         t0 = time.perf_counter()
         items, fields = await _images_from_request(request, svc, many=True)
@@ -424,14 +573,25 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         model = svc.holder.current
         size = model.size
 
+        def part(i: int, name: str | None) -> dict[str, object]:
+            return {"part": i, "filename": name[:200] if name else None}
+
         def check_all() -> list[Upload]:
-            return [
-                check_image(d, size, limits, f"image {i} ({n or 'unnamed'})")
-                for i, (d, n) in enumerate(items)
-            ]
+            out = []
+            for i, (d, n) in enumerate(items):
+                try:
+                    out.append(check_image(d, size, limits, f"image {i} ({(n or 'unnamed')[:200]})"))
+                except ServiceError as exc:
+                    raise ServiceError(exc.status, exc.code, exc.message, part(i, n)) from None
+            return out
 
         ups = await run_in_threadpool(check_all)
-        names = [check_name(n[:NAME_MAX] if n else None, f"image {i} name") for i, (_, n) in enumerate(items)]
+        names = []
+        for i, (_, n) in enumerate(items):
+            try:
+                names.append(check_name(n[:NAME_MAX] if n else None, f"image {i} file name"))
+            except ServiceError as exc:
+                raise ServiceError(exc.status, exc.code, exc.message, part(i, n)) from None
         results = await svc.score(model, ups, cam, names)
         ms = round((time.perf_counter() - t0) * 1000, 3)
         return json_response(BatchOut(count=len(results), latency_ms=ms, results=results))
@@ -443,22 +603,29 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         return v
 
     @app.get("/v1/verdicts/{verdict_id}", response_model=VerdictOut, tags=["verdicts"])
-    def get_verdict(verdict_id: int) -> VerdictOut:
+    def get_verdict(verdict_id: VerdictId) -> VerdictOut:
         """A stored verdict with its latest operator label."""
         return verdict_out(_verdict(verdict_id))
 
     def _kept_image(v: Verdict) -> bytes:
         data = svc.store.image_bytes(v)
-        if data is None:
+        if data is None and svc.store.image_state(v) == "not_kept":
             raise ServiceError(
                 404,
                 "image_not_kept",
                 f"verdict {v.id}: its image was not kept (only flagged pits and a sample of normals are)",
             )
+        if data is None:
+            raise ServiceError(
+                410,
+                "image_missing",
+                f"verdict {v.id}: its kept image ({v.image_sha256[:12]}...) is missing from the image store "
+                "(deleted or the --store folder changed); the verdict row is intact",
+            )
         return data
 
     @app.get("/v1/verdicts/{verdict_id}/image", tags=["verdicts"], response_class=Response)
-    def get_image(verdict_id: int) -> Response:
+    def get_image(verdict_id: VerdictId) -> Response:
         """The kept image bytes as sent (every flagged pit and a sample of normals are kept)."""
         v = _verdict(verdict_id)
         media = "image/jpeg" if v.image_format == "JPEG" else "image/png"
@@ -466,35 +633,59 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
             _kept_image(v), media_type=media, headers={"Cache-Control": "max-age=86400, immutable"}
         )
 
-    @app.get("/v1/verdicts/{verdict_id}/explain.png", tags=["verdicts"], response_class=Response)
+    @app.get(
+        "/v1/verdicts/{verdict_id}/explain.png", tags=["verdicts"], response_class=Response,
+        responses={409: {"model": ErrorOut}, 410: {"model": ErrorOut}},
+    )  # fmt: skip
     def explain(
-        verdict_id: int,
+        verdict_id: VerdictId,
         scale: int = Query(1, ge=1, le=16, description="enlarge by this integer factor (nearest neighbour)"),
         only: str | None = Query(None, pattern="^error$", description="'error': the error map alone"),
+        model: str = Query(
+            "verdict",
+            pattern="^(verdict|current)$",
+            description="'verdict' (default): drawn by the model that gave the verdict, or a 409/410 "
+            "error naming it; 'current': drawn by the model in use now, marked in the headers",
+        ),
     ) -> Response:
-        """Input | reconstruction | error map of a kept image, by the model in use now, as a PNG."""
+        """Input | reconstruction | error map of a kept image as a PNG, drawn by the model that gave the
+        verdict (kept in memory, or reloaded from the run path recorded when it was served). The
+        ``X-Spillguard-Model`` header names the model that drew it, ``X-Spillguard-Verdict-Model`` the
+        one that gave the verdict."""
         v = _verdict(verdict_id)
-        model = svc.holder.current
-        if model.explainer is None:
+        data = _kept_image(v)
+        m = svc.holder.current if model == "current" else svc.verdict_model(v)
+        if m.explainer is None:
             raise ServiceError(
                 409,
                 "no_explainer",
-                f"model {model.info.model_id} cannot explain: an exported ONNX model has no reconstruction; "
+                f"model {m.info.model_id} cannot explain: an exported ONNX model has no reconstruction; "
                 "serve the torch run folder (spillguard serve runs/NAME) for explain.png",
+                {"model_id": m.info.model_id},
             )
-        up = check_image(
-            _kept_image(v), model.size, Limits(max_bytes=limits.max_bytes * 2, max_pixels=limits.max_pixels)
-        )
-        x, rec, err = model.explainer.explain(up.pixels[None].copy())
+        big = Limits(max_bytes=limits.max_bytes * 2, max_pixels=limits.max_pixels)
+        try:
+            up = check_image(data, m.size, big)
+        except ServiceError as exc:  # the stored file is damaged: not the request's fault
+            raise ServiceError(
+                410, "image_damaged", f"verdict {v.id}: its kept image no longer decodes ({exc.message})"
+            ) from None
+        x, rec, err = m.explainer.explain(up.pixels[None].copy())
         png = error_png(err[0], scale) if only == "error" else explain_strip(x[0], rec[0], err[0], scale)
-        headers = {"X-Spillguard-Model": model.info.model_id, "Cache-Control": "private, max-age=600"}
+        same = m.info.model_id == v.model_id
+        headers = {
+            "X-Spillguard-Model": m.info.model_id,
+            "X-Spillguard-Verdict-Model": v.model_id,
+            "X-Spillguard-Model-Match": "yes" if same else "no",
+            "Cache-Control": "private, max-age=600" if same else "no-store",
+        }
         return Response(png, media_type="image/png", headers=headers)
 
     @app.post(
         "/v1/verdicts/{verdict_id}/feedback", response_model=FeedbackOut, tags=["feedback"],
         dependencies=[Depends(need_token)], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
     )  # fmt: skip
-    async def feedback(verdict_id: int, body: FeedbackIn) -> FeedbackOut:
+    async def feedback(verdict_id: VerdictId, body: FeedbackIn) -> FeedbackOut:
         """An operator's label: ``spill`` (confirmed) or ``no_spill`` (false alarm). Needs the token."""
         operator = check_name(body.operator.strip(), "operator")
         if operator is None:
@@ -505,6 +696,8 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
             )
         except KeyError:
             raise ServiceError(404, "unknown_verdict", f"verdict {verdict_id} does not exist") from None
+        except STORE_ERRORS as exc:
+            raise db_unavailable(exc) from None
         return FeedbackOut(**fb.__dict__)
 
     @app.post(
@@ -512,13 +705,19 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
     )  # fmt: skip
     async def reload(body: ReloadIn) -> ReloadOut:
-        """Load and check another run (a path on the server), then swap it in; in-flight requests finish
-        on the old model. A run that fails to load leaves the current model in place."""
+        """Load and check another run (a path on the server), record it in the models table, then swap
+        it in; in-flight requests finish on the old model, which stays in memory for explanations. A run
+        that fails to load (or cannot be recorded) leaves the current model in place."""
         try:
-            old, new = await run_in_threadpool(svc.holder.reload, body.run, cfg.rule, cfg.loader)
+            old, new = await run_in_threadpool(
+                svc.holder.reload, body.run, cfg.rule, cfg.loader, svc.record_model
+            )
         except UserError as exc:
             svc.metrics.reloads.labels("failed").inc()
             raise ServiceError(422, "bad_run", str(exc)) from None
+        except STORE_ERRORS as exc:  # the new model could not be recorded: it is not swapped in
+            svc.metrics.reloads.labels("failed").inc()
+            raise db_unavailable(exc) from None
         svc.metrics.reloads.labels("ok").inc()
         svc.metrics.set_model(new.info.model_id, new.info.config, new.info.rule)
         log.warning("reloaded: %s -> %s", old.info.model_id, new.info.model_id)

@@ -8,6 +8,7 @@ import hashlib
 import json
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -114,6 +115,12 @@ class LoadedModel:
     info: ModelInfo
     size: tuple[int, int]  # (height, width) of the model input
     reference: DriftReference
+    path: Path | None = None  # the absolute server path it was loaded from (given at start or reload)
+
+    @property
+    def kind(self) -> str:
+        """``onnx`` for an exported model file, ``run`` for a run folder (or its checkpoint file)."""
+        return "onnx" if self.path is not None and is_onnx_file(self.path) else "run"
 
 
 def _checkpoint_file(run: Path) -> Path:
@@ -130,7 +137,16 @@ def load_model(run: str | Path, rule: str | None = None, loader: ScorerLoader = 
 
     UserError (one line) when the run is missing, unreadable, has no rule ``rule`` or scores badly.
     """
-    run = Path(run)
+    try:
+        return _load_model(Path(run), rule, loader)
+    except UserError:
+        raise
+    except Exception as exc:  # an unreadable path, a NUL in it, a loader failing its own way: one line
+        first = " ".join(str(exc).split())[:200]
+        raise UserError(f"{run}: cannot load this run ({type(exc).__name__}: {first})") from None
+
+
+def _load_model(run: Path, rule: str | None, loader: ScorerLoader) -> LoadedModel:
     ckpt = _checkpoint_file(run)
     folder = ckpt.parent
     scorer, explainer = loader(run)
@@ -173,30 +189,70 @@ def load_model(run: str | Path, rule: str | None = None, loader: ScorerLoader = 
     )
     # an exported model carries its run's drift reference; else the run folder (or the file's folder)
     embedded = scorer.metadata_.get("drift_reference") if isinstance(scorer, OnnxDetector) else None
-    return LoadedModel(scorer, explainer, info, (h, w), load_reference(folder, threshold, embedded))
+    ref = load_reference(folder, threshold, embedded)
+    return LoadedModel(scorer, explainer, info, (h, w), ref, run.resolve())
 
 
 class ModelHolder:
-    """The current model reference. Reading it is one attribute read; ``swap`` replaces it atomically.
+    """The current model reference, and the last few models served (by id, for explanations).
 
-    Requests take ``current`` once and use that object to the end, so a reload never changes the model
-    under a request in flight.
+    Reading ``current`` is one attribute read; ``reload`` replaces it atomically. Requests take
+    ``current`` once and use that object to the end, so a reload never changes the model under a request
+    in flight. ``recent`` (an LRU of ``keep`` models, the current one among them) keeps a replaced model
+    in memory, so the verdicts it gave are explained by it without a disk load.
     """
 
-    def __init__(self, model: LoadedModel) -> None:
+    def __init__(self, model: LoadedModel, keep: int = 3) -> None:
+        if keep < 1:
+            raise UserError(f"--keep-models {keep}: must be >= 1")
         self._current = model
+        self._keep = keep
+        self._recent: OrderedDict[str, LoadedModel] = OrderedDict({model.info.model_id: model})
         self._lock = threading.Lock()  # one reload at a time
+        self._lru_lock = threading.Lock()
 
     @property
     def current(self) -> LoadedModel:
         """The model new requests score with."""
         return self._current
 
+    def remember(self, model: LoadedModel) -> None:
+        """Put ``model`` at the front of the recent models (the oldest beyond ``keep`` is dropped)."""
+        with self._lru_lock:
+            self._recent[model.info.model_id] = model
+            self._recent.move_to_end(model.info.model_id)
+            while len(self._recent) > self._keep:
+                self._recent.popitem(last=False)
+
+    def recent(self, model_id: str) -> LoadedModel | None:
+        """The model of this id if it is the current one or among the recent ones (touches it)."""
+        cur = self._current
+        if cur.info.model_id == model_id:
+            return cur
+        with self._lru_lock:
+            m = self._recent.get(model_id)
+            if m is not None:
+                self._recent.move_to_end(model_id)
+            return m
+
+    def recent_ids(self) -> list[str]:
+        """Ids of the models in memory, most recently used last."""
+        with self._lru_lock:
+            return list(self._recent)
+
     def reload(
-        self, run: str | Path, rule: str | None = None, loader: ScorerLoader = auto_loader
+        self,
+        run: str | Path,
+        rule: str | None = None,
+        loader: ScorerLoader = auto_loader,
+        before_swap: Callable[[LoadedModel], object] | None = None,
     ) -> tuple[LoadedModel, LoadedModel]:
-        """Load and check ``run``, then swap it in; returns (previous, new). The old one stays on error."""
+        """Load and check ``run``, call ``before_swap(new)`` (e.g. record it; an exception there keeps
+        the old model), then swap it in; returns (previous, new). The old one stays on error."""
         with self._lock:
             new = load_model(run, rule, loader)
+            if before_swap is not None:
+                before_swap(new)
             old, self._current = self._current, new
+            self.remember(new)
             return old, new

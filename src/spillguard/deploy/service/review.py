@@ -71,6 +71,7 @@ def add_review_routes(app: FastAPI, svc: Service) -> None:
         cam = camera or None
         pending = svc.store.pending(cam, t0, t1, limit)
         model = svc.holder.current
+        notes = {mid: svc.explain_state(mid) for mid in {v.model_id for v in pending}}
         context = {
             "pending": pending,
             "counts": svc.store.counts(cam, t0, t1),
@@ -80,7 +81,8 @@ def add_review_routes(app: FastAPI, svc: Service) -> None:
             "until": until or "",
             "limit": limit,
             "model": model.info,
-            "explains": model.explainer is not None,
+            "explains": model.explainer is not None,  # the current model draws error maps
+            "explain_notes": notes,  # model id -> why its verdicts get no error map (None: they do)
             "drift": current_drift(svc),
             "token_required": svc.token is not None,
             "now": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

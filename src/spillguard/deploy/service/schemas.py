@@ -106,3 +106,6 @@ class ErrorOut(BaseModel):
 
     error: str
     detail: str
+    part: int | None = Field(None, description="batch: 0-based index of the rejected file part")
+    filename: str | None = Field(None, description="batch: the rejected part's file name (a label)")
+    model_id: str | None = Field(None, description="explain: the model the error is about")

@@ -21,10 +21,28 @@ from typing import Any, Protocol
 
 from sharedcore.errors import UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 1: verdicts, feedback, meta; 2: + models (what each model id was loaded from)
+READABLE_VERSIONS = (1, 2)  # the verdict and feedback tables are the same in both (feedback export)
 LABELS = ("spill", "no_spill")
 
-SCHEMA = """
+MODELS_TABLE = """
+CREATE TABLE IF NOT EXISTS models (
+    model_id TEXT PRIMARY KEY,
+    run TEXT NOT NULL,
+    run_path TEXT,
+    kind TEXT CHECK (kind IN ('run', 'onnx')),
+    config TEXT NOT NULL,
+    trained_at TEXT NOT NULL,
+    spillguard_version TEXT NOT NULL,
+    first_served_at TEXT NOT NULL,
+    first_served_ts REAL NOT NULL,
+    last_loaded_at TEXT NOT NULL
+);
+"""
+
+SCHEMA = (
+    MODELS_TABLE
+    + """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS verdicts (
     id INTEGER PRIMARY KEY,
@@ -56,6 +74,20 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 CREATE INDEX IF NOT EXISTS feedback_verdict ON feedback (verdict_id, id);
 """
+)
+
+# Each step takes a database of version N-1 to N (in one transaction with the version bump).
+MIGRATIONS = {
+    2: MODELS_TABLE
+    + """
+-- models of version-1 verdicts: known by id only (no run path was recorded then)
+INSERT INTO models (model_id, run, run_path, kind, config, trained_at, spillguard_version,
+                    first_served_at, first_served_ts, last_loaded_at)
+SELECT model_id, substr(model_id, 1, instr(model_id || '@', '@') - 1), NULL, NULL, '?', '?', '?',
+       MIN(created_at), MIN(created_ts), MAX(created_at)
+FROM verdicts GROUP BY model_id;
+""",
+}
 
 EXT = {"JPEG": "jpg", "PNG": "png"}
 
@@ -94,6 +126,22 @@ class Feedback:
     operator: str
     created_at: str
     note: str
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A model the service has served: its id and where it was loaded from (``run_path``: the absolute
+    server path given at start or reload; None for models of a version-1 database)."""
+
+    model_id: str
+    run: str
+    run_path: str | None
+    kind: str | None  # "run" (a run folder) or "onnx" (an exported model file)
+    config: str
+    trained_at: str
+    spillguard_version: str
+    first_served_at: str = ""
+    last_loaded_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,8 +192,11 @@ class Store(Protocol):
 
     def add_verdicts(self, rows: Sequence[NewVerdict]) -> Future[list[int]]: ...
     def add_feedback(self, verdict_id: int, label: str, operator: str, note: str) -> Future[Feedback]: ...
+    def add_model(self, m: ModelRecord) -> Future[ModelRecord]: ...
     def ping_write(self) -> Future[None]: ...
     def get(self, verdict_id: int) -> Verdict | None: ...
+    def model(self, model_id: str) -> ModelRecord | None: ...
+    def image_state(self, v: Verdict) -> str: ...
     def image_bytes(self, v: Verdict) -> bytes | None: ...
     def pending(
         self, camera: str | None, since: float | None, until: float | None, limit: int
@@ -179,6 +230,10 @@ class ImageFiles:
             os.replace(tmp, p)
         return p
 
+    def exists(self, sha256: str, fmt: str) -> bool:
+        """Whether the file of this digest is there."""
+        return self.path(sha256, fmt).is_file()
+
     def get(self, sha256: str, fmt: str) -> bytes | None:
         """The stored bytes, or None when the file is not there."""
         try:
@@ -205,11 +260,24 @@ def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def _statements(script: str) -> list[str]:
+    """The SQL statements of a script (no ';' inside our literals), comment-only pieces left out."""
+    out = []
+    for piece in script.split(";"):
+        code = "\n".join(line for line in piece.splitlines() if not line.strip().startswith("--"))
+        if code.strip():
+            out.append(code)
+    return out
+
+
 _VERDICT_COLS = (
     "id, created_at, created_ts, camera, source, image_sha256, image_format, image_kept, score, "
     "threshold, rule, verdict, model_id, brightness, saturation"
 )
 _VERDICT_NAMES = [c.strip() for c in _VERDICT_COLS.split(",")]
+_MODEL_COLS = (
+    "model_id, run, run_path, kind, config, trained_at, spillguard_version, first_served_at, last_loaded_at"
+)
 _LATEST_FB = "(SELECT MAX(f.id) FROM feedback f WHERE f.verdict_id = v.id)"
 
 
@@ -227,9 +295,16 @@ class SQLiteStore:
             conn = _connect(self.path)
             self._migrate(conn)
         except sqlite3.DatabaseError as exc:
+            if "readonly" in str(exc):
+                raise UserError(
+                    f"{self.path}: the database is read-only ({exc}); make it (and its folder) writable or "
+                    "point --db elsewhere"
+                ) from None
             raise UserError(
                 f"{self.path}: not a usable SQLite database ({exc}); point --db to a new file or a spillguard DB"
             ) from None
+        st = self.path.stat()
+        self._identity = (st.st_dev, st.st_ino)  # the file the writer holds open
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer = threading.Thread(
             target=self._write_loop, args=(conn,), name="store-writer", daemon=True
@@ -247,19 +322,36 @@ class SQLiteStore:
                 f"({SCHEMA_VERSION}); upgrade spillguard or use another --db"
             )
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if version == 0 and tables - {"meta", "verdicts", "feedback"}:
+        if version == 0 and tables - {"meta", "verdicts", "feedback", "models"}:
             raise UserError(
                 f"{self.path}: holds other tables ({', '.join(sorted(tables))}); use another --db"
             )
-        conn.executescript(SCHEMA)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', ?)", (utc_iso(time.time()),)
-        )
-        conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?), ('image_store', ?)",
-            (str(SCHEMA_VERSION), str(self.files.root.resolve())),
-        )
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            scripts = (
+                [SCHEMA] if version == 0 else [MIGRATIONS[v] for v in range(version + 1, SCHEMA_VERSION + 1)]
+            )
+            for script in scripts:  # a new database gets the current schema at once
+                for stmt in _statements(script):
+                    conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', ?)", (utc_iso(time.time()),)
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?), ('image_store', ?)",
+                (str(SCHEMA_VERSION), str(self.files.root.resolve())),
+            )
+            if version and version < SCHEMA_VERSION:
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    (f"migrated_{version}_to_{SCHEMA_VERSION}", utc_iso(time.time())),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     # -- the writer -------------------------------------------------------------------------------
     def _write_loop(self, conn: sqlite3.Connection) -> None:
@@ -278,13 +370,17 @@ class SQLiteStore:
             stop = job is None
             if jobs:
                 self._commit(conn, jobs)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:  # a database that refuses writes now: what was committed stays in the WAL
+            pass
         conn.close()
 
     def _commit(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
         """One transaction for all jobs; each job in its own savepoint, so one failure fails only it."""
         results: list[tuple[bool, Any]] = []
         try:
+            self._check_file()
             conn.execute("BEGIN IMMEDIATE")
             for job in jobs:
                 conn.execute("SAVEPOINT job")
@@ -307,6 +403,20 @@ class SQLiteStore:
                 job.future.set_result(value)
             else:
                 job.future.set_exception(value)
+
+    def _check_file(self) -> None:
+        """OSError when the database file was deleted or replaced under the open connection: a commit
+        there would be lost at the next restart, so every write fails (503) instead."""
+        try:
+            st = self.path.stat()
+        except OSError:
+            raise FileNotFoundError(
+                f"{self.path} was deleted while serving; restart the service to open a database again"
+            ) from None
+        if (st.st_dev, st.st_ino) != self._identity:
+            raise FileExistsError(
+                f"{self.path} was replaced by another file while serving; restart the service"
+            )
 
     def _submit(self, fn: Callable[[sqlite3.Connection], Any]) -> Future[Any]:
         fut: Future[Any] = Future()
@@ -358,10 +468,37 @@ class SQLiteStore:
 
         return self._submit(fn)
 
+    def add_model(self, m: ModelRecord) -> Future[ModelRecord]:
+        """Record a model being served (at start and on reload): the first time it is served stays,
+        the run path and kind become the latest ones it was loaded from; resolves to the stored row."""
+
+        def fn(conn: sqlite3.Connection) -> ModelRecord:
+            now = time.time()
+            conn.execute(
+                "INSERT INTO models (model_id, run, run_path, kind, config, trained_at, spillguard_version, "
+                "first_served_at, first_served_ts, last_loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (model_id) DO UPDATE SET run = excluded.run, run_path = excluded.run_path, "
+                "kind = excluded.kind, config = excluded.config, trained_at = excluded.trained_at, "
+                "spillguard_version = excluded.spillguard_version, last_loaded_at = excluded.last_loaded_at",
+                (
+                    m.model_id, m.run, m.run_path, m.kind, m.config, m.trained_at, m.spillguard_version,
+                    utc_iso(now), now, utc_iso(now),
+                ),
+            )  # fmt: skip
+            row = conn.execute(
+                f"SELECT {_MODEL_COLS} FROM models WHERE model_id = ?", (m.model_id,)
+            ).fetchone()
+            return ModelRecord(*row)
+
+        return self._submit(fn)
+
     def ping_write(self) -> Future[None]:
-        """A real write (the readiness probe): resolves once the database has accepted it."""
+        """A real write (the readiness probe): resolves once the database has accepted it; fails when
+        the file was deleted, replaced or made read-only on disk."""
 
         def fn(conn: sqlite3.Connection) -> None:
+            if not os.access(self.path, os.W_OK):  # the open connection still writes; a restart would not
+                raise PermissionError(f"{self.path} is read-only on disk; make it writable before a restart")
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_write_check', ?)",
                 (utc_iso(time.time()),),
@@ -394,8 +531,19 @@ class SQLiteStore:
         return rows[0] if rows else None
 
     def image_bytes(self, v: Verdict) -> bytes | None:
-        """The kept image of a verdict, or None when it was not kept."""
+        """The kept image of a verdict, or None when it was not kept or its file is gone."""
         return self.files.get(v.image_sha256, v.image_format) if v.image_kept else None
+
+    def image_state(self, v: Verdict) -> str:
+        """``kept``, ``not_kept`` (a normal outside the sample) or ``missing`` (kept, file gone)."""
+        if not v.image_kept:
+            return "not_kept"
+        return "kept" if self.files.exists(v.image_sha256, v.image_format) else "missing"
+
+    def model(self, model_id: str) -> ModelRecord | None:
+        """The recorded model of this id, or None."""
+        rows = self._rows(f"SELECT {_MODEL_COLS} FROM models WHERE model_id = ?", (model_id,))
+        return ModelRecord(*rows[0]) if rows else None
 
     @staticmethod
     def _filters(camera: str | None, since: float | None, until: float | None) -> tuple[str, list[Any]]:
@@ -504,9 +652,9 @@ def open_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
         conn.execute("SELECT 1 FROM verdicts LIMIT 1")
     except sqlite3.DatabaseError as exc:
         raise UserError(f"{p}: not a spillguard verdict database ({exc}); check the path") from None
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise UserError(
-            f"{p}: database schema version {version}, this spillguard reads version {SCHEMA_VERSION}; "
-            "use the matching spillguard version"
+            f"{p}: database schema version {version}, this spillguard reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}; use the matching spillguard version"
         )
     return conn

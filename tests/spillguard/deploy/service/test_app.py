@@ -17,6 +17,7 @@ from PIL import Image
 from sharedcore.errors import UserError
 from spillguard.data import decode_image
 from spillguard.deploy.service.app import ServiceConfig, create_app, loopback, serve
+from spillguard.deploy.service.store import SCHEMA_VERSION
 from spillguard.deploy.service.uploads import Limits
 from spillguard.detector import SpillDetector
 
@@ -61,7 +62,7 @@ def test_score_raw_and_multipart_store_the_verdict(make_client, tiny_run, tmp_pa
     assert _rows(tmp_path / "v.sqlite") == 2
     with sqlite3.connect(tmp_path / "v.sqlite") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_flagged_images_are_kept_content_addressed_and_normals_sampled(

@@ -72,7 +72,21 @@ def test_reload_accepts_a_run_folder_or_an_onnx_file(
     r = c.post("/v1/admin/reload", json={"run": str(tiny_run)}, headers=AUTH)
     assert r.status_code == 200, r.text
     assert r.json()["previous"]["run"] == "model.onnx" and r.json()["model"]["run"] == tiny_run.name
-    assert c.get(f"/v1/verdicts/{flagged['id']}/explain.png").status_code == 200  # torch explains
+    # the verdict was given by the exported model, which cannot draw it: 409 naming that model, not a
+    # map silently drawn by the torch run now in use; ?model=current draws one anyway, marked
+    own = c.get(f"/v1/verdicts/{flagged['id']}/explain.png")
+    assert own.status_code == 409 and own.json()["error"] == "no_explainer"
+    assert own.json()["model_id"] == flagged["model"]["id"] and flagged["model"]["id"] in own.json()["detail"]
+    cur = c.get(f"/v1/verdicts/{flagged['id']}/explain.png?model=current")
+    assert cur.status_code == 200 and cur.headers["x-spillguard-model"] == r.json()["model"]["id"]
+    assert cur.headers["x-spillguard-verdict-model"] == flagged["model"]["id"]
+    assert cur.headers["x-spillguard-model-match"] == "no"
+    page = c.get("/review").text
+    assert "is an exported model: no error map" in page and "drawn by the current model instead" in page
+    fresh = next(
+        r for r in (c.post("/v1/score", content=d).json() for d in spill_jpegs) if r["verdict"] == "spill"
+    )
+    assert c.get(f"/v1/verdicts/{fresh['id']}/explain.png").status_code == 200  # torch explains its own
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(tiny_onnx.read_bytes()[:1000])
     bad = c.post("/v1/admin/reload", json={"run": str(broken)}, headers=AUTH)

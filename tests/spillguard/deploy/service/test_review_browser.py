@@ -101,3 +101,50 @@ def test_review_page_confirm_one_reject_one(tiny_run: Path, tmp_path: Path, spil
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT verdict_id, label, operator FROM feedback ORDER BY id").fetchall()
     assert rows == [(top[0]["id"], "spill", "olga"), (top[1]["id"], "no_spill", "olga")]
+
+
+def test_review_page_says_why_an_old_verdict_has_no_error_map(
+    tiny_run: Path, tmp_path: Path, spill_jpegs: list[bytes]
+) -> None:
+    """Verdicts of a model whose run was retrained in place since: the page marks them as not the
+    current model's, and the error map (409 from the server) is replaced by the server's reason."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright (the browser extra) is not installed"
+    )
+    from .test_explain_models import other_run
+
+    first = tmp_path / "first"
+    shutil.copytree(tiny_run, first)
+    second = other_run(tiny_run, tmp_path / "second", 1.15)
+    db = tmp_path / "v.sqlite"
+    with app_in_thread(ServiceConfig(run=first, db=db, token=TOKEN)) as url:
+        old = [httpx.post(f"{url}/v1/score", content=d).json() for d in spill_jpegs[:8]]
+    old_ids = {r["id"] for r in old if r["verdict"] == "spill"}
+    assert old_ids
+    shutil.copyfile(second / "checkpoint.pt", first / "checkpoint.pt")  # first retrained in place
+    with app_in_thread(ServiceConfig(run=second, db=db, token=TOKEN)) as url:
+        new = [httpx.post(f"{url}/v1/score", content=d).json() for d in spill_jpegs[8:16]]
+        new_ids = {r["id"] for r in new if r["verdict"] == "spill"}
+        assert new_ids
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                errors: list[str] = []
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.goto(f"{url}/review?limit=200")
+                vid = min(old_ids)
+                card = page.locator(f'article.pit[data-id="{vid}"]')
+                note = card.locator("figure.no-errmap .note")
+                note.wait_for(timeout=30_000)
+                assert "retrained or replaced in place" in note.inner_text()
+                assert old[0]["model"]["id"] in card.locator("dd.model-id").inner_text()
+                assert "not the current model" in card.locator("dd.model-id").inner_text()
+                mine = page.locator(f'article.pit[data-id="{min(new_ids)}"] img.errmap')
+                page.wait_for_function(
+                    "img => img.complete && img.naturalWidth > 0", arg=mine.element_handle()
+                )
+                assert page.locator(f'article.pit[data-id="{min(new_ids)}"] dd.old-model').count() == 0
+                assert not errors, errors
+            finally:
+                browser.close()

@@ -52,6 +52,26 @@
     }
   }
 
+  // An error map its verdict's model cannot draw (run gone or replaced since the page was made):
+  // show the server's reason in place of a broken image.
+  async function noErrorMap(img) {
+    const fig = img.closest("figure");
+    let why = "error map unavailable";
+    try {
+      const res = await fetch(img.src);
+      if (!res.ok) why = (await res.json()).detail || why;
+    } catch (err) { /* keep the generic text */ }
+    const note = document.createElement("p");
+    note.className = "note";
+    note.textContent = why;
+    fig.classList.add("no-errmap");
+    fig.replaceChildren(note);
+  }
+  document.querySelectorAll("img.errmap").forEach((img) => {
+    if (img.complete && img.naturalWidth === 0) noErrorMap(img);
+    else img.addEventListener("error", () => noErrorMap(img), { once: true });
+  });
+
   document.addEventListener("click", (ev) => {
     const btn = ev.target.closest("button[data-label]");
     if (btn) { const card = btn.closest("article.pit"); select(card); label(card, btn.dataset.label); return; }
