@@ -97,9 +97,7 @@ def require(what: str, *extras: str, packages: Sequence[str] | None = None) -> N
     for extra in extras:
         if extra not in EXTRAS:
             raise KeyError(f"unknown extra {extra!r}; known: {', '.join(EXTRAS)}")
-    needed = {
-        e: [p for p in EXTRAS[e] if packages is None or p.module in packages] for e in extras
-    }
+    needed = {e: [p for p in EXTRAS[e] if packages is None or p.module in packages] for e in extras}
     missing = {e: [p for p in ps if not is_installed(p.module)] for e, ps in needed.items()}
     lacking = [e for e, ps in missing.items() if ps]
     if lacking:

@@ -285,9 +285,9 @@ def export(
 @app.command()
 def report(run: Path = typer.Argument(..., help="Run folder made by 'spillguard train'.")) -> None:
     """Rebuild the run's plots and HTML report from its files."""
+    require("spillguard report", "train", packages=("matplotlib", "sklearn"))  # no torch
     if not (run / "metrics.json").is_file():
         raise UserError(f"{run}: no metrics.json; point to a run folder made by 'spillguard train'")
-    require("spillguard report", "train", packages=("matplotlib", "sklearn"))  # no torch
     from spillguard.reporting.run_report import rebuild_report
 
     print(rebuild_report(run))
