@@ -1,6 +1,7 @@
 """Run code as if only some packages were installed: a child Python whose import hook (a meta path
-finder) refuses the named third-party top-level packages, or every one outside an allowed set, exactly
-as a missing package fails (ModuleNotFoundError). Used by the tests of the install extras."""
+finder in front of all the others) finds none of the named third-party top-level packages, or none
+outside an allowed set, exactly as when they are missing (`import` raises ModuleNotFoundError,
+`importlib.util.find_spec` returns None). Used by the tests of the install extras."""
 
 from __future__ import annotations
 
@@ -31,19 +32,35 @@ PRELUDE = textwrap.dedent(
     _allow = None if _spec["allow"] is None else set(_spec["allow"]) | set(_spec["ours"])
     _block = set(_spec["block"])
 
-    class _Block(importlib.abc.MetaPathFinder):
+    def _refused(top):
+        return top in _block or (
+            _allow is not None
+            and top not in _allow
+            and top not in sys.stdlib_module_names
+            and not top.startswith("_")
+        )
+
+    # Every finder of this Python behind one that finds nothing of a refused package: as if it were
+    # not installed (`import` raises ModuleNotFoundError, `importlib.util.find_spec` gives None).
+    class _Only(importlib.abc.MetaPathFinder):
+
+        def __init__(self, finders):
+            self.finders = finders
+
         def find_spec(self, name, path=None, target=None):
-            top = name.split(".")[0]
-            if top in _block or (
-                _allow is not None
-                and top not in _allow
-                and top not in sys.stdlib_module_names
-                and not top.startswith("_")
-            ):
-                raise ModuleNotFoundError(f"No module named {top!r} (blocked by the test)", name=top)
+            if _refused(name.split(".")[0]):
+                return None
+            for finder in self.finders:
+                spec = finder.find_spec(name, path, target) if hasattr(finder, "find_spec") else None
+                if spec is not None:
+                    return spec
             return None
 
-    sys.meta_path.insert(0, _Block())
+        def invalidate_caches(self):
+            for finder in self.finders:
+                getattr(finder, "invalidate_caches", lambda: None)()
+
+    sys.meta_path[:] = [_Only(list(sys.meta_path))]
     del sys.argv[1]
     _rc = 0
     try:
