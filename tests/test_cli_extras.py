@@ -120,3 +120,12 @@ def test_synthetic_pits_are_made_on_the_core_alone(tmp_path: Path) -> None:
     res = run_cli_blocked("spillguard", *args, allow=CORE_ONLY, cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]
     assert len(list((tmp_path / "data" / "train").iterdir())) == 4
+
+
+def test_the_cli_choices_are_the_librarys() -> None:
+    """The names the CLI shell offers without importing the library (avatargen.choices) are the ones
+    the library implements."""
+    from avatargen.choices import DEFAULT_PIXEL_METHOD, PIXEL_METHODS
+    from avatargen.pixels.methods import DEFAULT_METHOD, METHODS
+
+    assert tuple(METHODS) == PIXEL_METHODS and DEFAULT_METHOD == DEFAULT_PIXEL_METHOD in METHODS
