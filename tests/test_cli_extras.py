@@ -42,7 +42,7 @@ NEEDS_AN_EXTRA = [
     ("spillguard", ["report", "RUN"], "train"),
     ("spillguard", ["demo", "-o", "out"], "train"),
     ("spillguard", ["experiment", "c.yaml", "-o", "out", "-d", "DATA"], "train"),
-    ("spillguard", ["serve", "m.onnx"], "serve"),
+    ("spillguard", ["serve", "m.onnx"], "serve,runtime"),
     ("spillguard", ["synth", "-o", "out", "--domain", "surface"], "train"),
     ("avatargen", ["demo", "-o", "out"], "avatargen"),
     ("avatargen", ["serve", "example"], "avatargen,serve"),

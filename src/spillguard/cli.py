@@ -30,10 +30,10 @@ from spillguard.pipelines.predict import predict_paths, write_predictions
 EXTRAS = ("train", "runtime", "export", "serve", "cluster", "wandb")
 
 
-def _torch(command: str, extra: str = "train") -> None:
-    """A command that runs torch: one line naming what is missing and the pip command of ``extra``
+def _torch(command: str, *extras: str) -> None:
+    """A command that runs torch: one line naming what is missing and the pip command of ``extras``
     (default ``train``); torch's threads, once."""
-    require(f"spillguard {command}", extra)
+    require(f"spillguard {command}", *(extras or ("train",)))
     limit_threads()
 
 
@@ -374,12 +374,11 @@ def serve(
     ),
 ) -> None:
     """Serve the model over HTTP: /v1/score, /v1/score/batch, /review, /metrics, /docs (until SIGTERM)."""
-    require("spillguard serve", "serve")
     extra = _model_extra(run, backend)
     if extra == "runtime":
-        require("spillguard serve", "runtime")
+        require("spillguard serve", "serve", "runtime")
     else:
-        _torch("serve RUN", extra)
+        _torch("serve RUN", "serve", extra)
     from spillguard.deploy.service.app import ServiceConfig
     from spillguard.deploy.service.app import serve as run_server
     from spillguard.deploy.service.model import backend_loader
