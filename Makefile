@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned: the local CPU build; a bare `torch` would pull the CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
+	# every extra (pyproject.toml: the core is numpy, Pillow, typer, tqdm, PyYAML; dev = all + tools)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 

@@ -11,7 +11,15 @@ from avatargen.pixels.cli import app as pixels_app
 from avatargen.render.cli import app as avatars_app
 from avatargen.styles.cli import app as styles_app
 from sharedcore.console import make_app, run_cli
+from sharedcore.extras import require
 from sharedcore.validate import seed_option
+
+# Only the core dependencies (numpy, Pillow, typer, tqdm, PyYAML) are imported at start-up: every
+# command checks its install extras with `require` (one line and exit 2 when missing) and imports the
+# library inside (sharedcore.extras).
+
+#: This tool's install extras, in the order a missing package is looked up (sharedcore.extras).
+EXTRAS = ("avatargen", "serve")
 
 app = make_app(
     "avatargen",
@@ -41,6 +49,7 @@ def demo(
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
 ) -> None:
     """Run the main job on built-in data: style model + experiments, avatars, pixel-model avatars."""
+    require("avatargen demo", "avatargen")
     from avatargen.demo import run_demo
 
     result = run_demo(out, seed=seed, styles=styles, rules=rules, avatars=avatars, force=force)
@@ -67,6 +76,7 @@ def serve(
     access_log: bool = typer.Option(False, "--access-log", help="Log every request."),
 ) -> None:
     """Serve avatars with probabilities over HTTP (FastAPI; the explore page at /, the API at /docs)."""
+    require("avatargen serve", "avatargen", "serve")
     from avatargen.serve.app import run_server
 
     run_server(model, mapping, host=host, port=port, workers=workers, access_log=access_log)
@@ -74,4 +84,4 @@ def serve(
 
 def main() -> None:
     """Console-script entry point."""
-    run_cli(app, "avatargen")
+    run_cli(app, "avatargen", extras=EXTRAS)

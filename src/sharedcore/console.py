@@ -1,8 +1,8 @@
 """Console output shared by both CLIs: a quiet switch, messages, progress bars, and the entry point
 that turns every way a command can end into one line on stderr and an exit code.
 
-Exit codes of :func:`run_cli`: 0 success; 2 a user's mistake (UserError, or a usage error such as an
-unknown option or a missing argument); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM); 1 a bug
+Exit codes of :func:`run_cli`: 0 success; 2 a user's mistake (UserError, a usage error such as an
+unknown option or a missing argument, or a package of an install extra that is not installed); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM); 1 a bug
 (an unexpected exception: one line naming the log file that holds the full traceback).
 """
 
@@ -24,6 +24,7 @@ import typer
 from tqdm import tqdm
 
 from sharedcore.errors import UserError
+from sharedcore.extras import missing_package_error
 
 T = TypeVar("T")
 
@@ -122,12 +123,30 @@ _NoArgsIsHelp: type[Exception] = getattr(
 )
 
 
-def run_cli(app: typer.Typer, prog: str, args: Sequence[str] | None = None) -> None:
+def _command_path(command: Any, argv: Sequence[str], prog: str) -> str:
+    """The command that ``argv`` names, e.g. ``avatargen styles fit`` (root options skipped)."""
+    words, cmd = [prog], command
+    for arg in argv:
+        sub = getattr(cmd, "commands", {}).get(arg)
+        if sub is None:
+            if arg.startswith("-"):
+                continue
+            break
+        words.append(arg)
+        cmd = sub
+    return " ".join(words)
+
+
+def run_cli(
+    app: typer.Typer, prog: str, args: Sequence[str] | None = None, extras: Sequence[str] = ()
+) -> None:
     """Run a typer app as a program; always ends in SystemExit with one of the exit codes above.
 
-    ``args`` defaults to ``sys.argv[1:]``. A UserError or usage error is one line and exit 2; an
-    unexpected exception is the last-resort handler: one line saying it is a bug and naming the log
-    file with the traceback (:func:`write_bug_report`), exit 1.
+    ``args`` defaults to ``sys.argv[1:]``. A UserError or usage error is one line and exit 2, and so
+    is a package of an install extra that a command imports but is not installed (the line names the
+    package and the pip command; ``extras`` are the tool's own, looked up first: see
+    ``sharedcore.extras``). An unexpected exception is the last-resort handler: one line saying it is
+    a bug and naming the log file with the traceback (:func:`write_bug_report`), exit 1.
     """
     argv = list(sys.argv[1:] if args is None else args)
     install_sigterm_handler()
@@ -165,6 +184,14 @@ def run_cli(app: typer.Typer, prog: str, args: Sequence[str] | None = None) -> N
     except SystemExit:
         raise
     except Exception as exc:
+        missing = (
+            missing_package_error(exc, _command_path(command, argv, prog), extras)
+            if isinstance(exc, ModuleNotFoundError)
+            else None
+        )
+        if missing is not None:
+            print(f"{prog}: error: {missing}", file=sys.stderr)
+            raise SystemExit(missing.exit_code) from None
         code = 1
         try:
             log = write_bug_report(prog, exc, argv)

@@ -10,25 +10,39 @@ import typer
 from sharedcore.atomic import check_output
 from sharedcore.console import info, make_app, run_cli
 from sharedcore.errors import UserError
+from sharedcore.extras import require
 from sharedcore.validate import seed_option
 from spillguard import __version__
-from spillguard.compute import limit_threads, require_torch
+from spillguard.compute import limit_threads
 from spillguard.config import TrainConfig
 from spillguard.data import report_skips
 from spillguard.data.synthetic import SynthSpec, write_synth
-from spillguard.data.synthetic_surface import surface_spec, write_surface
-from spillguard.deploy.backends import is_onnx_file
+from spillguard.deploy.backends import is_onnx_file, resolve_backend
 from spillguard.pipelines.predict import predict_paths, write_predictions
-from spillguard.reporting.run_report import rebuild_report
 
-# Modules that import torch are imported inside the commands that need them (after `_torch`), so that
-# `--help` and scoring an exported model run without torch (the `runtime` extra).
+# Only the core dependencies (numpy, Pillow, typer, tqdm, PyYAML) are imported at start-up. Modules
+# that import an install extra's packages (torch, scipy, scikit-learn, matplotlib, ...) are imported
+# inside the commands that need them, after `require` has checked that extra (one line and exit 2
+# when missing, see sharedcore.extras), so that `--help` and scoring an exported model run on the
+# core plus the `runtime` extra.
+
+#: This tool's install extras, in the order a missing package is looked up (sharedcore.extras).
+EXTRAS = ("train", "runtime", "export", "serve", "cluster", "wandb")
 
 
-def _torch(command: str) -> None:
-    """A command that runs torch: one line saying how to install it when missing; torch's threads, once."""
-    require_torch(f"spillguard {command}")
+def _torch(command: str, *extras: str) -> None:
+    """A command that runs torch: one line naming what is missing and the pip command of ``extras``
+    (default ``train``); torch's threads, once."""
+    require(f"spillguard {command}", *(extras or ("train",)))
     limit_threads()
+
+
+def _model_extra(run: Path, backend: str) -> str:
+    """The extra that scoring ``run`` on ``backend`` needs: runtime (an exported model), export (a run
+    folder exported in memory for onnxruntime) or train (a run folder on torch)."""
+    if is_onnx_file(run):
+        return "runtime"
+    return "export" if resolve_backend(run, backend) == "onnx" else "train"
 
 
 app = make_app(
@@ -72,6 +86,9 @@ def synth(
         0,
     ).validate()
     if domain == "surface":
+        require("spillguard synth --domain surface", "train", packages=("scipy",))
+        from spillguard.data.synthetic_surface import surface_spec, write_surface
+
         print(write_surface(out, seed=seed, spec=surface_spec(n_train, n_proliv, n_test), force=force))
         return
     if domain != "pit":
@@ -212,13 +229,17 @@ def predict(
     force: bool = typer.Option(False, help="Overwrite an existing CSV or verdict dataset."),
 ) -> None:
     """Score images and print score and verdict (spill / normal) per image, in-process or on a Dask cluster."""
-    if not is_onnx_file(run):  # a run folder scores on torch, or is exported in memory for onnx
-        _torch("predict RUN")
+    extra = _model_extra(run, backend)
+    if extra == "runtime":
+        require("spillguard predict", "runtime")
+    else:  # a run folder scores on torch, or is exported in memory for onnx
+        _torch("predict RUN", extra)
     if cluster is not None or out is not None:
         if cluster is None or out is None or csv_out is not None or strict:
             raise UserError(
                 "--cluster and -o/--out go together (a Parquet dataset); --csv and --strict are in-process only"
             )
+        require("spillguard predict --cluster", "cluster")
         from spillguard.deploy.cluster import report as report_archive
         from spillguard.deploy.cluster import score_archive
 
@@ -252,7 +273,7 @@ def export(
     force: bool = typer.Option(False, help="Overwrite an existing file."),
 ) -> None:
     """Export the whole scoring graph (uint8 images at the input size -> score, p(spill)) as ONNX."""
-    _torch("export")
+    _torch("export", "export")
     from spillguard.deploy.export import export_run
 
     check_output(out, force, kind="file")
@@ -264,8 +285,11 @@ def export(
 @app.command()
 def report(run: Path = typer.Argument(..., help="Run folder made by 'spillguard train'.")) -> None:
     """Rebuild the run's plots and HTML report from its files."""
+    require("spillguard report", "train", packages=("matplotlib", "sklearn"))  # no torch
     if not (run / "metrics.json").is_file():
         raise UserError(f"{run}: no metrics.json; point to a run folder made by 'spillguard train'")
+    from spillguard.reporting.run_report import rebuild_report
+
     print(rebuild_report(run))
 
 
@@ -350,8 +374,11 @@ def serve(
     ),
 ) -> None:
     """Serve the model over HTTP: /v1/score, /v1/score/batch, /review, /metrics, /docs (until SIGTERM)."""
-    if not is_onnx_file(run):
-        _torch("serve RUN")
+    extra = _model_extra(run, backend)
+    if extra == "runtime":
+        require("spillguard serve", "serve", "runtime")
+    else:
+        _torch("serve RUN", "serve", extra)
     from spillguard.deploy.service.app import ServiceConfig
     from spillguard.deploy.service.app import serve as run_server
     from spillguard.deploy.service.model import backend_loader
@@ -395,4 +422,4 @@ def feedback_export(
 
 def main() -> None:
     """Console-script entry point (torch's thread count is set by the commands that use torch)."""
-    run_cli(app, "spillguard")
+    run_cli(app, "spillguard", extras=EXTRAS)

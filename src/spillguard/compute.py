@@ -3,27 +3,19 @@ each entry point) and the device. Importing this module imports no torch."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from typing import TYPE_CHECKING
 
-from sharedcore.errors import UserError
+from sharedcore.extras import require
 
 if TYPE_CHECKING:
     import torch
 
-#: How to get torch: the ``train`` extra, after the pinned CPU build (a bare ``torch`` pulls CUDA).
-TORCH_INSTALL = 'pip install "avatargen-spillguard[train]" (CPU: pip install torch==2.13.0 first)'
-
 
 def require_torch(what: str) -> None:
-    """UserError (one line naming ``what`` and the install command) when torch is not installed."""
-    try:
-        found = importlib.util.find_spec("torch") is not None
-    except (ImportError, ValueError):  # a broken install, or an import hook that blocks torch
-        found = False
-    if not found:
-        raise UserError(f"{what} needs torch, which is not installed; {TORCH_INSTALL}")
+    """UserError (one line naming ``what`` and the install command: the ``train`` extra, after the
+    pinned CPU build) when torch is not installed. Imports nothing."""
+    require(what, "train", packages=("torch",))
 
 
 def limit_threads(default: int = 1) -> int:

@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from avatargen.pixels.collection import Collection, load_collection
-from avatargen.pixels.evaluate import run_evaluation, sample_to_folder
-from avatargen.pixels.methods import DEFAULT_METHOD, METHODS, load_model, make_model
+from avatargen.choices import DEFAULT_PIXEL_METHOD, PIXEL_METHODS
 from sharedcore.atomic import check_output
 from sharedcore.cli_params import parse_optional_size
 from sharedcore.console import info
+from sharedcore.extras import require
 from sharedcore.validate import seed_option
+
+# The pixel models (scipy, matplotlib: the `avatargen` extra) are imported inside the commands, after
+# `require`, so that the CLI shell starts on the core dependencies (sharedcore.extras).
+if TYPE_CHECKING:
+    from avatargen.pixels.collection import Collection
 
 app = typer.Typer(
     help="Estimate pixel colour distributions from avatar images and generate new avatars.",
     no_args_is_help=True,
 )
 
-_METHOD_HELP = f"Model: {', '.join(METHODS)} ({DEFAULT_METHOD} = the coherent part-based model)."
+_METHOD_HELP = f"Model: {', '.join(PIXEL_METHODS)} ({DEFAULT_PIXEL_METHOD} = the coherent part-based model)."
 
 
 def _load(folder: Path, size: str | None) -> Collection:
+    from avatargen.pixels.collection import load_collection
+
     col = load_collection(folder, parse_optional_size(size))
     for p, why in col.skipped:
         info(f"skipped {p.name}: {why}")
@@ -38,7 +45,7 @@ def _load(folder: Path, size: str | None) -> Collection:
 def fit(
     folder: Path = typer.Argument(..., help="Folder of avatar images (PNG/JPEG...)."),
     output: Path = typer.Option(..., "--output", "-o", help="Model file to write (.npz)."),
-    method: str = typer.Option(DEFAULT_METHOD, "--method", "-m", help=_METHOD_HELP),
+    method: str = typer.Option(DEFAULT_PIXEL_METHOD, "--method", "-m", help=_METHOD_HELP),
     alpha: float = typer.Option(
         0.0, "--alpha", help="Additive smoothing of the categoricals (0 = plain MLE)."
     ),
@@ -50,6 +57,9 @@ def fit(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model file."),
 ) -> None:
     """Estimate a pixel model from a folder of avatars and save it."""
+    require("avatargen pixels fit", "avatargen")
+    from avatargen.pixels.methods import make_model
+
     check_output(output, force, kind="file")
     model = make_model(method, alpha)
     col = _load(folder, size)
@@ -67,7 +77,7 @@ def sample(
     output: Path = typer.Option(..., "--output", "-o", help="Output folder (PNGs + grid.png)."),
     seed: int = typer.Option(0, "--seed", callback=seed_option, help="Random seed."),
     method: str = typer.Option(
-        DEFAULT_METHOD, "--method", "-m", help="When MODEL is a folder: " + _METHOD_HELP
+        DEFAULT_PIXEL_METHOD, "--method", "-m", help="When MODEL is a folder: " + _METHOD_HELP
     ),
     size: str | None = typer.Option(
         None, "--size", help="When MODEL is a folder: common size WIDTHxHEIGHT or a scale of 264x280 (2x)."
@@ -75,6 +85,10 @@ def sample(
     force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
 ) -> None:
     """Generate new avatars from a saved model (or from a folder, with the coherent model by default)."""
+    require("avatargen pixels sample", "avatargen")
+    from avatargen.pixels.evaluate import sample_to_folder
+    from avatargen.pixels.methods import load_model, make_model
+
     check_output(output, force, kind="dir")  # before fitting a folder
     model = (
         make_model(method).fit(_load(model_path, size).images)
@@ -110,6 +124,9 @@ def evaluate(
     ),
 ) -> None:
     """Fit every method, sample, and write the quality figures, montages and an HTML report."""
+    require("avatargen pixels evaluate", "avatargen")
+    from avatargen.pixels.evaluate import run_evaluation
+
     col = _load(folder, size)
     result = run_evaluation(
         col,

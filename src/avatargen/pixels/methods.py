@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from avatargen.choices import DEFAULT_PIXEL_METHOD
 from avatargen.pixels.joint import JointColourModel
 from avatargen.pixels.literal import LiteralPixelModel
 from avatargen.pixels.modelfile import read_model_file
@@ -32,7 +33,7 @@ METHODS: dict[str, Any] = {
     "joint": JointColourModel,
     "parts": PartBasedModel,
 }
-DEFAULT_METHOD = "parts"
+DEFAULT_METHOD = DEFAULT_PIXEL_METHOD
 """The coherent model: used by `pixels fit` and `pixels sample` unless another method is named."""
 
 HAS_LIKELIHOOD = {"literal": True, "joint": True, "parts": False}

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import typer
 
-from avatargen.render.draw import write_style
-from avatargen.render.gallery import defaults_line, draw_gallery, load_style_model
-from avatargen.render.mapping import BUILTIN_NAMES, load_mapping
+from avatargen.choices import BUILTIN_MAPPINGS
 from sharedcore.cli_params import parse_pairs, parse_size
 from sharedcore.console import info
+from sharedcore.extras import require
 from sharedcore.validate import seed_option
+
+# The renderer (python_avatars, resvg-py, pandas, matplotlib: the `avatargen` extra) is imported inside
+# the commands, after `require`, so that the CLI shell starts on the core dependencies.
 
 app = typer.Typer(help="Draw sampled styles as Avataaars-type avatars (SVG + PNG).", no_args_is_help=True)
 
@@ -45,6 +47,9 @@ def draw(
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
 ) -> None:
     """Sample styles from MODEL and draw each as PNG + SVG, with a captioned grid, styles.csv and report.html."""
+    require("avatargen avatars draw", "avatargen")
+    from avatargen.render.gallery import draw_gallery, load_style_model
+
     px = parse_size(size)
     evidence = parse_pairs(given, "--given", example="hair_color=black")
     sampler = load_style_model(model)
@@ -80,6 +85,9 @@ def render(
     force: bool = typer.Option(False, "--force", help="Replace an existing output file."),
 ) -> None:
     """Draw one style, given as attr=value pairs, without a model."""
+    require("avatargen avatars render", "avatargen")
+    from avatargen.render.draw import write_style
+
     path = write_style(
         parse_pairs(style, "style", example="hair_color=black"), out, mapping, parse_size(size), force
     )
@@ -90,15 +98,19 @@ def render(
 def mapping_cmd(
     name: str | None = typer.Argument(
         None,
-        help=f"A mapping YAML file or a built-in name ({', '.join(BUILTIN_NAMES)}); none: list the built-ins.",
+        help=f"A mapping YAML file or a built-in name ({', '.join(BUILTIN_MAPPINGS)}); none: list the built-ins.",
     ),
     model: Path | None = typer.Option(
         None, "--model", help="Also check that this StyleModel's every attribute and value is mapped."
     ),
 ) -> None:
     """Validate a mapping file and print what each attribute value is drawn as (and the defaults)."""
+    require("avatargen avatars mapping", "avatargen")
+    from avatargen.render.gallery import defaults_line, load_style_model
+    from avatargen.render.mapping import load_mapping
+
     if name is None:
-        for builtin in BUILTIN_NAMES:
+        for builtin in BUILTIN_MAPPINGS:
             m = load_mapping(builtin)
             typer.echo(f"{builtin}: {m.description} ({', '.join(a.name for a in m.attributes.values())})")
         return

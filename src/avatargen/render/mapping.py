@@ -31,11 +31,12 @@ from typing import Any
 
 import yaml
 
+from avatargen.choices import BUILTIN_MAPPINGS
 from avatargen.render.vocabulary import BASE_DEFAULTS, PARTS, PartValue
 from sharedcore.errors import UserError
 
 FORMAT_VERSION = 1
-BUILTIN_NAMES = ("english", "course_ru")
+BUILTIN_NAMES = BUILTIN_MAPPINGS
 
 
 def normalise(name: object) -> str:

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 import typer
 
-from avatargen.styles.data import load_styles
-from avatargen.styles.explain import Table, explain_tables, render_markdown, render_text
-from avatargen.styles.model import STRUCTURES, StyleModel
+from avatargen.choices import STRUCTURES
 from sharedcore.atomic import check_output, write_text
 from sharedcore.cli_params import parse_pairs
 from sharedcore.console import info
 from sharedcore.errors import UserError
+from sharedcore.extras import require
 from sharedcore.validate import seed_option
+
+# The style library (pandas, scipy: the `avatargen` extra) is imported inside the commands, after
+# `require`, so that the CLI shell starts on the core dependencies (sharedcore.extras).
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from avatargen.styles.model import StyleModel
 
 app = typer.Typer(
     help="Learn style probabilities (MLE/Bayes) from a styles table and sample new styles.",
@@ -34,6 +39,9 @@ def fit_model(
     edge_pvalue: float | None = None,
 ) -> StyleModel:
     """Load ``data`` (and ``rules``) and fit a StyleModel: what `styles fit` does before saving."""
+    from avatargen.styles.data import load_styles
+    from avatargen.styles.model import StyleModel
+
     return StyleModel(alpha=alpha, structure=structure, rules=rules, edge_pvalue=edge_pvalue).fit(
         load_styles(data)
     )
@@ -50,6 +58,8 @@ def emit(text: str, output: Path | None, force: bool, what: str) -> None:
 
 def styles_table(df: pd.DataFrame, fmt: str) -> str:
     """Render sampled styles (a DataFrame with a probability column) as table, JSON or CSV text."""
+    from avatargen.styles.explain import Table, render_text
+
     if fmt == "json":
         return json.dumps(df.to_dict(orient="records"), ensure_ascii=False, indent=1) + "\n"
     if fmt == "csv":
@@ -73,6 +83,7 @@ def fit_cmd(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
 ) -> None:
     """Fit a style model (MLE + Dirichlet smoothing, tree structure) and save it as JSON."""
+    require("avatargen styles fit", "avatargen")
     check_output(output, force, kind="file")
     model = fit_model(data, rules, alpha, structure, edge_pvalue)
     model.save(output, force=force)
@@ -107,6 +118,11 @@ def sample_cmd(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
 ) -> None:
     """Sample styles with their exact probabilities, optionally conditioned and unique."""
+    require("avatargen styles sample", "avatargen")
+    import numpy as np
+
+    from avatargen.styles.model import StyleModel
+
     if fmt not in FORMATS:
         raise UserError(f"--format '{fmt}' is unknown; choose one of {', '.join(FORMATS)}")
     if output is not None:
@@ -132,6 +148,10 @@ def prob_cmd(
     fmt: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
     """Probability of a style with its chain-rule breakdown, a marginal, or a Bayes query."""
+    require("avatargen styles prob", "avatargen")
+    from avatargen.styles.explain import Table, render_text
+    from avatargen.styles.model import StyleModel
+
     if fmt not in ("table", "json"):
         raise UserError(f"--format '{fmt}' is unknown; choose table or json")
     model = StyleModel.load(model_path)
@@ -177,6 +197,10 @@ def explain_cmd(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
 ) -> None:
     """Marginal and conditional tables, Bayes inverse tables, mutual information, consistency report."""
+    require("avatargen styles explain", "avatargen")
+    from avatargen.styles.explain import explain_tables, render_markdown, render_text
+    from avatargen.styles.model import StyleModel
+
     if fmt not in ("text", "markdown"):
         raise UserError(f"--format '{fmt}' is unknown; choose text or markdown")
     if output is not None:
@@ -197,6 +221,7 @@ def experiment_cmd(
     force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
 ) -> None:
     """Experiments: value and alpha effects, mutual information, structures, diversity vs sample size."""
+    require("avatargen styles experiment", "avatargen")
     from avatargen.styles.experiment import run_experiment
 
     result = run_experiment(data, output, seed=seed, alpha=alpha, rules=rules, force=force)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from avatargen.choices import STRUCTURES
 from avatargen.styles.consistency import Note
 from avatargen.styles.data import StyleData
 from avatargen.styles.estimate import (
@@ -25,7 +26,6 @@ from avatargen.styles.estimate import (
 from avatargen.styles.rules import Rules
 from sharedcore.errors import UserError
 
-STRUCTURES = ("chow-liu", "independent", "declared")
 MI_REPORT_LIMIT = 20_000_000  # rows x attribute pairs counted for the MI report of a given structure
 
 

@@ -13,14 +13,14 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from avatargen.cli import app
-from avatargen.render import cli as render_cli
+from avatargen.render import gallery
 from sharedcore.errors import UserError
 
 from .conftest import StubStyleModel
 
 
 def test_cli_draw(tmp_path: Path, english_model: StubStyleModel, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(render_cli, "load_style_model", lambda path: english_model)
+    monkeypatch.setattr(gallery, "load_style_model", lambda path: english_model)
     out = tmp_path / "cli"
     args = ["avatars", "draw", str(tmp_path / "model.json"), "-n", "4", "-o", str(out)]
     res = CliRunner().invoke(app, [*args, "--given", "clothes=hoodie", "--size", "1x", "--seed", "3"])
@@ -51,7 +51,7 @@ def test_cli_draw_repeated_given_is_an_error(
     english_model: StubStyleModel,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(render_cli, "load_style_model", lambda path: english_model)
+    monkeypatch.setattr(gallery, "load_style_model", lambda path: english_model)
     out = tmp_path / "cli"
     args = ["avatars", "draw", str(tmp_path / "model.json"), "-n", "2", "-o", str(out)]
     res = CliRunner().invoke(app, [*args, *(x for g in given for x in ("--given", g))])
@@ -98,7 +98,7 @@ def test_cli_render_one_style(tmp_path: Path) -> None:
 def test_cli_mapping_lists_values_and_defaults(
     tmp_path: Path, course_model: StubStyleModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(render_cli, "load_style_model", lambda path: course_model)
+    monkeypatch.setattr(gallery, "load_style_model", lambda path: course_model)
     res = CliRunner().invoke(app, ["avatars", "mapping", "course_ru", "--model", "m.json"])
     assert res.exit_code == 0, res.output
     assert "every attribute value is mapped" in res.output

@@ -1,53 +1,30 @@
-"""The `spillguard` CLI without torch: `--help` and `predict model.onnx` import no torch and give the
-torch backend's CSV; commands that need torch say so in one line (exit 2) instead of a traceback."""
+"""The `spillguard` CLI on the core dependencies plus the `runtime` extra only (an import hook refuses
+every other third-party package, as if it were not installed): `--help` works and `predict model.onnx`
+gives the torch backend's CSV while importing no torch, pandas, scipy, scikit-learn or matplotlib;
+commands that need another extra say so in one line (exit 2) and write nothing."""
 
 from __future__ import annotations
 
 import csv
-import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from spillguard.deploy.export import PARITY_RTOL, parity_error
+from tests.blocked_imports import importable_with, run_blocked, run_cli_blocked
 
-# Runs `python -m spillguard ARGS...` with an import hook that makes any `import torch` fail (as if
-# torch were not installed), then reports whether torch was imported after all.
-RUNNER = textwrap.dedent(
-    """
-    import importlib.abc, json, runpy, sys
+#: Packages the runtime path must never import (the old core's heavy dependencies and torch).
+HEAVY = frozenset({"torch", "pandas", "scipy", "sklearn", "matplotlib", "pyarrow"})
 
-    class NoTorch(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] == "torch":
-                raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)", name=name)
-            return None
-
-    sys.meta_path.insert(0, NoTorch())
-    sys.argv = ["spillguard", *json.loads(sys.argv[1])]
-    try:
-        runpy.run_module("spillguard", run_name="__main__")
-    finally:
-        print(json.dumps({"torch_imported": "torch" in sys.modules}), file=sys.stderr)
-    """
-)
+#: What an install of the core dependencies and the runtime extra provides (from pyproject.toml and
+#: the installed packages' own requirements): numpy, PIL, onnxruntime and its requirements, typer
+#: with click/rich and theirs, tqdm, yaml.
+RUNTIME_ONLY = frozenset(importable_with("core", "runtime"))
 
 
-def run_without_torch(*args: str, cwd: Path | None = None) -> tuple[subprocess.CompletedProcess[str], bool]:
-    """(the finished process, whether torch got imported) of the CLI with torch blocked."""
-    res = subprocess.run(
-        [sys.executable, "-c", RUNNER, json.dumps(list(args))],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=cwd,
-    )
-    last = res.stderr.strip().splitlines()[-1]
-    return res, bool(json.loads(last)["torch_imported"])
+def run_runtime_only(*args: str, cwd: Path | None = None):  # type: ignore[no-untyped-def]
+    return run_cli_blocked("spillguard", *args, allow=RUNTIME_ONLY, cwd=cwd)
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -55,21 +32,36 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def test_help_imports_no_torch() -> None:
-    res, torch_imported = run_without_torch("--help")
+def test_the_runtime_install_holds_no_heavy_package_and_the_hook_refuses_them() -> None:
+    assert {"numpy", "PIL", "onnxruntime", "typer", "tqdm", "yaml"} <= RUNTIME_ONLY
+    assert not HEAVY & RUNTIME_ONLY, "the core + runtime dependencies pull a heavy package"
+    # the hook really refuses them (so the tests below can fail), as a missing package fails
+    for module in sorted(HEAVY):
+        res = run_blocked(f"import {module}", allow=RUNTIME_ONLY)
+        assert res.returncode == 1, module
+        assert f"ModuleNotFoundError: No module named '{module}'" in res.stderr
+        assert run_blocked(f"import {module}").returncode == 0  # installed here: the hook refused it
+    assert (
+        run_blocked("import numpy, PIL, onnxruntime, typer, tqdm, yaml", allow=RUNTIME_ONLY).returncode == 0
+    )
+
+
+def test_help_runs_on_the_runtime_install() -> None:
+    res = run_runtime_only("--help")
     assert res.returncode == 0, res.stderr[-2000:]
     assert "predict" in res.stdout and "serve" in res.stdout
-    assert not torch_imported
+    assert not HEAVY & res.modules
 
 
-def test_predict_onnx_without_torch_gives_the_torch_csv(
-    tiny_run: Path, tiny_onnx: Path, tiny_data: Path, tmp_path: Path
+@pytest.mark.parametrize("backend", ["auto", "onnx"])
+def test_predict_onnx_on_the_runtime_install_gives_the_torch_csv(
+    backend: str, tiny_run: Path, tiny_onnx: Path, tiny_data: Path, tmp_path: Path
 ) -> None:
     imgs = str(tiny_data / "test" / "imgs")
     out = tmp_path / "onnx.csv"
-    res, torch_imported = run_without_torch("predict", str(tiny_onnx), imgs, "--csv", str(out))
+    res = run_runtime_only("predict", str(tiny_onnx), imgs, "--csv", str(out), "--backend", backend)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert not torch_imported
+    assert "onnxruntime" in res.modules and not HEAVY & res.modules, sorted(HEAVY & res.modules)
     from typer.testing import CliRunner
 
     from spillguard.cli import app
@@ -81,46 +73,30 @@ def test_predict_onnx_without_torch_gives_the_torch_csv(
     assert len(a) == len(b) > 100
     assert [r["path"] for r in a] == [r["path"] for r in b]
     assert [r["verdict"] for r in a] == [r["verdict"] for r in b]
-    assert {r["verdict"] for r in a} == {
-        "spill",
-        "normal",
-    }  # both verdicts occur, so equality means something
+    assert {r["verdict"] for r in a} == {"spill", "normal"}  # both occur, so equality means something
     sa, sb = (np.array([float(r["score"]) for r in rows]) for rows in (a, b))
     # the CSV keeps 6 significant digits: parity within the runtime's 1e-5 plus that rounding
     assert parity_error(sa, sb, 1.0) <= PARITY_RTOL + 1e-5
 
 
 @pytest.mark.parametrize(
-    ("args", "command"),
+    ("args", "command", "extra"),
     [
-        (["train", "DATA", "-o", "runs/x"], "train"),
-        (["evaluate", "RUN", "TEST"], "evaluate"),
-        (["export", "RUN", "-o", "m.onnx"], "export"),
-        (["predict", "RUN", "imgs/"], "predict RUN"),
-        (["demo", "-o", "out"], "demo"),
+        (["train", "DATA", "-o", "runs/x"], "train", "train"),
+        (["evaluate", "RUN", "TEST"], "evaluate", "train"),
+        (["export", "RUN", "-o", "m.onnx"], "export", "export"),
+        (["predict", "RUN", "imgs/"], "predict RUN", "train"),
+        (["predict", "RUN", "imgs/", "--backend", "onnx"], "predict RUN", "export"),
+        (["demo", "-o", "out"], "demo", "train"),
     ],
 )
-def test_commands_that_need_torch_say_so_in_one_line(args: list[str], command: str, tmp_path: Path) -> None:
-    res, torch_imported = run_without_torch(*args, cwd=tmp_path)
+def test_commands_that_need_torch_say_so_in_one_line(
+    args: list[str], command: str, extra: str, tmp_path: Path
+) -> None:
+    res = run_runtime_only(*args, cwd=tmp_path)
     assert res.returncode == 2, res.stderr[-2000:]
-    lines = res.stderr.strip().splitlines()[:-1]  # the runner's own last line aside
+    lines = res.error_lines()
     assert len(lines) == 1, res.stderr
-    assert f"spillguard {command} needs torch" in lines[0]
-    assert 'pip install "avatargen-spillguard[train]"' in lines[0] and "torch==2.13.0" in lines[0]
-    assert not torch_imported and not list(tmp_path.iterdir())  # nothing written
-
-
-def test_the_hook_really_blocks_torch() -> None:
-    """The runner's hook makes `import torch` fail (so the tests above can fail)."""
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            RUNNER.replace('runpy.run_module("spillguard", run_name="__main__")', "import torch"),
-            "[]",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert res.returncode != 0 and "blocked by the test" in res.stderr
+    assert lines[0].startswith(f"spillguard: error: spillguard {command} needs torch, "), lines[0]
+    assert f'pip install "avatargen-spillguard[{extra}]"' in lines[0] and "torch==2.13.0" in lines[0]
+    assert "torch" not in res.modules and not list(tmp_path.iterdir())  # nothing written

@@ -1,6 +1,7 @@
 """The runtime extra on its own: a fresh virtual environment with `pip install -e REPO[runtime]` holds
-no torch, and its `spillguard predict model.onnx` writes the torch backend's CSV (slow: pip installs
-the core dependencies and onnxruntime from the package index, a few minutes)."""
+no torch, pandas, scipy, scikit-learn, matplotlib or pyarrow (pip list), its `spillguard predict
+model.onnx` writes the torch backend's CSV, and a command of another extra says so in one line (slow:
+pip installs the core dependencies and onnxruntime from the package index, a few minutes)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ def test_a_runtime_only_install_scores_an_exported_model(
         check=True,
     )
     names = {p["name"].lower() for p in json.loads(listed.stdout)}
-    assert "torch" not in names and {"onnxruntime", "numpy", "pillow"} <= names
+    assert {"onnxruntime", "numpy", "pillow"} <= names
+    heavy = {"torch", "pandas", "scipy", "scikit-learn", "matplotlib", "pyarrow"}
+    assert not heavy & names, f"the runtime install pulled {sorted(heavy & names)}"
 
     imgs = str(tiny_data / "test" / "imgs")
     out = tmp_path / "runtime.csv"
