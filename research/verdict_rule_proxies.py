@@ -23,6 +23,9 @@ and then the test ROC AUC and TPR/TNR per rule (95% CIs), and what the data-chos
 Run: ``python research/verdict_rule_proxies.py [--kinds faint smooth small exposure] [--n-train 400]
 [--n-proliv 24] [--n-test 250] [--seed 0] [--work /tmp/verdict_rule_proxies]``; a JSON line per proxy is
 appended to ``research/verdict_rule_proxies.jsonl`` and the per-image scores kept in WORK/NAME.npz.
+``--analyse`` trains nothing: it applies today's ``choose_rule`` to every WORK/*.npz (a run's holdout
+scores and its test scores) and prints a markdown table: held-out known TPR / validation-normal TNR
+at prior and fpr_bound, the chosen rule and why, and test ROC AUC and TPR / TNR (95% CIs) per rule.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def hard_defect(img: np.ndarray, rng: np.random.Generator, kind: str) -> np.ndar
     raise ValueError(kind)
 
 
-def drawer(kind: str):  # noqa: ANN201 - a draw(rng, defect, variation) for write_layout
+def drawer(kind: str):  # a draw(rng, defect, variation) for write_layout
     from spillguard.data.synthetic_surface import draw_surface, expose
 
     def draw(rng: np.random.Generator, defect: bool, variation: float) -> np.ndarray:
@@ -105,6 +108,42 @@ def rates(scores: np.ndarray, y: np.ndarray, thr: float) -> dict[str, object]:
     return r
 
 
+def analyse(work: Path) -> None:
+    """Markdown rows of the rule choice and its test outcome for every saved run in ``work``."""
+    from spillguard.metrics.detection import ranking_metrics
+    from spillguard.post_processing.thresholds import PRIOR_THRESHOLD, choose_rule, threshold_fpr_bound
+
+    def fmt(r: dict[str, object], key: str) -> str:
+        lo, hi = r[f"{key}_ci"]  # type: ignore[misc]
+        return f"{r[key]:.2f} [{lo:.2f}, {hi:.2f}]"
+
+    print(
+        "| run | held-out known: prior / fpr_bound | val normals TNR: prior / fpr_bound (check half) "
+        "| chosen (why) | test ROC AUC | test prior TPR / TNR | test fpr_bound TPR / TNR |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for f in sorted(work.glob("*.npz")):
+        d = np.load(f)
+        val, cal, chk = d["val"], d["val"][d["val_calib"]], d["val"][d["val_check"]]
+        known = d["known"][d["known_check"]]
+        c = choose_rule(val, cal, known, head=True)
+        t_b = threshold_fpr_bound(cal)
+        y, s = d["test_y"], d["test"]
+        auc = ranking_metrics(y, s, np.random.default_rng(0))
+        vp, vb = (
+            rates(np.r_[val, known], np.r_[np.zeros(len(val)), np.ones(len(known))], PRIOR_THRESHOLD),
+            rates(np.r_[chk, known], np.r_[np.zeros(len(chk)), np.ones(len(known))], t_b),
+        )
+        tp, tb = rates(s, y, PRIOR_THRESHOLD), rates(s, y, t_b)
+        k = len(known)
+        print(
+            f"| {f.stem} | {round(vp['tpr'] * k)}/{k} / {round(vb['tpr'] * k)}/{k} | {vp['tnr']:.2f} ({len(val)}) / "
+            f"{vb['tnr']:.2f} ({len(chk)}) | **{c['value']}** ({c['reason']}) | {auc['roc_auc']:.3f} "
+            f"[{auc['roc_auc_ci'][0]:.3f}, {auc['roc_auc_ci'][1]:.3f}] | {fmt(tp, 'tpr')} / {fmt(tp, 'tnr')} | "
+            f"{fmt(tb, 'tpr')} / {fmt(tb, 'tnr')} |"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--kinds", nargs="*", default=list(KINDS), choices=KINDS)
@@ -113,7 +152,11 @@ def main() -> None:
     ap.add_argument("--n-test", type=int, default=250)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", type=Path, default=Path("/tmp/verdict_rule_proxies"))
+    ap.add_argument("--analyse", action="store_true", help="only apply the rule choice to WORK/*.npz")
     a = ap.parse_args()
+    if a.analyse:
+        analyse(a.work)
+        return
     os.environ.setdefault("SPILLGUARD_THREADS", "1")
     from spillguard.compute import limit_threads
     from spillguard.config import TrainConfig

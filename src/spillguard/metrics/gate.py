@@ -107,9 +107,10 @@ def gate_lines(gate: dict[str, Any]) -> list[str]:
     if gate["passed"]:
         return [
             f"validation gate passed: held-out known anomalies ROC AUC {gate['known_auc']:.3f} "
-            f"({gate['n_known_check']} held out), synthetic {gate['synthetic_auc']:.3f} (>= {gate['min_auc']})"
-        ] + note
-    return ["WARNING: validation gate failed: " + w for w in gate["warnings"]] + [gate["advice"]] + note
+            f"({gate['n_known_check']} held out), synthetic {gate['synthetic_auc']:.3f} (>= {gate['min_auc']})",
+            *note,
+        ]
+    return ["WARNING: validation gate failed: " + w for w in gate["warnings"]] + [gate["advice"], *note]
 
 
 def requirement_failure(gate: dict[str, Any], require: float) -> str | None:

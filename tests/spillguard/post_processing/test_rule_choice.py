@@ -124,7 +124,9 @@ def test_the_gate_says_when_verdicts_fell_back() -> None:
     gate = validation_gate(known, 12, synth, rule_choice=fell)
     assert gate["passed"] and "fpr_bound" in gate["rule_note"]
     lines = gate_lines(gate)
-    assert lines[0].startswith("validation gate passed") and lines[-1].startswith("WARNING: verdicts do not use")
+    assert lines[0].startswith("validation gate passed") and lines[-1].startswith(
+        "WARNING: verdicts do not use"
+    )
     kept = choose_rule(val, val[:30], np.full(12, 3.0), head=True)
     assert validation_gate(known, 12, synth, rule_choice=kept)["rule_note"] == ""
     assert validation_gate(known, 12, synth)["rule_note"] == ""  # the config fixed the rule
