@@ -124,8 +124,10 @@ def train(
     ),
     threshold_rule: str | None = typer.Option(
         None,
-        help="Verdict threshold rule. Default: prior (the head's own p(spill) = 0.5; head score only); "
-        "fpr (1% false alarms on validation normals) or balanced (TPR = TNR; needs known spills).",
+        help="Verdict threshold rule. Default: chosen on held-out data: prior (the head's own p(spill) = "
+        "0.5; head score only) when held-out known anomalies support it, else fpr_bound (expected 5% false "
+        "alarms on validation normals); or fpr (1% false alarms on validation normals) or balanced "
+        "(TPR = TNR; needs known spills).",
     ),
     target_fpr: float | None = typer.Option(
         None, help="False-alarm rate of the fpr rule on validation normals (default 0.01)."

@@ -114,7 +114,7 @@ FIELD_CHECKS: dict[str, FieldCheck] = {
     "val_fraction": _float(0.0, 1.0, open_ends=True),
     "calib_fraction": _float(0.0, 1.0, open_ends=True),
     "target_fpr": _float(0.0, 1.0, open_ends=True),
-    "threshold_rule": _text,
+    "threshold_rule": _optional(_text),  # None: chosen on held-out data
     "max_train": _optional(_int(1)),
     "seed": _seed,
     "device": _text,
@@ -163,7 +163,10 @@ class TrainConfig:
     val_fraction: float = 0.1  # of the normal images, held out for validation
     calib_fraction: float = 0.5  # of validation normals and known spills, used to choose thresholds
     target_fpr: float = 0.01  # false-alarm rate of the "fpr" threshold rule
-    threshold_rule: str = "prior"  # verdict rule, one of THRESHOLD_RULES ("balanced" needs known spills)
+    # verdict rule, one of THRESHOLD_RULES ("balanced" needs known spills); None: chosen on held-out
+    # data (spillguard.post_processing.thresholds.choose_rule: prior when held-out known anomalies
+    # and validation normals support it, else fpr_bound)
+    threshold_rule: str | None = None
     max_train: int | None = None  # cap on training images (None: all)
     seed: int = 0
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
@@ -213,6 +216,8 @@ class TrainConfig:
         }
         for name, allowed in choices.items():
             value = getattr(self, name)
+            if value is None and name == "threshold_rule":
+                continue
             if value not in allowed:
                 raise UserError(
                     f"{source}: field '{name}': value '{value}' is not one of {', '.join(sorted(allowed))}"

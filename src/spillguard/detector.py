@@ -9,6 +9,7 @@ by the entry points (``spillguard.compute.limit_threads``), never here.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from spillguard.models import build_model
 from spillguard.models.capabilities import SpillClassifier
 from spillguard.models.fusion import fuse_for_inference
 from spillguard.post_processing.scores import SCORES, error_map, head_score
-from spillguard.post_processing.thresholds import check_rule, choose_thresholds
+from spillguard.post_processing.thresholds import check_rule, choose_rule, choose_thresholds
 from spillguard.training.choices import resolve_config
 from spillguard.training.decoder import can_fit_decoder, fit_decoder
 from spillguard.training.reconstruction import fit_reconstruction, reconstruct
@@ -171,10 +172,18 @@ class SpillDetector:
                 if len(s_spill) >= 2
                 else (np.arange(len(s_spill)), np.zeros(0, int))
             )
+        head = cfg.score == "head"
+        rule = cfg.threshold_rule
+        if rule is None:  # chosen on held-out data: validation normals, known anomalies never trained on
+            choice = choose_rule(s_val, s_val[cal_n], s_spill[chk_s], head)
+            rule = choice["value"]
+            self.choices_["threshold_rule"] = choice
+            self.config = cfg = dataclasses.replace(cfg, threshold_rule=rule)
         self.thresholds_ = choose_thresholds(
-            s_val[cal_n], s_spill[cal_s] if len(cal_s) else None, cfg.target_fpr, head=cfg.score == "head"
-        )
-        self.threshold_rule_ = check_rule(cfg.threshold_rule, self.thresholds_, " in this run")
+            s_val[cal_n], s_spill[cal_s] if len(cal_s) else None, cfg.target_fpr, head=head,
+            bound=rule == "fpr_bound",
+        )  # fmt: skip
+        self.threshold_rule_ = check_rule(rule, self.thresholds_, " in this run")
         self.holdout_ = Holdout(keep[train_idx], keep[val_idx], cal_n, chk_n, cal_s, chk_s, s_val, s_spill)
         return self
 

@@ -109,8 +109,11 @@ def test_bad_inputs_leave_no_run_folder(tiny_data: Path, tmp_path: Path) -> None
     res = runner.invoke(app, ["train", str(messy), "-o", str(tmp_path / "r3"), "--epochs", "1"])
     assert res.exit_code == 0 and "zero.jpg: empty file" in res.output  # a listed skip
     m = json.loads((tmp_path / "r3" / "metrics.json").read_text())
-    # no known spills: no balanced rule (the default spill head keeps its own 'prior' boundary)
-    assert m["threshold_rule"] == "prior" and set(m["thresholds"]) == {"fpr", "prior"}
+    # no known spills: no balanced rule, and too few held out to trust the head's own 'prior' boundary,
+    # so the data-chosen verdict rule is fpr_bound (spillguard.post_processing.thresholds.choose_rule)
+    assert m["threshold_rule"] == "fpr_bound" and set(m["thresholds"]) == {"fpr", "prior", "fpr_bound"}
+    assert m["choices"]["threshold_rule"]["reason"] == "too_few_known"
+    assert "WARNING: verdicts do not use the head's p(spill) = 0.5" in res.output
     assert m["data"]["skipped"] == [[str(messy / "train" / "zero.jpg"), "empty file (0 bytes)"]]
     assert "not available" in _user_error(
         "predict", str(tmp_path / "r3"), str(messy / "train"), "--rule", "balanced"

@@ -5,7 +5,10 @@ on) against held-out validation normals, and the ROC AUC of held-out synthetic a
 own looks of ``spillguard.data.anomaly_looks``, drawn on validation normals with their own seed). The run
 passes when there are at least ``MIN_KNOWN`` held-out known anomalies and both AUCs reach
 ``MIN_AUC``; otherwise it says why and what to do. ``require`` (``train --require-auc X``) turns a
-gate AUC below X, or too few known anomalies to measure it, into exit code 2.
+gate AUC below X, or too few known anomalies to measure it, into exit code 2. When the verdict rule
+was chosen from the data and fell back from the head's p = 0.5 to ``fpr_bound``
+(``spillguard.post_processing.thresholds.choose_rule``), the gate says so (``rule_note``) whether it
+passed or not: the ranking may be fine while p = 0.5 lies above most real defects.
 """
 
 from __future__ import annotations
@@ -51,9 +54,14 @@ def synthetic_check(
 
 
 def validation_gate(
-    known: dict[str, Any], n_known_check: int, synthetic: dict[str, Any] | None, min_auc: float = MIN_AUC
+    known: dict[str, Any],
+    n_known_check: int,
+    synthetic: dict[str, Any] | None,
+    min_auc: float = MIN_AUC,
+    rule_choice: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Gate verdict from the validation metrics of held-out known anomalies and of synthetic ones."""
+    """Gate verdict from the validation metrics of held-out known anomalies and of synthetic ones;
+    ``rule_choice``: the data-chosen verdict rule (``choose_rule``), None when the config fixed it."""
     warnings: list[str] = []
     k_auc = known.get("roc_auc") if n_known_check else None
     s_auc = synthetic.get("roc_auc") if synthetic else None
@@ -85,17 +93,24 @@ def validation_gate(
         "synthetic_auc_ci": synthetic.get("roc_auc_ci") if synthetic else None,
         "warnings": warnings,
         "advice": "what to do: " + ADVICE.format(need=need) if warnings else "",
+        "rule_note": (
+            f"verdicts do not use the head's p(spill) = 0.5 but {rule_choice['how']}"
+            if rule_choice and rule_choice["value"] != "prior" and rule_choice["reason"] != "no_head"
+            else ""
+        ),
     }
 
 
 def gate_lines(gate: dict[str, Any]) -> list[str]:
-    """Console lines: the verdict, each warning and the advice."""
+    """Console lines: the verdict, each warning and the advice, and the verdict-rule note."""
+    note = ["WARNING: " + gate["rule_note"]] if gate.get("rule_note") else []
     if gate["passed"]:
         return [
             f"validation gate passed: held-out known anomalies ROC AUC {gate['known_auc']:.3f} "
-            f"({gate['n_known_check']} held out), synthetic {gate['synthetic_auc']:.3f} (>= {gate['min_auc']})"
+            f"({gate['n_known_check']} held out), synthetic {gate['synthetic_auc']:.3f} (>= {gate['min_auc']})",
+            *note,
         ]
-    return ["WARNING: validation gate failed: " + w for w in gate["warnings"]] + [gate["advice"]]
+    return ["WARNING: validation gate failed: " + w for w in gate["warnings"]] + [gate["advice"], *note]
 
 
 def requirement_failure(gate: dict[str, Any], require: float) -> str | None:

@@ -84,8 +84,8 @@ def train_run(
 ) -> TrainResult:
     """Load ``data``, train, validate and write the run folder ``out``.
 
-    Input size, greyscale handling, anomaly looks, epochs and batch size the config leaves open are
-    chosen from the data and recorded (metrics.json ``choices``). ``require_auc``: raise UserError
+    Input size, greyscale handling, anomaly looks, epochs, batch size and the verdict rule the config
+    leaves open are chosen from the data and recorded (metrics.json ``choices``). ``require_auc``: raise UserError
     (exit code 2) after writing the run when its validation gate AUC is below this value or cannot
     be measured (``spillguard.metrics.gate``).
 
@@ -120,12 +120,17 @@ def train_run(
         choices = dict(det.choices_)
         if size_choice is not None:
             choices["input_size"] = {**size_choice.to_dict(), "how": size_choice.describe()}
-        for key in ("greyscale", "anomalies", "schedule"):
+        for key in ("greyscale", "anomalies", "schedule", "threshold_rule"):
             if key in choices:
                 info(choices[key]["how"])
         det.save(tmp / "checkpoint.pt")
         validation = validate(det, normals, spills, cfg.seed)
-        gate = validation_gate(validation, len(det.holdout_.spill_check), validation["synthetic"])
+        gate = validation_gate(
+            validation,
+            len(det.holdout_.spill_check),
+            validation["synthetic"],
+            rule_choice=choices.get("threshold_rule"),
+        )
         h = det.holdout_
         # the scoring service's drift panel compares the line with these validation normals
         write_drift_reference(tmp / "drift_reference.json", normals[h.val], h.val_scores, det.threshold())

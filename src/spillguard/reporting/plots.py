@@ -58,7 +58,13 @@ def plot_scores(
 ) -> list[Path]:
     """ROC curve with each threshold's operating point, and score histograms of both classes."""
     out = []
-    colours = {"fpr": "tab:red", "balanced": "tab:purple", "prior": "tab:blue", "stream": "tab:brown"}
+    colours = {
+        "fpr": "tab:red",
+        "balanced": "tab:purple",
+        "prior": "tab:blue",
+        "fpr_bound": "tab:orange",
+        "stream": "tab:brown",
+    }
     if labels.min() != labels.max():
         fpr, tpr, _ = roc_curve(labels, scores)
         fig, ax = plt.subplots(figsize=(4.2, 4))

@@ -156,6 +156,8 @@ def gate_html(gate: dict[str, Any]) -> str:
             f"{_ci(gate, 'known_auc')} ({gate['n_known_check']} held out); synthetic: {_ci(gate, 'synthetic_auc')}."
         )
         style = "border:2px solid #c33;background:#fdf0f0"
+    if gate.get("rule_note"):  # the data-chosen verdict rule fell back from p(spill) = 0.5
+        body += f"<br><b>WARNING</b>: {html.escape(gate['rule_note'])}."
     return f'<div class="gate" style="{style};padding:.6em 1em;margin:1em 0">{body}</div>'
 
 
@@ -174,7 +176,7 @@ def render_run_report(
     rep = HtmlReport("spillguard: spill detector run")
     if m.get("gate"):  # first thing on the page (spillguard.metrics.gate)
         rep.raw(gate_html(m["gate"]))
-    for key in ("input_size", "greyscale", "anomalies", "schedule"):
+    for key in ("input_size", "greyscale", "anomalies", "schedule", "threshold_rule"):
         if key in m.get("choices", {}):
             rep.paragraph("Chosen from the data: " + m["choices"][key]["how"] + ".", css_class="note")
     rep.paragraph(

@@ -70,6 +70,23 @@ def test_too_few_known_anomalies_warn_at_the_top(tmp_path: Path) -> None:
     assert not m["gate"]["passed"] and "only 2 known anomalies" in m["gate"]["warnings"][0]
     html = (run / "report.html").read_text()
     assert "WARNING: validation gate failed" in html and html.index("WARNING") < html.index("<h2>")
+    # too few held out to trust p(spill) = 0.5: the data-chosen verdict rule takes the safe fpr_bound
+    c = m["choices"]["threshold_rule"]
+    assert m["threshold_rule"] == m["config"]["threshold_rule"] == c["value"] == "fpr_bound"
+    assert c["reason"] == "too_few_known" and "fpr_bound" in m["thresholds"]
+    assert "verdicts do not use the head" in m["gate"]["rule_note"] and "verdicts do not use the head" in html
+    assert "Chosen from the data: verdict rule fpr_bound" in html
+
+
+@pytest.mark.parametrize("rule", ["prior", "fpr"])
+def test_a_verdict_rule_named_in_the_config_is_never_overridden(tmp_path: Path, rule: str) -> None:
+    data = write_surface(tmp_path / "few", seed=1, spec=SurfaceSpec(40, 4, 2, 1))  # 2 known held out
+    cfg = TrainConfig(input_pixels=32 * 32, time_budget=2.0, decoder_epochs=1, threshold_rule=rule)
+    res = train_run(data, tmp_path / "run", cfg)
+    m = res.metrics
+    assert res.detector.threshold_rule_ == m["threshold_rule"] == m["config"]["threshold_rule"] == rule
+    assert "threshold_rule" not in m["choices"] and "fpr_bound" not in m["thresholds"]
+    assert m["gate"]["rule_note"] == ""
 
 
 @pytest.mark.slow
