@@ -50,7 +50,7 @@ def fit(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model file."),
 ) -> None:
     """Estimate a pixel model from a folder of avatars and save it."""
-    check_output(output, force, kind="file")
+    check_output(output, force, kind="file", inputs=[folder])
     model = make_model(method, alpha)
     col = _load(folder, size)
     model.fit(col.images)
@@ -75,7 +75,7 @@ def sample(
     force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
 ) -> None:
     """Generate new avatars from a saved model (or from a folder, with the coherent model by default)."""
-    check_output(output, force, kind="dir")  # before fitting a folder
+    check_output(output, force, kind="dir", inputs=[model_path])  # before fitting a folder
     model = (
         make_model(method).fit(_load(model_path, size).images)
         if model_path.is_dir()
@@ -110,6 +110,7 @@ def evaluate(
     ),
 ) -> None:
     """Fit every method, sample, and write the quality figures, montages and an HTML report."""
+    check_output(output, force, kind="dir", inputs=[folder])  # before loading and fitting
     col = _load(folder, size)
     result = run_evaluation(
         col,

@@ -9,6 +9,7 @@ import typer
 from avatargen.render.draw import write_style
 from avatargen.render.gallery import defaults_line, draw_gallery, load_style_model
 from avatargen.render.mapping import BUILTIN_NAMES, load_mapping
+from sharedcore.atomic import check_output
 from sharedcore.cli_params import parse_pairs, parse_size
 from sharedcore.console import info
 from sharedcore.validate import seed_option
@@ -46,6 +47,8 @@ def draw(
 ) -> None:
     """Sample styles from MODEL and draw each as PNG + SVG, with a captioned grid, styles.csv and report.html."""
     px = parse_size(size)
+    mapping_file = mapping if mapping is not None and Path(mapping).exists() else None
+    check_output(out, force, kind="dir", inputs=[model, mapping_file])  # the gallery replaces `out`
     evidence = parse_pairs(given, "--given", example="hair_color=black")
     sampler = load_style_model(model)
     gallery = draw_gallery(

@@ -139,8 +139,17 @@ class StyleService:
         pins in model order. Unknown names -> 422 naming them with the known ones."""
         allowed = set(allowed)
         out: dict[str, str] = {}
+        given: dict[str, str] = {}
         for key, raw in items:
             if key in allowed:
+                if key in given and given[key] != raw:  # FastAPI would keep the last one silently
+                    raise ServeError(
+                        422,
+                        "bad_parameter",
+                        f"parameter '{key}' is given twice ('{given[key]}' and '{raw}'); give it once",
+                        attribute=key,
+                    )
+                given[key] = raw
                 continue
             a = self._attr_lookup.get(normalise(key))
             if a is None:
