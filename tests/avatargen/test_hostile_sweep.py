@@ -103,7 +103,12 @@ def huge_declared_png(w: int, h: int) -> bytes:
     """A tiny PNG whose header declares w x h RGBA pixels (a decompression-bomb header)."""
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def _save(img: Any, path: Path, **kw: Any) -> None:
@@ -235,10 +240,11 @@ def _copy_first(p: Path) -> None:
 
 def build_fixtures(fx: Path) -> None:
     """Shared inputs: the example styles, a counts file, models, a small avatar folder, pixel models."""
+    from PIL import Image
+
     from avatargen.pixels.methods import make_model
     from avatargen.styles.data import load_styles
     from avatargen.styles.model import StyleModel
-    from PIL import Image
     from tests.avatargen.pixels.conftest import draw_avatars
 
     fx.mkdir(parents=True, exist_ok=True)
@@ -309,7 +315,7 @@ def file_loads_as_style_model(name: str) -> Check:
 
         try:
             m = StyleModel.load(d / name)
-        except Exception as exc:  # noqa: BLE001 - any failure to load what was just written is the defect
+        except Exception as exc:
             return f"{name} was written but does not load ({type(exc).__name__}: {exc})"
         names = [*m.attributes_, *(v for vs in m.values_.values() for v in vs)]
         bad = [x for x in names if x != x.strip() or "\ufeff" in x or "\r" in x]
@@ -325,7 +331,7 @@ def pixel_model_loads(name: str) -> Check:
         try:
             m = load_model(d / name)
             m.sample(1, np.random.default_rng(0))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return f"{name} was written but does not load/sample ({type(exc).__name__}: {exc})"
         return None
 
@@ -399,12 +405,22 @@ def number_cases() -> list[Case]:
     fit = ["styles", "fit", "{fx}/styles.csv", "-o", "{d}/m.json"]
     for v in ["nan", "inf", "-inf", "-1", "1e308", "1e400", "-0.0", "1e-320"]:
         ok = v in ("-0.0", "1e-320")
-        out.append(Case(c, f"styles fit --alpha {v}", [*fit, "--alpha", v], expect="ok" if ok else "error",
-                        check=file_loads_as_style_model("m.json") if ok else None))
+        out.append(
+            Case(
+                c,
+                f"styles fit --alpha {v}",
+                [*fit, "--alpha", v],
+                expect="ok" if ok else "error",
+                check=file_loads_as_style_model("m.json") if ok else None,
+            )
+        )
     for v in ["-1", "nan", "0", "2", "inf", "1e-300", "1"]:
         ok = v in ("1e-300", "1")
-        out.append(Case(c, f"styles fit --edge-pvalue {v}", [*fit, "--edge-pvalue", v],
-                        expect="ok" if ok else "error"))
+        out.append(
+            Case(
+                c, f"styles fit --edge-pvalue {v}", [*fit, "--edge-pvalue", v], expect="ok" if ok else "error"
+            )
+        )
     smp = ["styles", "sample", "{fx}/m.json"]
     for v in ["-1", "1000000000", str(2**63), str(10**30), "1e3", "nan"]:
         out.append(Case(c, f"styles sample -n {v}", [*smp, "-n", v], expect="error"))
@@ -413,26 +429,62 @@ def number_cases() -> list[Case]:
         out.append(Case(c, f"styles sample --seed {v!r}", [*smp, "--seed", v], expect="error"))
     out.append(Case(c, "styles sample --seed 2**32-1", [*smp, "--seed", str(2**32 - 1)], expect="ok"))
     for v in ["-1", "1000000000", str(10**30)]:
-        out.append(Case(c, f"styles sample --most-probable -n {v}", [*smp, "--most-probable", "-n", v],
-                        expect="error"))
-    out.append(Case(c, "styles sample --unique -n 10000 on a tiny model",
-                    ["styles", "sample", "{d}/tiny.json", "--unique", "-n", "10000"],
-                    setup=_tiny_model, expect="any"))
+        out.append(
+            Case(
+                c, f"styles sample --most-probable -n {v}", [*smp, "--most-probable", "-n", v], expect="error"
+            )
+        )
+    out.append(
+        Case(
+            c,
+            "styles sample --unique -n 10000 on a tiny model",
+            ["styles", "sample", "{d}/tiny.json", "--unique", "-n", "10000"],
+            setup=_tiny_model,
+            expect="any",
+        )
+    )
     draw = ["avatars", "draw", "{fx}/m.json", "-o", "{d}/out"]
     for v in ["-1", "10001", str(10**12), "abc"]:
         out.append(Case(c, f"avatars draw -n {v}", [*draw, "-n", v], expect="error"))
     out.append(Case(c, "avatars draw -n 0", [*draw, "-n", "0"], expect="any"))
     for v in ["0", "-1", str(10**9), str(2**70)]:
-        out.append(Case(c, f"avatars draw --columns {v}", [*draw, "-n", "2", "--columns", v],
-                        expect="error" if v in ("0", "-1") else "ok"))
-    for v in ["0x0", "99999x99999", "nanx", "infx", "nanxnan", "1e308x", "-5x5", "5x-5", "1e9x",
-              "0.0001x", "x", "2x2x2", "１２x１２", "12 x 12", str(2**64) + "x4"]:
+        out.append(
+            Case(
+                c,
+                f"avatars draw --columns {v}",
+                [*draw, "-n", "2", "--columns", v],
+                expect="error" if v in ("0", "-1") else "ok",
+            )
+        )
+    for v in [
+        "0x0",
+        "99999x99999",
+        "nanx",
+        "infx",
+        "nanxnan",
+        "1e308x",
+        "-5x5",
+        "5x-5",
+        "1e9x",
+        "0.0001x",
+        "x",
+        "2x2x2",
+        "１２x１２",
+        "12 x 12",
+        str(2**64) + "x4",
+    ]:
         out.append(Case(c, f"avatars draw --size {v!r}", [*draw, "-n", "1", "--size", v], expect="any"))
     out.append(Case(c, "avatars draw --seed -1", [*draw, "--seed", "-1"], expect="error"))
     pfit = ["pixels", "fit", "{fx}/av", "-o", "{d}/p.npz"]
     for v in ["nan", "-1", "inf", "1e300", "-0.0"]:
-        out.append(Case(c, f"pixels fit --alpha {v}", [*pfit, "-m", "literal", "--alpha", v],
-                        expect="ok" if v == "-0.0" else "error"))
+        out.append(
+            Case(
+                c,
+                f"pixels fit --alpha {v}",
+                [*pfit, "-m", "literal", "--alpha", v],
+                expect="ok" if v == "-0.0" else "error",
+            )
+        )
     for v in ["0x0", "100000x100000", "1e308x", "4097x4", "nanx"]:
         out.append(Case(c, f"pixels fit --size {v}", [*pfit, "--size", v], expect="error"))
     psmp = ["pixels", "sample", "{fx}/parts.npz", "-o", "{d}/s"]
@@ -440,32 +492,78 @@ def number_cases() -> list[Case]:
         out.append(Case(c, f"pixels sample -n {v}", [*psmp, "-n", v], expect="error"))
     for v in ["-1", str(2**32)]:
         out.append(Case(c, f"pixels sample --seed {v}", [*psmp, "--seed", v], expect="error"))
-    out.append(Case(c, "pixels sample FOLDER --size 4096x4096 (memory)",
-                    ["pixels", "sample", "{fx}/av", "-o", "{d}/s", "--size", "4096x4096", "-n", "1",
-                     "-m", "literal"], expect="any", timeout=120))
+    out.append(
+        Case(
+            c,
+            "pixels sample FOLDER --size 4096x4096 (memory)",
+            ["pixels", "sample", "{fx}/av", "-o", "{d}/s", "--size", "4096x4096", "-n", "1", "-m", "literal"],
+            expect="any",
+            timeout=120,
+        )
+    )
     ev = ["pixels", "evaluate", "{fx}/av", "-o", "{d}/e"]
-    for opt, v in [("-n", "1"), ("-n", "201"), ("--seeds", "-1"), ("--seeds", "201"), ("--alpha", "nan"),
-                   ("--loo-alpha", "nan"), ("--loo-alpha", "-1"), ("--loo-alpha", "inf"), ("--alpha", "-5")]:
+    for opt, v in [
+        ("-n", "1"),
+        ("-n", "201"),
+        ("--seeds", "-1"),
+        ("--seeds", "201"),
+        ("--alpha", "nan"),
+        ("--loo-alpha", "nan"),
+        ("--loo-alpha", "-1"),
+        ("--loo-alpha", "inf"),
+        ("--alpha", "-5"),
+    ]:
         out.append(Case(c, f"pixels evaluate {opt} {v}", [*ev, opt, v], expect="error"))
     for v in ["-1", str(2**32)]:
         out.append(Case(c, f"demo --seed {v}", ["demo", "-o", "{d}/demo", "--seed", v], expect="error"))
     for v in ["0", "-1", "70000", "nan"]:
-        out.append(Case(c, f"serve --port {v}", ["serve", "{fx}/m.json", "--port", v], expect="error",
-                        timeout=30))
-    out.append(Case(c, "serve --workers 0", ["serve", "{fx}/m.json", "--workers", "0"], expect="error",
-                    timeout=30))
+        out.append(
+            Case(c, f"serve --port {v}", ["serve", "{fx}/m.json", "--port", v], expect="error", timeout=30)
+        )
+    out.append(
+        Case(c, "serve --workers 0", ["serve", "{fx}/m.json", "--workers", "0"], expect="error", timeout=30)
+    )
     # numbers inside files
-    for label, value in [("1e300", 1e300), ("10**30", 10**30), ("-1", -1), ("1.5", 1.5), ("'5'", "5"),
-                         ("true", True), ("null", None), ("2**63", 2**63), ("[]", []), ("{}", {})]:
-        out.append(Case(c, f"counts file count {label}", ["styles", "fit", "{d}/c.json", "-o", "{d}/m.json"],
-                        setup=_w("c.json", _counts({"a": {"x": value, "y": 3}})), expect="error"))
+    for label, value in [
+        ("1e300", 1e300),
+        ("10**30", 10**30),
+        ("-1", -1),
+        ("1.5", 1.5),
+        ("'5'", "5"),
+        ("true", True),
+        ("null", None),
+        ("2**63", 2**63),
+        ("[]", []),
+        ("{}", {}),
+    ]:
+        out.append(
+            Case(
+                c,
+                f"counts file count {label}",
+                ["styles", "fit", "{d}/c.json", "-o", "{d}/m.json"],
+                setup=_w("c.json", _counts({"a": {"x": value, "y": 3}})),
+                expect="error",
+            )
+        )
     for lit in ["NaN", "Infinity", "-Infinity", "1e999"]:
-        out.append(Case(c, f"counts file count {lit} (JSON extension)",
-                        ["styles", "fit", "{d}/c.json", "-o", "{d}/m.json"],
-                        setup=_w("c.json", '{"attributes": {"a": {"x": %s, "y": 3}}}' % lit), expect="error"))
-    out.append(Case(c, "counts: one attribute all zero, another fine",
-                    ["styles", "fit", "{d}/c.json", "-o", "{d}/m.json"],
-                    setup=_w("c.json", _counts({"a": {"x": 0}, "b": {"u": 1}})), expect="error"))
+        out.append(
+            Case(
+                c,
+                f"counts file count {lit} (JSON extension)",
+                ["styles", "fit", "{d}/c.json", "-o", "{d}/m.json"],
+                setup=_w("c.json", '{"attributes": {"a": {"x": ' + lit + ', "y": 3}}}'),
+                expect="error",
+            )
+        )
+    out.append(
+        Case(
+            c,
+            "counts: one attribute all zero, another fine",
+            ["styles", "fit", "{d}/c.json", "-o", "{d}/m.json"],
+            setup=_w("c.json", _counts({"a": {"x": 0}, "b": {"u": 1}})),
+            expect="error",
+        )
+    )
     return out
 
 
@@ -511,43 +609,84 @@ def structure_cases() -> list[Case]:
     }
     for name, text in bodies.items():
         ok = name in ("BOM then JSON", "description is an object", "NUL in a key", "lone surrogate escape")
-        out.append(Case(c, f"counts JSON: {name}", fitc, setup=_w("c.json", text), expect="any" if ok else "error"))
-    out.append(Case(c, "counts JSON: 1 attribute with 50000 values", fitc,
-                    setup=_w("c.json", _counts({"a": {f"v{i}": 1 for i in range(50_000)}})), expect="any"))
-    out.append(Case(c, "counts JSON: 2 attributes x 20000 values", fitc,
-                    setup=_w("c.json", _counts({k: {f"v{i}": 1 for i in range(20_000)} for k in "ab"})),
-                    expect="any", timeout=60))
-    out.append(Case(c, "counts JSON: 40 attributes x 40 values (10**64 styles)", fitc,
-                    setup=_w("c.json", _counts({f"a{j}": {f"v{i}": i + 1 for i in range(40)} for j in range(40)})),
-                    expect="ok"))
-    out.append(Case(c, "counts JSON: 3000 attributes", fitc,
-                    setup=_w("c.json", _counts({f"a{j}": {"x": 1, "y": 2} for j in range(3000)})), expect="any"))
+        out.append(
+            Case(c, f"counts JSON: {name}", fitc, setup=_w("c.json", text), expect="any" if ok else "error")
+        )
+    out.append(
+        Case(
+            c,
+            "counts JSON: 1 attribute with 50000 values",
+            fitc,
+            setup=_w("c.json", _counts({"a": {f"v{i}": 1 for i in range(50_000)}})),
+            expect="any",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "counts JSON: 2 attributes x 20000 values",
+            fitc,
+            setup=_w("c.json", _counts({k: {f"v{i}": 1 for i in range(20_000)} for k in "ab"})),
+            expect="any",
+            timeout=60,
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "counts JSON: 40 attributes x 40 values (10**64 styles)",
+            fitc,
+            setup=_w("c.json", _counts({f"a{j}": {f"v{i}": i + 1 for i in range(40)} for j in range(40)})),
+            expect="ok",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "counts JSON: 3000 attributes",
+            fitc,
+            setup=_w("c.json", _counts({f"a{j}": {"x": 1, "y": 2} for j in range(3000)})),
+            expect="any",
+        )
+    )
     # rows tables
     fitr = ["styles", "fit", "{d}/t.csv", "-o", "{d}/m.json"]
     rng = np.random.default_rng(0)
     many = "a,b\n" + "".join(f"v{i},w{i % 3}\n" for i in range(40_000))
     two = "a,b\n" + "".join(f"v{i},w{i}\n" for i in range(20_000))
-    wide = ",".join(f"c{j}" for j in range(2000)) + "\n" + "\n".join(
-        ",".join(str(x) for x in rng.integers(0, 2, 2000)) for _ in range(5)) + "\n"
+    wide = (
+        ",".join(f"c{j}" for j in range(2000))
+        + "\n"
+        + "\n".join(",".join(str(x) for x in rng.integers(0, 2, 2000)) for _ in range(5))
+        + "\n"
+    )
     out.append(Case(c, "CSV: a column of 40000 distinct values", fitr, setup=_w("t.csv", many), expect="any"))
-    out.append(Case(c, "CSV: two columns of 20000 distinct values", fitr, setup=_w("t.csv", two), expect="any"))
+    out.append(
+        Case(c, "CSV: two columns of 20000 distinct values", fitr, setup=_w("t.csv", two), expect="any")
+    )
     out.append(Case(c, "CSV: 2000 columns x 5 rows", fitr, setup=_w("t.csv", wide), expect="any", timeout=60))
-    out.append(Case(c, "CSV: one 2 MB cell", fitr, setup=_w("t.csv", "a,b\n" + "x" * 2_000_000 + ",y\n"),
-                    expect="any"))
-    out.append(Case(c, "CSV: 200000 rows", fitr,
-                    setup=_w("t.csv", "a,b\n" + "x,y\ny,x\n" * 100_000), expect="ok"))
+    out.append(
+        Case(
+            c, "CSV: one 2 MB cell", fitr, setup=_w("t.csv", "a,b\n" + "x" * 2_000_000 + ",y\n"), expect="any"
+        )
+    )
+    out.append(
+        Case(c, "CSV: 200000 rows", fitr, setup=_w("t.csv", "a,b\n" + "x,y\ny,x\n" * 100_000), expect="ok")
+    )
     # rules YAML / JSON
     fitrules = ["styles", "fit", "{fx}/styles.csv", "-o", "{d}/m.json", "--rules", "{d}/r.yaml"]
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
-        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(8))
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8)
+    )
     yamls = {
         "nested 100000": "[" * deep + "]" * deep,
         "billion laughs (aliases)": bomb + "format_version: 1\ndepends_on: *i\n",
         "duplicate key depends_on": "format_version: 1\ndepends_on: {hair_color: hairstyle}\n"
-                                    "depends_on: {hair_color: eyes}\n",
+        "depends_on: {hair_color: eyes}\n",
         "duplicate child in depends_on": "format_version: 1\ndepends_on:\n  hair_color: hairstyle\n"
-                                         "  hair_color: eyes\n",
+        "  hair_color: eyes\n",
         "unknown key": "format_version: 1\ndepends_on: {}\nrulez: []\n",
         "depends_on a number": "format_version: 1\ndepends_on: 5\n",
         "rules a mapping": "format_version: 1\nrules: {if: 1}\n",
@@ -569,17 +708,37 @@ def structure_cases() -> list[Case]:
         "BOM": "\ufeffformat_version: 1\ndepends_on: {hair_color: hairstyle}\n",
         "CRLF": "format_version: 1\r\ndepends_on: {hair_color: hairstyle}\r\n",
         "rules contradict every style": "format_version: 1\nrules:\n  - if: {eyes: happy}\n    then: {eyes: wink}\n"
-                                        "  - if: {eyes: wink}\n    then: {eyes: happy}\n",
+        "  - if: {eyes: wink}\n    then: {eyes: happy}\n",
     }
     for name, text in yamls.items():
         ok = name in ("BOM", "CRLF")
-        out.append(Case(c, f"rules YAML: {name}", fitrules, setup=_w("r.yaml", text),
-                        expect="ok" if ok else ("any" if name == "rules contradict every style" else "error")))
-    out.append(Case(c, "rules JSON: duplicate key", [*fitrules[:-1], "{d}/r.json"],
-                    setup=_w("r.json", '{"format_version": 1, "depends_on": {"eyes": "mouth", "eyes": "skin"}}'),
-                    expect="error"))
-    out.append(Case(c, "rules file not UTF-8", fitrules, setup=_w("r.yaml", b"format_version: 1\n# \xff\xfe\n"),
-                    expect="error"))
+        out.append(
+            Case(
+                c,
+                f"rules YAML: {name}",
+                fitrules,
+                setup=_w("r.yaml", text),
+                expect="ok" if ok else ("any" if name == "rules contradict every style" else "error"),
+            )
+        )
+    out.append(
+        Case(
+            c,
+            "rules JSON: duplicate key",
+            [*fitrules[:-1], "{d}/r.json"],
+            setup=_w("r.json", '{"format_version": 1, "depends_on": {"eyes": "mouth", "eyes": "skin"}}'),
+            expect="error",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "rules file not UTF-8",
+            fitrules,
+            setup=_w("r.yaml", b"format_version: 1\n# \xff\xfe\n"),
+            expect="error",
+        )
+    )
     # mapping YAML
     drawm = ["avatars", "draw", "{fx}/m.json", "-o", "{d}/out", "-n", "1", "--mapping", "{d}/map.yaml"]
     maps = {
@@ -599,28 +758,72 @@ def structure_cases() -> list[Case]:
     out.append(Case(c, "mapping: a folder", [*drawm[:-1], "{fx}"], expect="error"))
     # --given / style pairs
     smp = ["styles", "sample", "{fx}/m.json", "-n", "3"]
-    for g in ["hairstyle", "=bob", "hairstyle=", "hairstyle=bob=x", "прическа=каре", "hairstyle=каре",
-              "hairstyle=bob\u0000", "nope=x", " hairstyle = bob ", "HAIRSTYLE=BOB", "hairstyle=" + "x" * 5000]:
+    for g in [
+        "hairstyle",
+        "=bob",
+        "hairstyle=",
+        "hairstyle=bob=x",
+        "прическа=каре",
+        "hairstyle=каре",
+        "hairstyle=bob\u0000",
+        "nope=x",
+        " hairstyle = bob ",
+        "HAIRSTYLE=BOB",
+        "hairstyle=" + "x" * 5000,
+    ]:
         ok = g in (" hairstyle = bob ",)
-        out.append(Case(c, f"styles sample --given {g[:30]!r}", [*smp, "--given", g],
-                        expect="ok" if ok else "any"))
-    out.append(Case(c, "styles sample --given twice (same)", [*smp, "--given", "eyes=happy", "--given", "eyes=happy"],
-                    expect="error"))
-    out.append(Case(c, "styles sample --given impossible by the rules",
-                    [*smp, "--given", "hairstyle=none", "--given", "hair_color=blonde"], expect="error"))
-    out.append(Case(c, "styles sample --given every attribute --unique -n 5",
-                    [*smp[:-2], "-n", "5", "--unique", *sum((["--given", kv] for kv in _full_style()), [])],
-                    expect="any"))
+        out.append(
+            Case(c, f"styles sample --given {g[:30]!r}", [*smp, "--given", g], expect="ok" if ok else "any")
+        )
+    out.append(
+        Case(
+            c,
+            "styles sample --given twice (same)",
+            [*smp, "--given", "eyes=happy", "--given", "eyes=happy"],
+            expect="error",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "styles sample --given impossible by the rules",
+            [*smp, "--given", "hairstyle=none", "--given", "hair_color=blonde"],
+            expect="error",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "styles sample --given every attribute --unique -n 5",
+            [*smp[:-2], "-n", "5", "--unique", *[x for kv in _full_style() for x in ("--given", kv)]],
+            expect="any",
+        )
+    )
     out.append(Case(c, "styles sample --format xml", [*smp, "--format", "xml"], expect="error"))
     prob = ["styles", "prob", "{fx}/m.json"]
-    for args in [["hairstyle=bob"], ["nope=x"], ["hairstyle=bob", "--query", "nope"],
-                 ["hairstyle=bob", "--query", "hairstyle"], ["hairstyle=nope"], *[[kv] for kv in ["x", "=", "a=b"]],
-                 [*_full_style()], [*_full_style(), "--format", "json"], ["hairstyle=bob", "--format", "yaml"],
-                 ["hairstyle=none", "hair_color=blonde"], ["hairstyle=none", "hair_color=blonde", "--query", "eyes"]]:
+    for args in [
+        ["hairstyle=bob"],
+        ["nope=x"],
+        ["hairstyle=bob", "--query", "nope"],
+        ["hairstyle=bob", "--query", "hairstyle"],
+        ["hairstyle=nope"],
+        *[[kv] for kv in ["x", "=", "a=b"]],
+        [*_full_style()],
+        [*_full_style(), "--format", "json"],
+        ["hairstyle=bob", "--format", "yaml"],
+        ["hairstyle=none", "hair_color=blonde"],
+        ["hairstyle=none", "hair_color=blonde", "--query", "eyes"],
+    ]:
         out.append(Case(c, f"styles prob {' '.join(args)[:60]}", [*prob, *args], expect="any"))
     for fmt in ["text", "markdown", "html"]:
-        out.append(Case(c, f"styles explain --format {fmt}", ["styles", "explain", "{fx}/m.json", "--format", fmt],
-                        expect="error" if fmt == "html" else "ok"))
+        out.append(
+            Case(
+                c,
+                f"styles explain --format {fmt}",
+                ["styles", "explain", "{fx}/m.json", "--format", fmt],
+                expect="error" if fmt == "html" else "ok",
+            )
+        )
     return out
 
 
@@ -655,7 +858,9 @@ def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
-def _npz_case(method: str, change: Callable[[dict[str, Any], dict[str, Any]], None]) -> Callable[[Path, Path], None]:
+def _npz_case(
+    method: str, change: Callable[[dict[str, Any], dict[str, Any]], None]
+) -> Callable[[Path, Path], None]:
     def setup(d: Path, fx: Path) -> None:
         damaged_npz(fx / f"{method}.npz", d / "bad.npz", change)
 
@@ -693,24 +898,32 @@ def model_file_cases() -> list[Case]:
         "values emptied": lambda o: o["values"].__setitem__(a0, []),
         "parent unknown": lambda o: o["parents"].__setitem__("eyes", "nope"),
         "parent itself": lambda o: o["parents"].__setitem__("eyes", "eyes"),
-        "parent cycle": lambda o: (o["parents"].__setitem__("eyes", "mouth"), o["parents"].__setitem__("mouth", "eyes")),
+        "parent cycle": lambda o: (
+            o["parents"].__setitem__("eyes", "mouth"),
+            o["parents"].__setitem__("mouth", "eyes"),
+        ),
         "parent a number": lambda o: o["parents"].__setitem__("eyes", 3),
         "cpts one short": lambda o: o["cpts"].pop(),
-        "cpt rows transposed": lambda o: o["cpts"].__setitem__(1, [list(r) for r in zip(*o["cpts"][1], strict=False)]),
+        "cpt rows transposed": lambda o: o["cpts"].__setitem__(
+            1, [list(r) for r in zip(*o["cpts"][1], strict=False)]
+        ),
         "cpt a string": lambda o: o["cpts"].__setitem__(0, "x"),
         "cpt ragged": lambda o: o["cpts"][1].__setitem__(0, [0.5]),
         "tables negative": lambda o: o["tables"][0][0].__setitem__(0, -3),
         "mutual_information wrong shape": _set(("mutual_information",), [[0.0]]),
         "mutual_information strings": lambda o: o.__setitem__("mutual_information", [["x"] * 9] * 9),
         "rules garbage": _set(("rules",), {"rules": 5}),
-        "rules unknown attribute": _set(("rules",), {"format_version": 1, "rules": [{"if": {"zz": "a"}, "then": {"yy": "b"}}]}),
+        "rules unknown attribute": _set(
+            ("rules",), {"format_version": 1, "rules": [{"if": {"zz": "a"}, "then": {"yy": "b"}}]}
+        ),
         "notes not a list": _set(("notes",), 5),
         "notes items strings": _set(("notes",), ["a", "b"]),
         "training base64 damaged": lambda o: o["training_styles"].__setitem__("int64_keys_base64", "@@@"),
         "training count wrong": lambda o: o["training_styles"].__setitem__("count", 10**9),
         "training count a string": lambda o: o["training_styles"].__setitem__("count", "many"),
         "training key out of range": lambda o: o["training_styles"].__setitem__(
-            "int64_keys_base64", __import__("base64").b64encode(struct.pack("<q", 2**62)).decode()),
+            "int64_keys_base64", __import__("base64").b64encode(struct.pack("<q", 2**62)).decode()
+        ),
         "training styles missing": lambda o: o.pop("training_styles"),
         "params not a mapping": _set(("params",), [1]),
         "params.structure unknown": lambda o: o["params"].__setitem__("structure", "bogus"),
@@ -723,12 +936,31 @@ def model_file_cases() -> list[Case]:
     }
     for i, (name, change) in enumerate(mutations.items()):
         use, argv = uses[i % len(uses)]
-        expect = "any" if name in ("a value name with a newline", "data_kind a list", "source a dict",
-                                   "an attribute renamed to a reserved word", "notes items strings") else "error"
+        expect = (
+            "any"
+            if name
+            in (
+                "a value name with a newline",
+                "data_kind a list",
+                "source a dict",
+                "an attribute renamed to a reserved word",
+                "notes items strings",
+            )
+            else "error"
+        )
         if name == "an attribute renamed to a reserved word":
             use, argv = uses[4]
-        out.append(Case(c, f"styles model ({use}): {name}", argv, setup=_style_model_mutated(change),
-                        expect=expect, timeout=30, err_has="bad.json"))
+        out.append(
+            Case(
+                c,
+                f"styles model ({use}): {name}",
+                argv,
+                setup=_style_model_mutated(change),
+                expect=expect,
+                timeout=30,
+                err_has="bad.json",
+            )
+        )
     raw = "{fx}/m.json"
     for name, setup in {
         "zero-size": _w("bad.json", b""),
@@ -744,8 +976,11 @@ def model_file_cases() -> list[Case]:
         "format_version '1'": _style_model_mutated(_set(("format_version",), "1")),
         "format_version true": _style_model_mutated(_set(("format_version",), True)),
     }.items():
-        out.append(Case(c, f"styles model: {name}", ["styles", "sample", "{d}/bad.json"], setup=setup,
-                        expect="error"))
+        out.append(
+            Case(
+                c, f"styles model: {name}", ["styles", "sample", "{d}/bad.json"], setup=setup, expect="error"
+            )
+        )
     del raw
     # pixel models
     psmp = ["pixels", "sample", "{d}/bad.npz", "-o", "{d}/s", "-n", "2"]
@@ -768,25 +1003,54 @@ def model_file_cases() -> list[Case]:
         "parts params missing": ("parts", lambda m, a: m.pop("params")),
         "parts method unknown": ("parts", lambda m, a: m.__setitem__("method", "bogus")),
         "parts method literal with parts arrays": ("parts", lambda m, a: m.__setitem__("method", "literal")),
-        "parts every array scalar": ("parts", lambda m, a: [a.__setitem__(k, np.array(1)) for k in list(a) if k != "__meta__"]),
+        "parts every array scalar": (
+            "parts",
+            lambda m, a: [a.__setitem__(k, np.array(1)) for k in list(a) if k != "__meta__"],
+        ),
         "meta a list": ("parts", lambda m, a: (m.clear(),)),
     }
     for name, (method, change) in pix.items():
         out.append(Case(c, f"pixel model: {name}", psmp, setup=_npz_case(method, change), expect="error"))
-    out.append(Case(c, "pixel model: meta not JSON", psmp,
-                    setup=lambda d, fx: _npz(d / "bad.npz", {"__meta__": np.array("{nope"), "table": np.zeros(3)}),
-                    expect="error"))
-    out.append(Case(c, "pixel model: meta an object array (pickle)", psmp,
-                    setup=lambda d, fx: _npz(d / "bad.npz", {"__meta__": np.array([{"a": 1}], dtype=object)}),
-                    expect="error"))
-    out.append(Case(c, "pixel model: header declares 10**11 bytes", psmp,
-                    setup=lambda d, fx: _huge_member(d, fx), expect="error", timeout=60))
+    out.append(
+        Case(
+            c,
+            "pixel model: meta not JSON",
+            psmp,
+            setup=lambda d, fx: _npz(d / "bad.npz", {"__meta__": np.array("{nope"), "table": np.zeros(3)}),
+            expect="error",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "pixel model: meta an object array (pickle)",
+            psmp,
+            setup=lambda d, fx: _npz(d / "bad.npz", {"__meta__": np.array([{"a": 1}], dtype=object)}),
+            expect="error",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "pixel model: header declares 10**11 bytes",
+            psmp,
+            setup=lambda d, fx: _huge_member(d, fx),
+            expect="error",
+            timeout=60,
+        )
+    )
     for name, setup in {
         "zero-size": _w("bad.npz", b""),
-        "truncated half": lambda d, fx: (d / "bad.npz").write_bytes((fx / "parts.npz").read_bytes()[:len((fx / "parts.npz").read_bytes()) // 2]),
-        "truncated 100 bytes": lambda d, fx: (d / "bad.npz").write_bytes((fx / "parts.npz").read_bytes()[:100]),
+        "truncated half": lambda d, fx: (d / "bad.npz").write_bytes(
+            (fx / "parts.npz").read_bytes()[: len((fx / "parts.npz").read_bytes()) // 2]
+        ),
+        "truncated 100 bytes": lambda d, fx: (d / "bad.npz").write_bytes(
+            (fx / "parts.npz").read_bytes()[:100]
+        ),
         "random bytes": _w("bad.npz", bytes(range(256)) * 8),
-        "a bare .npy": lambda d, fx: np.save(d / "bad.npz", np.zeros(3)) or (d / "bad.npz.npy").rename(d / "bad.npz"),
+        "a bare .npy": lambda d, fx: (
+            np.save(d / "bad.npz", np.zeros(3)) or (d / "bad.npz.npy").rename(d / "bad.npz")
+        ),
         "empty zip": lambda d, fx: zip_with(d / "bad.npz", {}),
         "zip of text": lambda d, fx: zip_with(d / "bad.npz", {"__meta__.npy": b"hello"}),
         "a styles model named .npz": lambda d, fx: shutil.copyfile(fx / "m.json", d / "bad.npz"),
@@ -808,7 +1072,9 @@ def _huge_member(d: Path, fx: Path) -> None:
     arrays = _npz_arrays(fx / "literal.npz")
     buf = io.BytesIO()
     np.save(buf, arrays["__meta__"])
-    zip_with(d / "bad.npz", {"__meta__.npy": buf.getvalue(), "table.npy": npy_header_only((100_000, 1_000_000))})
+    zip_with(
+        d / "bad.npz", {"__meta__.npy": buf.getvalue(), "table.npy": npy_header_only((100_000, 1_000_000))}
+    )
 
 
 def _folder_with(names: list[str], good: bool = True) -> Callable[[Path, Path], None]:
@@ -830,46 +1096,153 @@ def image_cases() -> list[Case]:
     out: list[Case] = []
     fit = ["pixels", "fit", "{d}/imgs", "-o", "{d}/p.npz", "-m", "literal"]
     for name in odd_images():
-        out.append(Case(c, f"pixels fit: good folder + {name}", fit, setup=_folder_with([name]), expect="ok",
-                        check=pixel_model_loads("p.npz")))
+        out.append(
+            Case(
+                c,
+                f"pixels fit: good folder + {name}",
+                fit,
+                setup=_folder_with([name]),
+                expect="ok",
+                check=pixel_model_loads("p.npz"),
+            )
+        )
     for name in odd_entries():
-        out.append(Case(c, f"pixels fit: good folder + {name!r}", fit, setup=_folder_with([name]), expect="ok",
-                        check=pixel_model_loads("p.npz"), nobody=name == "unreadable.png"))
-    for name in ["mode-P.png", "mode-I16.png", "mode-CMYK.jpg", "animated.gif", "mode-1.png", "mode-F.tif",
-                 "big-1320x1400.jpg", "exif-rotated.jpg"]:
-        out.append(Case(c, f"pixels fit: only {name}", fit, setup=_folder_with([name], good=False), expect="ok",
-                        check=pixel_model_loads("p.npz")))
-    for name in ["bomb-header.png", "zero-size.png", "text.png", "truncated.png", "loop.png", "dangling.png",
-                 "fifo.png", "dirloop.png"]:
-        out.append(Case(c, f"pixels fit: only {name}", fit, setup=_folder_with([name], good=False), expect="error"))
-    out.append(Case(c, "pixels fit: empty folder", fit, setup=lambda d, fx: (d / "imgs").mkdir(), expect="error"))
-    out.append(Case(c, "pixels fit: a file, not a folder", ["pixels", "fit", "{fx}/m.json", "-o", "{d}/p.npz"],
-                    expect="error"))
-    out.append(Case(c, "pixels fit: mixed sizes (--size 33x35)",
-                    [*fit, "--size", "33x35"], setup=_folder_with(["big-1320x1400.png", "tiny-1x1.png"]),
-                    expect="ok", check=pixel_model_loads("p.npz")))
-    out.append(Case(c, "pixels fit: under-limit bomb header + good (parts)",
-                    ["pixels", "fit", "{d}/imgs", "-o", "{d}/p.npz"],
-                    setup=_folder_with(["under-limit-header.png"]), expect="ok", check=pixel_model_loads("p.npz")))
+        out.append(
+            Case(
+                c,
+                f"pixels fit: good folder + {name!r}",
+                fit,
+                setup=_folder_with([name]),
+                expect="ok",
+                check=pixel_model_loads("p.npz"),
+                nobody=name == "unreadable.png",
+            )
+        )
+    for name in [
+        "mode-P.png",
+        "mode-I16.png",
+        "mode-CMYK.jpg",
+        "animated.gif",
+        "mode-1.png",
+        "mode-F.tif",
+        "big-1320x1400.jpg",
+        "exif-rotated.jpg",
+    ]:
+        out.append(
+            Case(
+                c,
+                f"pixels fit: only {name}",
+                fit,
+                setup=_folder_with([name], good=False),
+                expect="ok",
+                check=pixel_model_loads("p.npz"),
+            )
+        )
+    for name in [
+        "bomb-header.png",
+        "zero-size.png",
+        "text.png",
+        "truncated.png",
+        "loop.png",
+        "dangling.png",
+        "fifo.png",
+        "dirloop.png",
+    ]:
+        out.append(
+            Case(c, f"pixels fit: only {name}", fit, setup=_folder_with([name], good=False), expect="error")
+        )
+    out.append(
+        Case(c, "pixels fit: empty folder", fit, setup=lambda d, fx: (d / "imgs").mkdir(), expect="error")
+    )
+    out.append(
+        Case(
+            c,
+            "pixels fit: a file, not a folder",
+            ["pixels", "fit", "{fx}/m.json", "-o", "{d}/p.npz"],
+            expect="error",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "pixels fit: mixed sizes (--size 33x35)",
+            [*fit, "--size", "33x35"],
+            setup=_folder_with(["big-1320x1400.png", "tiny-1x1.png"]),
+            expect="ok",
+            check=pixel_model_loads("p.npz"),
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "pixels fit: under-limit bomb header + good (parts)",
+            ["pixels", "fit", "{d}/imgs", "-o", "{d}/p.npz"],
+            setup=_folder_with(["under-limit-header.png"]),
+            expect="ok",
+            check=pixel_model_loads("p.npz"),
+        )
+    )
     smp = ["pixels", "sample", "{d}/imgs", "-o", "{d}/s", "-n", "2", "-m", "joint"]
     for name in ["mode-LA.png", "animated.png", "loop.png", "narrow-3x4000.png", "mode-P-transparent.png"]:
-        out.append(Case(c, f"pixels sample FOLDER: good + {name}", smp, setup=_folder_with([name]), expect="ok",
-                        check=folder_has("s/grid.png")))
+        out.append(
+            Case(
+                c,
+                f"pixels sample FOLDER: good + {name}",
+                smp,
+                setup=_folder_with([name]),
+                expect="ok",
+                check=folder_has("s/grid.png"),
+            )
+        )
     ev = ["pixels", "evaluate", "{d}/imgs", "-o", "{d}/e", "-n", "2"]
-    out.append(Case(c, "pixels evaluate: good + odd modes", ev,
-                    setup=_folder_with(["mode-P.png", "mode-CMYK.jpg", "dangling.png", "text.png"]), expect="ok",
-                    check=folder_has("e/report.html"), timeout=240))
-    out.append(Case(c, "pixels evaluate: one image only", ev,
-                    setup=lambda d, fx: (_folder_with([], good=False)(d, fx),
-                                         shutil.copyfile(fx / "av" / "av0.png", d / "imgs" / "a.png")),
-                    expect="error", timeout=120))
-    out.append(Case(c, "pixels evaluate: six identical images", ev,
-                    setup=lambda d, fx: (_folder_with([], good=False)(d, fx), [
-                        shutil.copyfile(fx / "av" / "av0.png", d / "imgs" / f"a{i}.png") for i in range(6)]),
-                    expect="any", timeout=240))
-    out.append(Case(c, "demo --avatars folder with odd files", ["demo", "-o", "{d}/demo", "--avatars", "{d}/imgs"],
-                    setup=_folder_with(["loop.png", "mode-I16.png", "zero-size.png"]), expect="ok",
-                    check=folder_has("demo/report.html"), timeout=400))
+    out.append(
+        Case(
+            c,
+            "pixels evaluate: good + odd modes",
+            ev,
+            setup=_folder_with(["mode-P.png", "mode-CMYK.jpg", "dangling.png", "text.png"]),
+            expect="ok",
+            check=folder_has("e/report.html"),
+            timeout=240,
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "pixels evaluate: one image only",
+            ev,
+            setup=lambda d, fx: (
+                _folder_with([], good=False)(d, fx),
+                shutil.copyfile(fx / "av" / "av0.png", d / "imgs" / "a.png"),
+            ),
+            expect="error",
+            timeout=120,
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "pixels evaluate: six identical images",
+            ev,
+            setup=lambda d, fx: (
+                _folder_with([], good=False)(d, fx),
+                [shutil.copyfile(fx / "av" / "av0.png", d / "imgs" / f"a{i}.png") for i in range(6)],
+            ),
+            expect="any",
+            timeout=240,
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "demo --avatars folder with odd files",
+            ["demo", "-o", "{d}/demo", "--avatars", "{d}/imgs"],
+            setup=_folder_with(["loop.png", "mode-I16.png", "zero-size.png"]),
+            expect="ok",
+            check=folder_has("demo/report.html"),
+            timeout=400,
+        )
+    )
     return out
 
 
@@ -911,49 +1284,133 @@ def row_cases() -> list[Case]:
         "one column": ("a\nx\ny\n", "ok"),
         "zero-width space values": ("a,b\nx\u200b,y\nx,y\n", "any"),
         "RTL and emoji": ("a,b\n\u05d0\u05d1,\U0001f600\n", "ok"),
-        "10000 columns in the header": (",".join(f"c{i}" for i in range(10_000)) + "\n" + ",".join("x" * 10_000) + "\n", "any"),
+        "10000 columns in the header": (
+            ",".join(f"c{i}" for i in range(10_000)) + "\n" + ",".join("x" * 10_000) + "\n",
+            "any",
+        ),
         "binary junk": (bytes(range(1, 256)) * 10, "error"),
     }
     for name, (text, expect) in texts.items():
-        out.append(Case(c, f"rows CSV: {name}", fitr, setup=_w("t.csv", text), expect=expect,
-                        check=good if expect == "ok" else None, timeout=60))
-    out.append(Case(c, "rows TSV with commas in cells", ["styles", "fit", "{d}/t.tsv", "-o", "{d}/m.json"],
-                    setup=_w("t.tsv", "a\tb\nx,1\ty\n"), expect="ok"))
-    out.append(Case(c, "rows CSV named .CSV", ["styles", "fit", "{d}/t.CSV", "-o", "{d}/m.json"],
-                    setup=_w("t.CSV", base), expect="ok"))
-    out.append(Case(c, "rows file .txt", ["styles", "fit", "{d}/t.txt", "-o", "{d}/m.json"],
-                    setup=_w("t.txt", base), expect="error"))
-    out.append(Case(c, "rows file name not UTF-8", ["styles", "fit", "{d}/" + BAD_UTF8 + ".csv", "-o", "{d}/m.json"],
-                    setup=_w(BAD_UTF8 + ".csv", base), expect="ok"))
-    out.append(Case(c, "rows file missing, name not UTF-8", ["styles", "fit", "{d}/" + BAD_UTF8 + "x.csv", "-o", "{d}/m.json"],
-                    expect="error"))
+        out.append(
+            Case(
+                c,
+                f"rows CSV: {name}",
+                fitr,
+                setup=_w("t.csv", text),
+                expect=expect,
+                check=good if expect == "ok" else None,
+                timeout=60,
+            )
+        )
+    out.append(
+        Case(
+            c,
+            "rows TSV with commas in cells",
+            ["styles", "fit", "{d}/t.tsv", "-o", "{d}/m.json"],
+            setup=_w("t.tsv", "a\tb\nx,1\ty\n"),
+            expect="ok",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "rows CSV named .CSV",
+            ["styles", "fit", "{d}/t.CSV", "-o", "{d}/m.json"],
+            setup=_w("t.CSV", base),
+            expect="ok",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "rows file .txt",
+            ["styles", "fit", "{d}/t.txt", "-o", "{d}/m.json"],
+            setup=_w("t.txt", base),
+            expect="error",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "rows file name not UTF-8",
+            ["styles", "fit", "{d}/" + BAD_UTF8 + ".csv", "-o", "{d}/m.json"],
+            setup=_w(BAD_UTF8 + ".csv", base),
+            expect="ok",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "rows file missing, name not UTF-8",
+            ["styles", "fit", "{d}/" + BAD_UTF8 + "x.csv", "-o", "{d}/m.json"],
+            expect="error",
+        )
+    )
     # parquet
     fitp = ["styles", "fit", "{d}/t.parquet", "-o", "{d}/m.json"]
     for name, make, expect in [
-        ("ints and floats", lambda: __import__("pandas").DataFrame({"a": [1, 2, 1], "b": [0.5, 1.5, 0.5]}), "ok"),
+        (
+            "ints and floats",
+            lambda: __import__("pandas").DataFrame({"a": [1, 2, 1], "b": [0.5, 1.5, 0.5]}),
+            "ok",
+        ),
         ("a null", lambda: __import__("pandas").DataFrame({"a": ["x", None, "y"]}), "error"),
         ("a NaN", lambda: __import__("pandas").DataFrame({"a": [1.0, float("nan")]}), "error"),
         ("a list column", lambda: __import__("pandas").DataFrame({"a": [[1, 2], [3]]}), "any"),
         ("a dict column", lambda: __import__("pandas").DataFrame({"a": [{"k": 1}, {"k": 2}]}), "any"),
         ("bytes column", lambda: __import__("pandas").DataFrame({"a": [b"\xff", b"x"]}), "any"),
         ("booleans", lambda: __import__("pandas").DataFrame({"a": [True, False]}), "ok"),
-        ("timestamps", lambda: __import__("pandas").DataFrame({"a": __import__("pandas").to_datetime(["2020-01-01", "2021-01-01"])}), "ok"),
-        ("categorical with unused category", lambda: __import__("pandas").DataFrame({"a": __import__("pandas").Categorical(["x", "x"], categories=["x", "y"])}), "any"),
-        ("categorical with a null", lambda: __import__("pandas").DataFrame({"a": __import__("pandas").Categorical(["x", None])}), "error"),
-        ("zero rows", lambda: __import__("pandas").DataFrame({"a": __import__("pandas").Series([], dtype=str)}), "error"),
-        ("integer column names", lambda: __import__("pandas").DataFrame({0: ["x"], 1: ["y"]}).rename(columns=str), "ok"),
+        (
+            "timestamps",
+            lambda: __import__("pandas").DataFrame(
+                {"a": __import__("pandas").to_datetime(["2020-01-01", "2021-01-01"])}
+            ),
+            "ok",
+        ),
+        (
+            "categorical with unused category",
+            lambda: __import__("pandas").DataFrame(
+                {"a": __import__("pandas").Categorical(["x", "x"], categories=["x", "y"])}
+            ),
+            "any",
+        ),
+        (
+            "categorical with a null",
+            lambda: __import__("pandas").DataFrame({"a": __import__("pandas").Categorical(["x", None])}),
+            "error",
+        ),
+        (
+            "zero rows",
+            lambda: __import__("pandas").DataFrame({"a": __import__("pandas").Series([], dtype=str)}),
+            "error",
+        ),
+        (
+            "integer column names",
+            lambda: __import__("pandas").DataFrame({0: ["x"], 1: ["y"]}).rename(columns=str),
+            "ok",
+        ),
     ]:
         out.append(Case(c, f"rows Parquet: {name}", fitp, setup=_parquet(make), expect=expect))
-    out.append(Case(c, "rows Parquet: a CSV named .parquet", fitp, setup=_w("t.parquet", base), expect="error"))
+    out.append(
+        Case(c, "rows Parquet: a CSV named .parquet", fitp, setup=_w("t.parquet", base), expect="error")
+    )
     out.append(Case(c, "rows Parquet: duplicate column names", fitp, setup=_dup_parquet, expect="error"))
     # experiments on odd rows (the heavier consumer of the same loader)
     exp = ["styles", "experiment", "{d}/t.csv", "-o", "{d}/x"]
     for name in ["one row", "every row the same", "one column", "UTF-8 BOM"]:
         text = texts[name][0]
-        out.append(Case(c, f"styles experiment on: {name}", exp, setup=_w("t.csv", text), expect="any",
-                        timeout=240))
-    out.append(Case(c, "styles experiment on counts", ["styles", "experiment", "{fx}/counts.json", "-o", "{d}/x"],
-                    expect="any", timeout=240))
+        out.append(
+            Case(c, f"styles experiment on: {name}", exp, setup=_w("t.csv", text), expect="any", timeout=240)
+        )
+    out.append(
+        Case(
+            c,
+            "styles experiment on counts",
+            ["styles", "experiment", "{fx}/counts.json", "-o", "{d}/x"],
+            expect="any",
+            timeout=240,
+        )
+    )
     return out
 
 
@@ -984,8 +1441,15 @@ WRITERS: list[tuple[str, list[str], str, float]] = [
     ("pixels evaluate", ["pixels", "evaluate", "{fx}/av", "-n", "2", "-o", "{o}"], "dir", 240),
     ("demo", ["demo", "-o", "{o}"], "dir", 400),
 ]
-FAST_WRITERS = {"styles fit", "styles sample", "styles explain", "avatars draw", "avatars render", "pixels fit",
-                "pixels sample"}
+FAST_WRITERS = {
+    "styles fit",
+    "styles sample",
+    "styles explain",
+    "avatars draw",
+    "avatars render",
+    "pixels fit",
+    "pixels sample",
+}
 
 
 def _argv_out(argv: list[str], o: str) -> list[str]:
@@ -996,6 +1460,7 @@ def output_cases() -> list[Case]:
     c = "outputs"
     out: list[Case] = []
     for name, argv, kind, timeout in WRITERS:
+        first = len(out)
         fast = name in FAST_WRITERS
         sfx = ".svg" if name == "avatars render" else ""
 
@@ -1004,84 +1469,253 @@ def output_cases() -> list[Case]:
             os.chmod(d / "ro", 0o555)
             os.chmod(d, 0o777)
 
-        out.append(Case(c, f"{name}: read-only folder", _argv_out(argv, "{d}/ro/x"), setup=ro, expect="error",
-                        nobody=True))
-        out.append(Case(c, f"{name}: read-only folder, deeper", _argv_out(argv, "{d}/ro/new/x"), setup=ro,
-                        expect="error", nobody=True))
-        out.append(Case(c, f"{name}: parent is a file", _argv_out(argv, "{d}/f/x"), setup=_w("f", "mine"),
-                        expect="error"))
+        out.append(
+            Case(
+                c,
+                f"{name}: read-only folder",
+                _argv_out(argv, "{d}/ro/x"),
+                setup=ro,
+                expect="error",
+                nobody=True,
+            )
+        )
+        out.append(
+            Case(
+                c,
+                f"{name}: read-only folder, deeper",
+                _argv_out(argv, "{d}/ro/new/x"),
+                setup=ro,
+                expect="error",
+                nobody=True,
+            )
+        )
+        out.append(
+            Case(
+                c,
+                f"{name}: parent is a file",
+                _argv_out(argv, "{d}/f/x"),
+                setup=_w("f", "mine"),
+                expect="error",
+            )
+        )
         out.append(Case(c, f"{name}: 300-character name", _argv_out(argv, "{d}/" + LONG), expect="error"))
-        out.append(Case(c, f"{name}: 300-character folder in the path", _argv_out(argv, "{d}/" + LONG + "/x"),
-                        expect="error"))
+        out.append(
+            Case(
+                c,
+                f"{name}: 300-character folder in the path",
+                _argv_out(argv, "{d}/" + LONG + "/x"),
+                expect="error",
+            )
+        )
         onto_dir = _w("t" + sfx + "/keep.txt", "mine")
         onto_file = _w("t" + sfx, "mine")
         if kind == "file":
-            out.append(Case(c, f"{name}: onto a folder", _argv_out(argv, "{d}/t"), setup=onto_dir, expect="error"))
-            out.append(Case(c, f"{name}: onto a folder --force", [*_argv_out(argv, "{d}/t"), "--force"],
-                            setup=onto_dir, expect="error"))
-            out.append(Case(c, f"{name}: onto a file", _argv_out(argv, "{d}/t"), setup=onto_file, expect="error"))
+            out.append(
+                Case(c, f"{name}: onto a folder", _argv_out(argv, "{d}/t"), setup=onto_dir, expect="error")
+            )
+            out.append(
+                Case(
+                    c,
+                    f"{name}: onto a folder --force",
+                    [*_argv_out(argv, "{d}/t"), "--force"],
+                    setup=onto_dir,
+                    expect="error",
+                )
+            )
+            out.append(
+                Case(c, f"{name}: onto a file", _argv_out(argv, "{d}/t"), setup=onto_file, expect="error")
+            )
             if fast:
-                out.append(Case(c, f"{name}: onto a file --force", [*_argv_out(argv, "{d}/t"), "--force"],
-                                setup=onto_file, expect="ok"))
+                out.append(
+                    Case(
+                        c,
+                        f"{name}: onto a file --force",
+                        [*_argv_out(argv, "{d}/t"), "--force"],
+                        setup=onto_file,
+                        expect="ok",
+                    )
+                )
                 out.append(Case(c, f"{name}: trailing slash", _argv_out(argv, "{d}/t/"), expect="any"))
         else:
-            out.append(Case(c, f"{name}: onto a file", _argv_out(argv, "{d}/t"), setup=onto_file, expect="error"))
-            out.append(Case(c, f"{name}: onto a file --force", [*_argv_out(argv, "{d}/t"), "--force"],
-                            setup=onto_file, expect="error"))
-            out.append(Case(c, f"{name}: onto a non-empty folder", _argv_out(argv, "{d}/t"), setup=onto_dir,
-                            expect="error"))
+            out.append(
+                Case(c, f"{name}: onto a file", _argv_out(argv, "{d}/t"), setup=onto_file, expect="error")
+            )
+            out.append(
+                Case(
+                    c,
+                    f"{name}: onto a file --force",
+                    [*_argv_out(argv, "{d}/t"), "--force"],
+                    setup=onto_file,
+                    expect="error",
+                )
+            )
+            out.append(
+                Case(
+                    c,
+                    f"{name}: onto a non-empty folder",
+                    _argv_out(argv, "{d}/t"),
+                    setup=onto_dir,
+                    expect="error",
+                )
+            )
             if fast:
-                out.append(Case(c, f"{name}: onto a non-empty folder --force", [*_argv_out(argv, "{d}/t"), "--force"],
-                                setup=onto_dir, expect="ok", check=lambda d, o: None if not (d / "t" / "keep.txt").exists() else "old file kept"))
-                out.append(Case(c, f"{name}: onto an empty folder", _argv_out(argv, "{d}/t"),
-                                setup=lambda d, fx: (d / "t").mkdir(), expect="ok"))
-        out.append(Case(c, f"{name}: onto a FIFO --force", [*_argv_out(argv, "{d}/fifo"), "--force"],
-                        setup=lambda d, fx: os.mkfifo(d / ("fifo" + sfx)), expect="error", timeout=30))
-        out.append(Case(c, f"{name}: through a dangling link", _argv_out(argv, "{d}/dl/x"),
-                        setup=lambda d, fx: (d / "dl").symlink_to(d / "missing"), expect="error"))
+                out.append(
+                    Case(
+                        c,
+                        f"{name}: onto a non-empty folder --force",
+                        [*_argv_out(argv, "{d}/t"), "--force"],
+                        setup=onto_dir,
+                        expect="ok",
+                        check=lambda d, o: None if not (d / "t" / "keep.txt").exists() else "old file kept",
+                    )
+                )
+                out.append(
+                    Case(
+                        c,
+                        f"{name}: onto an empty folder",
+                        _argv_out(argv, "{d}/t"),
+                        setup=lambda d, fx: (d / "t").mkdir(),
+                        expect="ok",
+                    )
+                )
+        out.append(
+            Case(
+                c,
+                f"{name}: onto a FIFO --force",
+                [*_argv_out(argv, "{d}/fifo"), "--force"],
+                setup=lambda d, fx, sfx=sfx: os.mkfifo(d / ("fifo" + sfx)),
+                expect="error",
+                timeout=30,
+            )
+        )
+        out.append(
+            Case(
+                c,
+                f"{name}: through a dangling link",
+                _argv_out(argv, "{d}/dl/x"),
+                setup=lambda d, fx: (d / "dl").symlink_to(d / "missing"),
+                expect="error",
+            )
+        )
         if fast:
             out.append(Case(c, f"{name}: name not UTF-8", _argv_out(argv, "{d}/" + BAD_UTF8), expect="ok"))
             out.append(Case(c, f"{name}: Cyrillic name", _argv_out(argv, "{d}/вывод"), expect="ok"))
             out.append(Case(c, f"{name}: name with a newline", _argv_out(argv, "{d}/a\nb"), expect="ok"))
+        for case in out[first:]:
+            case.timeout = max(case.timeout, timeout)
     # output inside (or equal to) the input
-    out.append(Case(c, "pixels sample FOLDER -o FOLDER --force (output replaces the input)",
-                    ["pixels", "sample", "{d}/imgs", "-o", "{d}/imgs", "-n", "2", "-m", "literal", "--force"],
-                    setup=_folder_with([]), expect="error"))
-    out.append(Case(c, "pixels evaluate FOLDER -o FOLDER --force", ["pixels", "evaluate", "{d}/imgs", "-o", "{d}/imgs",
-                                                                     "-n", "2", "--force"],
-                    setup=_folder_with([]), expect="error", timeout=240))
-    out.append(Case(c, "pixels evaluate FOLDER -o PARENT --force", ["pixels", "evaluate", "{d}/p/imgs", "-o", "{d}/p",
-                                                                     "-n", "2", "--force"],
-                    setup=lambda d, fx: (d / "p").mkdir() or _folder_with([])(d / "p", fx), expect="error", timeout=240))
-    out.append(Case(c, "pixels sample FOLDER -o FOLDER/sub", ["pixels", "sample", "{d}/imgs", "-o", "{d}/imgs/sub",
-                                                               "-n", "2", "-m", "literal"],
-                    setup=_folder_with([]), expect="ok"))
-    out.append(Case(c, "pixels fit FOLDER -o FOLDER/model.npz", ["pixels", "fit", "{d}/imgs", "-o", "{d}/imgs/m.npz",
-                                                                  "-m", "literal"],
-                    setup=_folder_with([]), expect="ok", check=pixel_model_loads("imgs/m.npz")))
-    out.append(Case(c, "styles fit DATA -o DATA --force (output replaces the input)",
-                    ["styles", "fit", "{d}/t.csv", "-o", "{d}/t.csv", "--force"], setup=_w("t.csv", EXAMPLE.read_text()),
-                    expect="error"))
-    out.append(Case(c, "styles sample MODEL -o MODEL --force (output replaces the input)",
-                    ["styles", "sample", "{d}/m.json", "-o", "{d}/m.json", "--force"],
-                    setup=lambda d, fx: shutil.copyfile(fx / "m.json", d / "m.json"), expect="error"))
-    out.append(Case(c, "styles experiment DATA -o DATA's folder --force",
-                    ["styles", "experiment", "{d}/x/c.json", "-o", "{d}/x", "--force"],
-                    setup=lambda d, fx: ((d / "x").mkdir(), shutil.copyfile(fx / "counts.json", d / "x" / "c.json")),
-                    expect="error", timeout=240))
-    out.append(Case(c, "avatars draw MODEL -o MODEL's folder --force",
-                    ["avatars", "draw", "{d}/x/m.json", "-o", "{d}/x", "--force", "-n", "1"],
-                    setup=lambda d, fx: ((d / "x").mkdir(), shutil.copyfile(fx / "m.json", d / "x" / "m.json")),
-                    expect="error"))
-    out.append(Case(c, "demo --styles DATA -o DATA's folder --force",
-                    ["demo", "--styles", "{d}/x/t.csv", "-o", "{d}/x", "--force"],
-                    setup=lambda d, fx: ((d / "x").mkdir(), shutil.copyfile(fx / "styles.csv", d / "x" / "t.csv")),
-                    expect="error", timeout=400))
-    out.append(Case(c, "pixels sample MODEL -o MODEL (file) --force", ["pixels", "sample", "{d}/m.npz", "-o", "{d}/m.npz",
-                                                                       "--force", "-n", "1"],
-                    setup=lambda d, fx: shutil.copyfile(fx / "literal.npz", d / "m.npz"), expect="error"))
-    out.append(Case(c, "styles sample -o /dev/full", ["styles", "sample", "{fx}/m.json", "-o", "/dev/full"],
-                    expect="error"))
+    out.append(
+        Case(
+            c,
+            "pixels sample FOLDER -o FOLDER --force (output replaces the input)",
+            ["pixels", "sample", "{d}/imgs", "-o", "{d}/imgs", "-n", "2", "-m", "literal", "--force"],
+            setup=_folder_with([]),
+            expect="error",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "pixels evaluate FOLDER -o FOLDER --force",
+            ["pixels", "evaluate", "{d}/imgs", "-o", "{d}/imgs", "-n", "2", "--force"],
+            setup=_folder_with([]),
+            expect="error",
+            timeout=240,
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "pixels evaluate FOLDER -o PARENT --force",
+            ["pixels", "evaluate", "{d}/p/imgs", "-o", "{d}/p", "-n", "2", "--force"],
+            setup=lambda d, fx: (d / "p").mkdir() or _folder_with([])(d / "p", fx),
+            expect="error",
+            timeout=240,
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "pixels sample FOLDER -o FOLDER/sub",
+            ["pixels", "sample", "{d}/imgs", "-o", "{d}/imgs/sub", "-n", "2", "-m", "literal"],
+            setup=_folder_with([]),
+            expect="ok",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "pixels fit FOLDER -o FOLDER/model.npz",
+            ["pixels", "fit", "{d}/imgs", "-o", "{d}/imgs/m.npz", "-m", "literal"],
+            setup=_folder_with([]),
+            expect="ok",
+            check=pixel_model_loads("imgs/m.npz"),
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "styles fit DATA -o DATA --force (output replaces the input)",
+            ["styles", "fit", "{d}/t.csv", "-o", "{d}/t.csv", "--force"],
+            setup=_w("t.csv", EXAMPLE.read_text()),
+            expect="error",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "styles sample MODEL -o MODEL --force (output replaces the input)",
+            ["styles", "sample", "{d}/m.json", "-o", "{d}/m.json", "--force"],
+            setup=lambda d, fx: shutil.copyfile(fx / "m.json", d / "m.json"),
+            expect="error",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "styles experiment DATA -o DATA's folder --force",
+            ["styles", "experiment", "{d}/x/c.json", "-o", "{d}/x", "--force"],
+            setup=lambda d, fx: ((d / "x").mkdir(), shutil.copyfile(fx / "counts.json", d / "x" / "c.json")),
+            expect="error",
+            timeout=240,
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "avatars draw MODEL -o MODEL's folder --force",
+            ["avatars", "draw", "{d}/x/m.json", "-o", "{d}/x", "--force", "-n", "1"],
+            setup=lambda d, fx: ((d / "x").mkdir(), shutil.copyfile(fx / "m.json", d / "x" / "m.json")),
+            expect="error",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "demo --styles DATA -o DATA's folder --force",
+            ["demo", "--styles", "{d}/x/t.csv", "-o", "{d}/x", "--force"],
+            setup=lambda d, fx: ((d / "x").mkdir(), shutil.copyfile(fx / "styles.csv", d / "x" / "t.csv")),
+            expect="error",
+            timeout=400,
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "pixels sample MODEL -o MODEL (file) --force",
+            ["pixels", "sample", "{d}/m.npz", "-o", "{d}/m.npz", "--force", "-n", "1"],
+            setup=lambda d, fx: shutil.copyfile(fx / "literal.npz", d / "m.npz"),
+            expect="error",
+        )
+    )
+    out.append(
+        Case(
+            c,
+            "styles sample -o /dev/full",
+            ["styles", "sample", "{fx}/m.json", "-o", "/dev/full"],
+            expect="error",
+        )
+    )
     return out
 
 
@@ -1094,18 +1728,33 @@ def interruption_cases() -> list[Case]:
         ("pixels evaluate", ["pixels", "evaluate", "{fx}/av", "-n", "3", "-o", "{d}/out"], "{d}"),
         ("styles experiment", ["styles", "experiment", "{fx}/styles.csv", "-o", "{d}/out"], "{d}"),
         ("demo", ["demo", "-o", "{d}/out"], "{d}"),
-        ("styles sample -n 100000 -o file", ["styles", "sample", "{fx}/m.json", "-n", "100000", "--format", "csv",
-                                             "-o", "{d}/out.csv"], "{d}"),
+        (
+            "styles sample -n 100000 -o file",
+            ["styles", "sample", "{fx}/m.json", "-n", "100000", "--format", "csv", "-o", "{d}/out.csv"],
+            "{d}",
+        ),
     ]
     for name, argv, watch in jobs:
         for sig in (signal.SIGINT, signal.SIGTERM):
-            out.append(Case(c, f"{sig.name} while '{name}' writes", argv, signal_after=(sig, watch), timeout=300))
+            out.append(
+                Case(c, f"{sig.name} while '{name}' writes", argv, signal_after=(sig, watch), timeout=300)
+            )
     # --force replacement interrupted keeps the old output
-    out.append(Case(c, "SIGTERM while 'avatars draw --force' replaces a run",
-                    ["avatars", "draw", "{fx}/m.json", "-n", "300", "-o", "{d}/out", "--force"],
-                    setup=_w("out/keep.txt", "old run"), signal_after=(signal.SIGTERM, "{d}"), timeout=300,
-                    check=lambda d, o: None if (d / "out" / "keep.txt").exists() or (d / "out" / "grid.png").exists()
-                    else "the old run was lost and no new one written"))
+    out.append(
+        Case(
+            c,
+            "SIGTERM while 'avatars draw --force' replaces a run",
+            ["avatars", "draw", "{fx}/m.json", "-n", "300", "-o", "{d}/out", "--force"],
+            setup=_w("out/keep.txt", "old run"),
+            signal_after=(signal.SIGTERM, "{d}"),
+            timeout=300,
+            check=lambda d, o: (
+                None
+                if (d / "out" / "keep.txt").exists() or (d / "out" / "grid.png").exists()
+                else "the old run was lost and no new one written"
+            ),
+        )
+    )
     return out
 
 
@@ -1117,8 +1766,19 @@ def service_cases() -> list[Case]:
         out.append(Case(c, f"GET {url[:90]}", http=("GET", url, kw), expect=expect, timeout=60))
 
     for ep in ["/v1/avatar.svg", "/v1/avatar.png", "/v1/style"]:
-        for q in ["seed=-1", f"seed={2**32}", f"seed={2**64}", "seed=1e3", "seed=nan", "seed=abc", "seed=0x10",
-                  "seed=", "seed=1&seed=2", "seed=%00", "seed=" + "9" * 5000]:
+        for q in [
+            "seed=-1",
+            f"seed={2**32}",
+            f"seed={2**64}",
+            "seed=1e3",
+            "seed=nan",
+            "seed=abc",
+            "seed=0x10",
+            "seed=",
+            "seed=1&seed=2",
+            "seed=%00",
+            "seed=" + "9" * 5000,
+        ]:
             get(f"{ep}?{q}", "error")
         get(f"{ep}?foo=bar", "error")
         get(f"{ep}?%D0%BF%D1%80%D0%B8%D1%87%D0%B5%D1%81%D0%BA%D0%B0=%D0%BA%D0%B0%D1%80%D0%B5", "error")
@@ -1132,29 +1792,82 @@ def service_cases() -> list[Case]:
         get(f"{ep}?HAIRSTYLE=BOB", "any")
         get(f"{ep}?" + "&".join(f"p{i}=x" for i in range(2000)), "error")
         get(f"{ep}?%ff%fe=x", "error")
+        get(f"{ep}?a%0Ab=x", "error")
+        get(f"{ep}?hairstyle=a%0D%0Ab", "error")
         get(f"{ep}?hairstyle=%ff", "error")
         get(f"{ep}?" + "&".join(_full_style()), "ok")
     for ep in ["/v1/avatar.svg", "/v1/avatar.png"]:
-        for q in ["size=99999x99999", "size=0x0", "size=nanx", "size=infx", "size=1e308x", "size=-1x5",
-                  "size=", "size=%00", "size=x", f"size={2**64}x4", "size=1024x1024", "size=8x8", "size=7x8",
-                  "size=4x", "size=1x&size=2x", "size=1e-9x"]:
-            get(f"{ep}?{q}", "ok" if q in ("size=1024x1024", "size=8x8") else ("error" if q == "size=4x" else "any"))
-    for q in ["", "query=", "query=nope", "query=%D0%BF", "query=hairstyle&hairstyle=bob", "query=eyes&query=mouth",
-              "query=eyes&hairstyle=none&hair_color=blonde", "query=eyes&nope=1", "query=eyes"]:
+        for q in [
+            "size=99999x99999",
+            "size=0x0",
+            "size=nanx",
+            "size=infx",
+            "size=1e308x",
+            "size=-1x5",
+            "size=",
+            "size=%00",
+            "size=x",
+            f"size={2**64}x4",
+            "size=1024x1024",
+            "size=8x8",
+            "size=7x8",
+            "size=4x",
+            "size=1x&size=2x",
+            "size=1e-9x",
+        ]:
+            get(
+                f"{ep}?{q}",
+                "ok" if q in ("size=1024x1024", "size=8x8") else ("error" if q == "size=4x" else "any"),
+            )
+    for q in [
+        "",
+        "query=",
+        "query=nope",
+        "query=%D0%BF",
+        "query=hairstyle&hairstyle=bob",
+        "query=eyes&query=mouth",
+        "query=eyes&hairstyle=none&hair_color=blonde",
+        "query=eyes&nope=1",
+        "query=eyes",
+    ]:
         get(f"/v1/posterior?{q}", "ok" if q == "query=eyes" else "any")
-    for q in ["n=-1", "n=1001", f"n={10**30}", "n=nan", "n=1.5", "unique=maybe", "unique=2", "n=0", "n=1000&unique=true",
-              "n=5&unique=1&" + "&".join(_full_style()), "seed=-1"]:
+    for q in [
+        "n=-1",
+        "n=1001",
+        f"n={10**30}",
+        "n=nan",
+        "n=1.5",
+        "unique=maybe",
+        "unique=2",
+        "n=0",
+        "n=1000&unique=true",
+        "n=5&unique=1&" + "&".join(_full_style()),
+        "seed=-1",
+    ]:
         get(f"/v1/sample?{q}", "ok" if q in ("n=0",) else "any")
     for q in ["k=-1", "k=101", f"k={10**30}", "k=0", "k=100"]:
         get(f"/v1/most-probable?{q}", "any")
     for q in ["", "hairstyle=none&hair_color=blonde", "nope=x"]:
         get(f"/v1/marginals?{q}", "any")
-    for url in ["/v1/schema", "/", "/healthz", "/metrics", "/static/../../etc/passwd", "/static/%2e%2e/%2e%2e/etc/passwd",
-                "/nope", "/v1/avatar.gif", "/docs", "/openapi.json"]:
+    for url in [
+        "/v1/schema",
+        "/",
+        "/healthz",
+        "/metrics",
+        "/static/../../etc/passwd",
+        "/static/%2e%2e/%2e%2e/etc/passwd",
+        "/nope",
+        "/v1/avatar.gif",
+        "/docs",
+        "/openapi.json",
+    ]:
         get(url)
+
     # POST bodies
     def post(name: str, expect: str = "any", **kw: Any) -> None:
-        out.append(Case(c, f"POST /v1/probability {name}", http=("POST", "/v1/probability", kw), expect=expect))
+        out.append(
+            Case(c, f"POST /v1/probability {name}", http=("POST", "/v1/probability", kw), expect=expect)
+        )
 
     full = dict(kv.split("=", 1) for kv in _full_style())
     post("a full style", "ok", json={"style": full})
@@ -1163,10 +1876,18 @@ def service_cases() -> list[Case]:
     post("malformed JSON", "error", content=b"{nope", headers={"content-type": "application/json"})
     post("empty body", "error", content=b"", headers={"content-type": "application/json"})
     post("huge body (200 KB)", "error", json={"style": {f"k{i}": "x" * 10 for i in range(10_000)}})
-    post("nested 30000 levels (under the size limit)", "error",
-         content=b"[" * 30_000 + b"]" * 30_000, headers={"content-type": "application/json"})
-    post("nested objects 10000 levels", "error",
-         content=b'{"style":' * 10_000 + b"1" + b"}" * 10_000, headers={"content-type": "application/json"})
+    post(
+        "nested 30000 levels (under the size limit)",
+        "error",
+        content=b"[" * 30_000 + b"]" * 30_000,
+        headers={"content-type": "application/json"},
+    )
+    post(
+        "nested objects 10000 levels",
+        "error",
+        content=b'{"style":' * 10_000 + b"1" + b"}" * 10_000,
+        headers={"content-type": "application/json"},
+    )
     post("style a list", "error", json={"style": ["hairstyle", "bob"]})
     post("style values numbers", "any", json={"style": {"hairstyle": 5}})
     post("style values null", "error", json={"style": {"hairstyle": None}})
@@ -1174,34 +1895,72 @@ def service_cases() -> list[Case]:
     post("unknown attribute", "error", json={"style": {"nope": "x"}})
     post("Cyrillic attribute", "error", json={"style": {"прическа": "каре"}})
     post("unknown top-level key", "any", json={"style": {"hairstyle": "bob"}, "extra": 1})
-    post("duplicate key in style", "error", content=b'{"style": {"hairstyle": "bob", "hairstyle": "long"}}',
-         headers={"content-type": "application/json"})
+    post(
+        "duplicate key in style",
+        "error",
+        content=b'{"style": {"hairstyle": "bob", "hairstyle": "long"}}',
+        headers={"content-type": "application/json"},
+    )
     post("NaN literal", "error", content=b'{"style": NaN}', headers={"content-type": "application/json"})
-    post("text/plain", "any", content=json.dumps({"style": {"hairstyle": "bob"}}).encode(),
-         headers={"content-type": "text/plain"})
-    post("not UTF-8", "error", content=b'{"style": {"hairstyle": "\xff"}}', headers={"content-type": "application/json"})
-    post("Content-Length lies (short)", "error", content=b'{"style": {}}',
-         headers={"content-type": "application/json", "content-length": "abc"})
+    post(
+        "text/plain",
+        "any",
+        content=json.dumps({"style": {"hairstyle": "bob"}}).encode(),
+        headers={"content-type": "text/plain"},
+    )
+    post(
+        "not UTF-8",
+        "error",
+        content=b'{"style": {"hairstyle": "\xff"}}',
+        headers={"content-type": "application/json"},
+    )
+    post(
+        "Content-Length lies (short)",
+        "error",
+        content=b'{"style": {}}',
+        headers={"content-type": "application/json", "content-length": "abc"},
+    )
     post("a bare string", "error", json="style")
     post("impossible style", "any", json={"style": {"hairstyle": "none", "hair_color": "blonde"}})
     out.append(Case(c, "POST /v1/avatar.svg", http=("POST", "/v1/avatar.svg", {"json": {}}), expect="error"))
     out.append(Case(c, "DELETE /v1/schema", http=("DELETE", "/v1/schema", {}), expect="error"))
-    out.append(Case(c, "chunked POST without length", http=("POST", "/v1/probability", {
-        "content": iter([b'{"style":', b"{}}"]), "headers": {"content-type": "application/json"}}), expect="error"))
+    out.append(
+        Case(
+            c,
+            "chunked POST without length",
+            http=(
+                "POST",
+                "/v1/probability",
+                {"content": iter([b'{"style":', b"{}}"]), "headers": {"content-type": "application/json"}},
+            ),
+            expect="error",
+        )
+    )
     # the serve command itself (refusals before listening)
-    for name, argv in [("model missing", ["serve", "{d}/none.json"]), ("a folder", ["serve", "{fx}/av"]),
-                       ("a pixel model", ["serve", "{fx}/parts.npz"]),
-                       ("mapping missing", ["serve", "{fx}/m.json", "--mapping", "{d}/none.yaml"]),
-                       ("mapping not covering", ["serve", "{fx}/m.json", "--mapping", "course_ru"]),
-                       ("host not local", ["serve", "{fx}/m.json", "--host", "203.0.113.9", "--port", "8999"]),
-                       ("host garbage", ["serve", "{fx}/m.json", "--host", "no such host!", "--port", "8999"])]:
+    for name, argv in [
+        ("model missing", ["serve", "{d}/none.json"]),
+        ("a folder", ["serve", "{fx}/av"]),
+        ("a pixel model", ["serve", "{fx}/parts.npz"]),
+        ("mapping missing", ["serve", "{fx}/m.json", "--mapping", "{d}/none.yaml"]),
+        ("mapping not covering", ["serve", "{fx}/m.json", "--mapping", "course_ru"]),
+        ("host not local", ["serve", "{fx}/m.json", "--host", "203.0.113.9", "--port", "8999"]),
+        ("host garbage", ["serve", "{fx}/m.json", "--host", "no such host!", "--port", "8999"]),
+    ]:
         out.append(Case(c, f"serve: {name}", argv, expect="error", timeout=30))
     return out
 
 
 def all_cases() -> list[Case]:
-    return [*number_cases(), *structure_cases(), *model_file_cases(), *image_cases(), *row_cases(),
-            *output_cases(), *interruption_cases(), *service_cases()]
+    return [
+        *number_cases(),
+        *structure_cases(),
+        *model_file_cases(),
+        *image_cases(),
+        *row_cases(),
+        *output_cases(),
+        *interruption_cases(),
+        *service_cases(),
+    ]
 
 
 # ======================================================================================== runner
@@ -1225,8 +1984,12 @@ def _snapshot(d: Path) -> dict[str, tuple[bool, int, int]]:
 
 
 def _leftover_tmp(d: Path) -> list[str]:
-    return [str(Path(r, n).relative_to(d)) for r, ds, fs in os.walk(d) for n in ds + fs
-            if n.startswith(".") and n.endswith(".tmp")]
+    return [
+        str(Path(r, n).relative_to(d))
+        for r, ds, fs in os.walk(d)
+        for n in ds + fs
+        if n.startswith(".") and n.endswith(".tmp")
+    ]
 
 
 def _vm_size() -> int:
@@ -1257,7 +2020,7 @@ def _child(argv: list[str], d: Path, log: Path, nobody: bool, mem: int) -> None:
         run_cli(app, "avatargen", argv)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 98
-    except BaseException:  # noqa: BLE001 - reported as a defect by the parent
+    except BaseException:
         traceback.print_exc()
         code = 97
     finally:
@@ -1268,8 +2031,16 @@ def _child(argv: list[str], d: Path, log: Path, nobody: bool, mem: int) -> None:
             os._exit(code)
 
 
-def _classify_cli(case: Case, rc: int | None, out: str, err: str, d: Path, before: dict[str, Any],
-                  leftovers: list[str], hung: bool) -> tuple[str, str]:
+def _classify_cli(
+    case: Case,
+    rc: int | None,
+    out: str,
+    err: str,
+    d: Path,
+    before: dict[str, Any],
+    leftovers: list[str],
+    hung: bool,
+) -> tuple[str, str]:
     lines = [x for x in err.replace("\r", "\n").split("\n") if x.strip()]
     last = lines[-1] if lines else ""
     if hung:
@@ -1298,7 +2069,9 @@ def _classify_cli(case: Case, rc: int | None, out: str, err: str, d: Path, befor
         if case.expect == "ok":
             return "DEFECT", f"refused a valid input: {last[:300]}"
         if case.err_has is not None and case.err_has not in last:
-            return ("DEFECT" if case.expect == "error" else "error"), f"refused for another reason: {last[:300]}"
+            return (
+                "DEFECT" if case.expect == "error" else "error"
+            ), f"refused for another reason: {last[:300]}"
         return "error", last[:300]
     return "DEFECT", f"exit code {rc}: {last[:300]}"
 
@@ -1341,8 +2114,13 @@ def run_signal_case(case: Case, d: Path, fx: Path) -> Outcome:
     sig, _watch = case.signal_after
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "avatargen", *_fmt(case.argv, d, fx)], cwd=d, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "avatargen", *_fmt(case.argv, d, fx)],
+        cwd=d,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     sent = False
     while proc.poll() is None and time.perf_counter() - t0 < case.timeout:
         if _leftover_tmp(d):
@@ -1368,14 +2146,25 @@ def run_signal_case(case: Case, d: Path, fx: Path) -> Outcome:
     if case.check is not None and (why := case.check(d, out.decode(errors="replace"))):
         return Outcome(case, "DEFECT", why, secs)
     if not sent:
-        return Outcome(case, "ok" if proc.returncode == 0 else "DEFECT",
-                       f"finished (exit {proc.returncode}) before any temporary output appeared", secs)
+        return Outcome(
+            case,
+            "ok" if proc.returncode == 0 else "DEFECT",
+            f"finished (exit {proc.returncode}) before any temporary output appeared",
+            secs,
+        )
     if proc.returncode not in (want, 0):
-        return Outcome(case, "DEFECT", f"exit {proc.returncode} after {sig.name}, {want} expected: {err[-200:]!r}", secs)
+        return Outcome(
+            case, "DEFECT", f"exit {proc.returncode} after {sig.name}, {want} expected: {err[-200:]!r}", secs
+        )
     partial = [p for p in ("out", "out.csv") if (d / p).exists()]
     if proc.returncode == want and partial and not (d / "out" / "keep.txt").exists():
         return Outcome(case, "DEFECT", f"{sig.name}: a half-written output is left: {partial}", secs)
-    return Outcome(case, "error", f"exit {proc.returncode}, nothing left behind: {err.strip().splitlines()[-1][:120]}", secs)
+    return Outcome(
+        case,
+        "error",
+        f"exit {proc.returncode}, nothing left behind: {err.strip().splitlines()[-1][:120]}",
+        secs,
+    )
 
 
 def run_http_case(case: Case, client: Any) -> Outcome:
@@ -1384,8 +2173,10 @@ def run_http_case(case: Case, client: Any) -> Outcome:
     t0 = time.perf_counter()
     try:
         r = client.request(method, url, **kw)
-    except Exception as exc:  # noqa: BLE001 - the server raised through the test client
-        return Outcome(case, "DEFECT", f"exception: {type(exc).__name__}: {exc}"[:300], time.perf_counter() - t0)
+    except Exception as exc:
+        return Outcome(
+            case, "DEFECT", f"exception: {type(exc).__name__}: {exc}"[:300], time.perf_counter() - t0
+        )
     secs = time.perf_counter() - t0
     if secs > case.timeout:
         return Outcome(case, "DEFECT", f"answer took {secs:.0f} s", secs)
@@ -1397,9 +2188,16 @@ def run_http_case(case: Case, client: Any) -> Outcome:
         except ValueError:
             body = None
         if not isinstance(body, dict) or not isinstance(body.get("message"), str) or "\n" in body["message"]:
-            return Outcome(case, "DEFECT", f"HTTP {r.status_code} without a one-line JSON message: {r.text[:200]!r}", secs)
+            return Outcome(
+                case,
+                "DEFECT",
+                f"HTTP {r.status_code} without a one-line JSON message: {r.text[:200]!r}",
+                secs,
+            )
         if case.expect == "ok":
-            return Outcome(case, "DEFECT", f"refused a valid request: {r.status_code} {body['message'][:200]}", secs)
+            return Outcome(
+                case, "DEFECT", f"refused a valid request: {r.status_code} {body['message'][:200]}", secs
+            )
         return Outcome(case, "error", f"{r.status_code} {body.get('error')}: {body['message'][:200]}", secs)
     if case.expect == "error":
         return Outcome(case, "DEFECT", f"silently accepted: HTTP {r.status_code} {r.text[:150]!r}", secs)
@@ -1408,11 +2206,11 @@ def run_http_case(case: Case, client: Any) -> Outcome:
 
 def run_sweep(root: Path, select: str | None = None, verbose: bool = False) -> Sweep:
     """Run every case (those whose name holds ``select``) under ``root``; return the outcomes."""
-    import importlib.readers  # noqa: F401 - lazy imports a uid-65534 child may not be able to read
+    import importlib.readers
     import importlib.resources.readers  # noqa: F401
 
-    import avatargen.demo  # noqa: F401 - imported once here, so that forked cases start fast
-    import avatargen.serve.app  # noqa: F401
+    import avatargen.demo
+    import avatargen.serve.app
     import avatargen.styles.experiment  # noqa: F401
     from avatargen.cli import app  # noqa: F401
 
@@ -1427,8 +2225,11 @@ def run_sweep(root: Path, select: str | None = None, verbose: bool = False) -> S
     mem = _vm_size() + MEM_EXTRA
     cases = [c for c in all_cases() if select is None or select.lower() in f"{c.cls}: {c.name}".lower()]
     sweep = Sweep()
-    order = [c for c in cases if c.argv and not c.signal_after] + [c for c in cases if c.signal_after] + [
-        c for c in cases if c.http]
+    order = (
+        [c for c in cases if c.argv and not c.signal_after]
+        + [c for c in cases if c.signal_after]
+        + [c for c in cases if c.http]
+    )
     client = None
     for i, case in enumerate(order):
         d = cases_dir / f"{i:04d}"
@@ -1437,18 +2238,20 @@ def run_sweep(root: Path, select: str | None = None, verbose: bool = False) -> S
         try:
             if case.setup is not None:
                 case.setup(d, fx)
-        except Exception as exc:  # noqa: BLE001 - a broken case, not a product defect
+        except Exception as exc:
             sweep.outcomes.append(Outcome(case, "SETUP", f"{type(exc).__name__}: {exc}"))
             continue
         if case.http is not None:
             if client is None:
+                from fastapi.testclient import TestClient
+
                 from avatargen.serve.app import create_app
                 from avatargen.serve.service import StyleService
                 from avatargen.styles.model import StyleModel
-                from fastapi.testclient import TestClient
 
-                client = TestClient(create_app(StyleService(StyleModel.load(fx / "m.json"))),
-                                    raise_server_exceptions=False)
+                client = TestClient(
+                    create_app(StyleService(StyleModel.load(fx / "m.json"))), raise_server_exceptions=False
+                )
             o = run_http_case(case, client)
         elif case.signal_after is not None:
             o = run_signal_case(case, d, fx)
@@ -1456,10 +2259,24 @@ def run_sweep(root: Path, select: str | None = None, verbose: bool = False) -> S
             o = run_cli_case(case, d, fx, logs, mem)
         sweep.outcomes.append(o)
         with (root / "results.jsonl").open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"i": i, "kind": o.kind, "cls": case.cls, "name": case.name,
-                                 "detail": o.detail, "s": round(o.seconds, 2)}, ensure_ascii=False) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "i": i,
+                        "kind": o.kind,
+                        "cls": case.cls,
+                        "name": case.name,
+                        "detail": o.detail,
+                        "s": round(o.seconds, 2),
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
         if verbose or o.kind == "DEFECT":
-            print(f"[{i:4d}] {o.kind:6s} {o.seconds:6.1f}s {case.cls}: {case.name!r} -> {o.detail}", flush=True)
+            print(
+                f"[{i:4d}] {o.kind:6s} {o.seconds:6.1f}s {case.cls}: {case.name!r} -> {o.detail}", flush=True
+            )
     return sweep
 
 
@@ -1469,9 +2286,13 @@ def table(sweep: Sweep) -> str:
         by.setdefault(o.case.cls, Counter())[o.kind] += 1
     rows = ["| class | cases | ok | one-line error / JSON 4xx | DEFECT |", "|---|---|---|---|---|"]
     for cls, cnt in by.items():
-        rows.append(f"| {cls} | {sum(cnt.values())} | {cnt['ok']} | {cnt['error']} | {cnt['DEFECT'] + cnt['SETUP']} |")
+        rows.append(
+            f"| {cls} | {sum(cnt.values())} | {cnt['ok']} | {cnt['error']} | {cnt['DEFECT'] + cnt['SETUP']} |"
+        )
     t = sweep.counts()
-    rows.append(f"| **all** | {len(sweep.outcomes)} | {t['ok']} | {t['error']} | {t['DEFECT'] + t['SETUP']} |")
+    rows.append(
+        f"| **all** | {len(sweep.outcomes)} | {t['ok']} | {t['error']} | {t['DEFECT'] + t['SETUP']} |"
+    )
     return "\n".join(rows)
 
 

@@ -46,6 +46,7 @@ class ServeError(Exception):
     """A request the client can fix: an HTTP status and the JSON body of ``schemas.ErrorBody``."""
 
     def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
+        message = " ".join(message.split())  # one line, as UserError: a name may hold a newline (%0A)
         super().__init__(message)
         self.status = status
         self.body: dict[str, Any] = {"error": error, "message": message, **extra}

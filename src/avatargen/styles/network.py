@@ -126,7 +126,8 @@ class TreeNetwork:
     def support_size(self, evidence: dict[int, int] | None = None) -> int:
         """Number of full styles with positive probability (consistent with ``evidence``)."""
         _, msg = self._upward(evidence, indicator=True)
-        approx = float(np.prod([msg[v][0] for v in self.order if self.parents[v] < 0]))
+        with np.errstate(over="ignore"):  # beyond float range: counted exactly below
+            approx = float(np.prod([msg[v][0] for v in self.order if self.parents[v] < 0]))
         if approx < 2**53:  # exact in float64
             return round(approx)
         return self._support_size_exact(evidence)  # beyond 2**53 (or float overflow): Python integers
