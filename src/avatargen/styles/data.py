@@ -122,14 +122,16 @@ def counts_from_mapping(obj: Any, source: str = "<counts>") -> StyleData:
                 f"{source}: attribute '{attr}' has no values; give it a mapping of value -> count"
             )
         names: list[str] = []
+        seen: set[str] = set()  # membership in a set: a list made 50,000 values take minutes
         for raw_value in table:
             value = _clean_name(raw_value, f"{source}: attribute '{attr}'", "a value name")
-            if value in names:
+            if value in seen:
                 raise UserError(
                     f"{source}: attribute '{attr}', value '{raw_value}': value listed twice (after trimming "
                     "spaces); merge the counts"
                 )
             names.append(value)
+            seen.add(value)
         # whole, non-negative, and a total that stays exact (no OverflowError, no int64 wrap-around)
         cs = check_counts(table, f"{source}: attribute '{attr}'")
         if sum(cs) == 0:
@@ -148,12 +150,14 @@ def _load_counts_json(path: Path) -> StyleData:
 
 def _check_header(path: Path, columns: list[object]) -> list[str]:
     names: list[str] = []
+    first: dict[str, int] = {}  # name -> its column number (a dict: linear in the number of columns)
     for i, c in enumerate(columns, start=1):
         name = _clean_name(c, f"{path}: header, column {i}", "column name")
-        if name in names:
+        if name in first:
             raise UserError(
-                f"{path}: header: column '{name}' appears twice (columns {names.index(name) + 1} and {i}); rename or drop one"
+                f"{path}: header: column '{name}' appears twice (columns {first[name]} and {i}); rename or drop one"
             )
+        first[name] = i
         names.append(name)
     if not names:
         raise UserError(f"{path}: no columns; the first line must name the attributes")

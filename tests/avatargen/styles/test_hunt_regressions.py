@@ -156,3 +156,16 @@ def test_rules_files_that_said_something_else_than_was_used(tmp_path: Path, text
     p.write_text(text, encoding="utf-8")
     with pytest.raises(UserError, match=match):
         load_rules(p)
+
+
+def test_an_attribute_with_100000_values_loads_linearly() -> None:
+    # the hunt: duplicate-value checks against a list made 50,000 values take minutes (quadratic);
+    # 100,000 would take tens of minutes that way, well under a second now
+    table = {f"v{i}": 1 + i % 3 for i in range(100_000)}
+    d = counts_from_mapping({"attributes": {"a": table, "b": {"x": 1}}}, "c.json")
+    assert len(d.values["a"]) == 100_000 and int(d.counts["a"].sum()) == sum(table.values())
+    with pytest.raises(UserError, match=r"value 'v7 ': value listed twice"):
+        counts_from_mapping({"attributes": {"a": {**table, "v7 ": 1}}}, "c.json")
+    header = [f"c{i}" for i in range(50_000)]
+    with pytest.raises(UserError, match=r"column 'c3' appears twice \(columns 4 and 50001\)"):
+        frame_to_data(pd.DataFrame([["x"] * 50_001], columns=[*header, "c3"]), "w.csv")
