@@ -2225,7 +2225,18 @@ def run_sweep(root: Path, select: str | None = None, verbose: bool = False) -> S
     cases_dir.mkdir()
     logs.mkdir()
     os.chmod(cases_dir, 0o755)
-    os.environ["SHAREDCORE_CRASH_DIR"] = str(root / "crash")
+    crash_env = os.environ.get("SHAREDCORE_CRASH_DIR")
+    os.environ["SHAREDCORE_CRASH_DIR"] = str(root / "crash")  # the cases' bug reports; restored below
+    try:
+        return _run_cases(root, fx, cases_dir, logs, select, verbose)
+    finally:
+        if crash_env is None:
+            os.environ.pop("SHAREDCORE_CRASH_DIR", None)
+        else:
+            os.environ["SHAREDCORE_CRASH_DIR"] = crash_env
+
+
+def _run_cases(root: Path, fx: Path, cases_dir: Path, logs: Path, select: str | None, verbose: bool) -> Sweep:
     mem = _vm_size() + MEM_EXTRA
     cases = [c for c in all_cases() if select is None or select.lower() in f"{c.cls}: {c.name}".lower()]
     sweep = Sweep()
