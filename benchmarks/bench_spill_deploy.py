@@ -1,25 +1,36 @@
 """Deployment speed: onnxruntime vs torch scoring (model only, and with JPEG decoding), and archive
-scoring on a Dask LocalCluster with 1 and 2 workers against in-process ``predict``; one table, every
-ratio from this one run.
+scoring on a Dask LocalCluster with 1 and 2 workers against in-process ``predict`` (on all cores, and
+restricted to one core, like a worker); one table, every ratio from this one run.
 
-Run: ``python benchmarks/bench_spill_deploy.py [--n-archive 200000] [--run RUN] [--shared ../shared]``.
-Needs ../shared/data/spills (skips cleanly when absent). Without ``--run`` it trains the shipped default
-config briefly (1 epoch on 3,000 images, no decoder fit): the same network and scoring graph as a fully
-trained default, so the same speed. The archive is ``--n-archive`` copies of the real training images
-(cycled) written by this script into a temporary folder (100 subfolders) and removed at the end.
+Run: ``python benchmarks/bench_spill_deploy.py [--n-archive 200000] [--rounds 5] [--archive-rounds 3]
+[--run RUN] [--shared ../shared]``. Needs ../shared/data/spills (skips cleanly when absent). Without
+``--run`` it trains the shipped default config briefly (1 epoch on 3,000 images, no decoder fit): the
+same network and scoring graph as a fully trained default, so the same speed. The archive is
+``--n-archive`` copies of the real training images (cycled) written by this script into a temporary
+folder (100 subfolders) and removed at the end.
+
+The rows of a section are measured interleaved (torch, onnx, torch, onnx, ...) for ``--rounds``
+rounds (archive rows: ``--archive-rounds``), so that a change of machine load hits every row alike;
+the table gives the median and the spread (min-max) of the rates, and the ratios are the median of
+the per-round ratios against the section's named baseline (same round). The one-core in-process row
+runs ``predict`` in a subprocess pinned to one CPU (``os.sched_setaffinity``) with one thread, as a
+Dask worker of ``--cluster local:N`` is.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +41,52 @@ def load() -> str:
     return "load average " + " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[Any, float, float]:
-    """(result, median wall seconds, median CPU seconds of this process) over ``repeat`` calls."""
-    walls, cpus, out = [], [], None
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-    return out, statistics.median(walls), statistics.median(cpus)
+@dataclass
+class Row:
+    """One table row: per-round images, wall seconds and CPU seconds; compared with ``baseline``."""
+
+    name: str
+    baseline: str  # the key of the section's baseline row (its own key for the baseline itself)
+    key: str
+    images: list[int] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    def add(self, images: int, seconds: float, cpu: float) -> None:
+        self.images.append(images)
+        self.seconds.append(seconds)
+        self.cpu.append(cpu)
+
+    @property
+    def rates(self) -> list[float]:
+        """Images per wall second, one per round."""
+        return [n / s for n, s in zip(self.images, self.seconds, strict=True)]
+
+    @property
+    def per_cpu(self) -> float:
+        """Median images per CPU second."""
+        return statistics.median(n / c for n, c in zip(self.images, self.cpu, strict=True))
+
+    @property
+    def rate(self) -> float:
+        """Median images per wall second."""
+        return statistics.median(self.rates)
+
+
+def ratios(row: Row, base: Row, scale: float = 1.0) -> list[float]:
+    """Per-round ratios ``scale * rate / baseline rate`` (rounds paired: measured back to back)."""
+    return [scale * a / b for a, b in zip(row.rates, base.rates, strict=True)]
+
+
+def spread(xs: list[float], fmt: str = ",.0f") -> str:
+    return f"{format(min(xs), fmt)}-{format(max(xs), fmt)}" if len(xs) > 1 else "-"
+
+
+def measure(fn: Callable[[], int]) -> tuple[int, float, float]:
+    """(images scored, wall seconds, CPU seconds of this process) of one call of ``fn``."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    n = fn()
+    return n, time.perf_counter() - t0, time.process_time() - c0
 
 
 def make_archive(src: list[Path], n: int, root: Path) -> Path:
@@ -60,7 +108,58 @@ def worker_cpu(client: Any) -> float:
     return float(sum(client.run(cpu).values()))
 
 
+def one_core_child(model: str, items: list[str]) -> None:
+    """In the subprocess: pin to one CPU, one thread, time in-process ``predict``; print JSON."""
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    os.environ["SPILLGUARD_THREADS"] = "1"
+    from spillguard.pipelines.predict import predict_paths
+
+    n, s, c = measure(lambda: len(predict_paths(model, items)[0]))
+    print(json.dumps({"images": n, "seconds": s, "cpu": c, "cpus": sorted(os.sched_getaffinity(0))}))
+
+
+def one_core_predict(model: Path, items: list[str]) -> tuple[int, float, float]:
+    """In-process ``predict`` in a subprocess pinned to one core: (images, wall s, CPU s)."""
+    cmd = [sys.executable, __file__, "--one-core-child", str(model), *items]
+    env = {**os.environ, "SPILLGUARD_THREADS": "1", "PYTHONPATH": str(REPO / "src")}
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    res = json.loads(out.strip().splitlines()[-1])
+    assert len(res["cpus"]) == 1, res
+    return int(res["images"]), float(res["seconds"]), float(res["cpu"])
+
+
+def cluster_predict(
+    model: Path, items: list[str], out: Path, n: int, partition_size: int
+) -> tuple[int, float, float]:
+    """``predict --cluster local:n`` (``score_archive``) on a fresh LocalCluster: (images, wall s, CPU s of
+    this process and the workers). Cluster start-up is not timed; listing, plugin, Parquet writing are."""
+    from distributed import Client, LocalCluster
+
+    from spillguard.deploy.cluster import score_archive
+
+    with (
+        LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+        ) as lc,
+        Client(lc) as client,
+    ):
+        cpu0 = worker_cpu(client)
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = score_archive(model, items, out, lc.scheduler_address, partition_size=partition_size)
+        s, c = time.perf_counter() - t0, time.process_time() - c0
+        c += worker_cpu(client) - cpu0
+    shutil.rmtree(out)
+    return result.n_scored, s, c
+
+
 def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--one-core-child":
+        one_core_child(sys.argv[2], sys.argv[3:])
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument(
@@ -70,6 +169,10 @@ def main() -> None:
         "--n-archive", type=int, default=200_000, help="images in the archive (issue: >= 200,000)"
     )
     ap.add_argument("--n-model", type=int, default=10_000, help="images for the model-only and decoding rows")
+    ap.add_argument(
+        "--rounds", type=int, default=5, help="interleaved rounds of the model-only and decoding rows"
+    )
+    ap.add_argument("--archive-rounds", type=int, default=3, help="interleaved rounds of the archive rows")
     ap.add_argument("--partition-size", type=int, default=5000)
     ap.add_argument("--workers", default="1,2", help="LocalCluster sizes to time")
     args = ap.parse_args()
@@ -84,7 +187,6 @@ def main() -> None:
 
     from spillguard.config import TrainConfig
     from spillguard.data import load_images, training_sources
-    from spillguard.deploy.cluster import score_archive
     from spillguard.deploy.export import export_run
     from spillguard.deploy.runtime import OnnxDetector
     from spillguard.detector import SpillDetector
@@ -92,8 +194,9 @@ def main() -> None:
     from spillguard.pipelines.train import train_run
 
     start_load = load()
+    print(f"{start_load} at start", file=sys.stderr)
     tmp = Path(tempfile.mkdtemp(prefix="bench_deploy_"))
-    rows: list[tuple[str, int, float, float, str]] = []  # name, images, seconds, cpu, baseline name
+    sizes = [int(x) for x in args.workers.split(",")]
     try:
         run = args.run
         if run is None:
@@ -107,14 +210,21 @@ def main() -> None:
         images, _, _ = load_images(model_paths, (32, 48))
         det, odet = SpillDetector.load(run), OnnxDetector.load(onnx_path)
         det.score_samples(images[:512]), odet.score_samples(images[:512])  # warm-up
-        _, s, c = timed(lambda: det.score_samples(images), 3)
-        rows.append(("torch score_samples, model only (**baseline A**)", len(images), s, c, "A"))
-        _, s, c = timed(lambda: odet.score_samples(images), 3)
-        rows.append(("onnxruntime score_samples, model only", len(images), s, c, "A"))
-        _, s, c = timed(lambda: predict_paths(run, model_paths), 3)
-        rows.append(("torch `predict` with decoding (**baseline B**)", len(images), s, c, "B"))
-        _, s, c = timed(lambda: predict_paths(onnx_path, model_paths), 3)
-        rows.append(("onnxruntime `predict` with decoding", len(images), s, c, "B"))
+
+        a_t = Row("torch `score_samples`, model only (**baseline A**)", "A", "A")
+        a_o = Row("onnxruntime `score_samples`, model only", "A", "A_onnx")
+        b_t = Row("torch `predict` with decoding (**baseline B**)", "B", "B")
+        b_o = Row("onnxruntime `predict` with decoding", "B", "B_onnx")
+        jobs: list[tuple[Row, Callable[[], int]]] = [
+            (a_t, lambda: len(det.score_samples(images))),
+            (a_o, lambda: len(odet.score_samples(images))),
+            (b_t, lambda: len(predict_paths(run, model_paths)[0])),
+            (b_o, lambda: len(predict_paths(onnx_path, model_paths)[0])),
+        ]
+        for r in range(args.rounds):
+            for row, fn in jobs:
+                row.add(*measure(fn))
+            print(f"round {r + 1}/{args.rounds} of the model rows done; {load()}", file=sys.stderr)
 
         t0 = time.perf_counter()
         archive = make_archive(paths, args.n_archive, tmp / "archive")
@@ -122,53 +232,63 @@ def main() -> None:
             f"archive of {args.n_archive} copies written in {time.perf_counter() - t0:.0f} s", file=sys.stderr
         )
         items = [str(archive / "*" / "*.jpg")]
-        res, s, c = timed(lambda: predict_paths(onnx_path, items))
-        rows.append(("in-process `predict` (onnx) on the archive (**baseline C**)", len(res[0]), s, c, "C"))
-        from distributed import Client, LocalCluster
-
-        for n in [int(x) for x in args.workers.split(",")]:
-            with (
-                LocalCluster(
-                    n_workers=n,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address="127.0.0.1:0",
-                ) as lc,
-                Client(lc) as client,
-            ):
-                cpu0 = worker_cpu(client)
-                out = tmp / f"verdicts_{n}.parquet"
-                result, s, c = timed(
-                    lambda lc=lc, out=out: score_archive(
-                        onnx_path, items, out, lc.scheduler_address, partition_size=args.partition_size
-                    )
-                )
-                c += worker_cpu(client) - cpu0
-                shutil.rmtree(out)
-            rows.append((f"`predict --cluster local:{n}` (onnx) on the archive", result.n_scored, s, c, "C"))
+        c_all = Row("in-process `predict` (onnx) on the archive, both cores (**baseline C**)", "C", "C")
+        c_one = Row(
+            "in-process `predict` (onnx) on the archive, pinned to one core (**baseline C1**)", "C1", "C1"
+        )
+        cl = {
+            n: Row(f"`predict --cluster local:{n}` (onnx) on the archive", "C1", f"local:{n}") for n in sizes
+        }
+        archive_jobs: list[tuple[Row, Callable[[], tuple[int, float, float]]]] = [
+            (c_all, lambda: measure(lambda: len(predict_paths(onnx_path, items)[0]))),
+            (c_one, lambda: one_core_predict(onnx_path, items)),
+        ]
+        for n in sizes:
+            out = tmp / f"verdicts_{n}.parquet"
+            archive_jobs.append(
+                (cl[n], lambda n=n, out=out: cluster_predict(onnx_path, items, out, n, args.partition_size))
+            )
+        for r in range(args.archive_rounds):
+            for row, job in archive_jobs:
+                row.add(*job())
+            print(f"round {r + 1}/{args.archive_rounds} of the archive rows done; {load()}", file=sys.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    base = {b: r[1] / r[2] for r in rows for b in "ABC" if r[4] == b and "baseline " + b in r[0]}
+    rows = [a_t, a_o, b_t, b_o, c_all, c_one, *cl.values()]
+    by_key = {row.key: row for row in rows}
     print(
-        f"\nMachine: {os.cpu_count()} cores; {start_load} at start, {load()} at end; SPILLGUARD_THREADS=1\n"
+        f"\nMachine: {os.cpu_count()} cores; {start_load} at start, {load()} at end; SPILLGUARD_THREADS="
+        f"{os.environ['SPILLGUARD_THREADS']}; {args.rounds} rounds (model rows), {args.archive_rounds} (archive rows)\n"
     )
-    print("| phase | images | seconds | images/s | vs baseline | images per CPU-s |")
-    print("|---|---|---|---|---|---|")
-    rates = {}
-    for name, n, s, c, b in rows:
-        rate = n / s
-        rates[name] = rate
-        print(f"| {name} | {n:,} | {s:.2f} | {rate:,.0f} | {rate / base[b]:.2f}x {b} | {n / c:,.0f} |")
-    cl = {int(k.split("local:")[1].split("`")[0]): v for k, v in rates.items() if "local:" in k}
-    per_cpu = {r[0]: r[1] / r[3] for r in rows}
-    cpu_c = next(v for k, v in per_cpu.items() if "baseline C" in k)
-    cpu_cl = {int(k.split("local:")[1].split("`")[0]): v for k, v in per_cpu.items() if "local:" in k}
-    if 1 in cl and 2 in cl:
+    print(
+        "| phase | images | seconds (median) | images/s (median) | images/s (min-max) | vs baseline (median, min-max) | images per CPU-s |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        rs = ratios(row, by_key[row.baseline])
         print(
-            f"\n2 workers / 1 worker: {cl[2] / cl[1]:.2f}x; per worker (2 workers) vs the whole in-process run: "
-            f"{cl[2] / 2 / base['C']:.2f}; per CPU-second, a worker (2 workers) vs in-process: {cpu_cl[2] / cpu_c:.2f}"
+            f"| {row.name} | {row.images[0]:,} | {statistics.median(row.seconds):.2f} | {row.rate:,.0f} | "
+            f"{spread(row.rates)} | {statistics.median(rs):.2f}x {row.baseline} ({spread(rs, '.2f')}) | {row.per_cpu:,.0f} |"
+        )
+
+    def line(text: str, rs: list[float]) -> None:
+        print(f"- {text}: {statistics.median(rs):.2f} (rounds {spread(rs, '.2f')})")
+
+    print()
+    line("onnxruntime / torch, model only", ratios(a_o, a_t))
+    line("onnxruntime / torch, `predict` with decoding", ratios(b_o, b_t))
+    line("one-core in-process / whole in-process `predict`", ratios(c_one, c_all))
+    if 1 in cl:
+        line("1 worker / one-core in-process (like for like)", ratios(cl[1], c_one))
+    if 1 in cl and 2 in cl:
+        line("2 workers / 1 worker", ratios(cl[2], cl[1]))
+    if 2 in cl:
+        line("per worker (2 workers) / one-core in-process (like for like)", ratios(cl[2], c_one, 0.5))
+        line("per worker (2 workers) / whole in-process run", ratios(cl[2], c_all, 0.5))
+        print(
+            f"- per CPU-second, a worker (2 workers) / in-process: {cl[2].per_cpu / c_all.per_cpu:.2f} "
+            f"(whole), {cl[2].per_cpu / c_one.per_cpu:.2f} (one core)"
         )
 
 

@@ -83,7 +83,6 @@ def run_demo(
             source,
         )
         demo_report(result, seed, data).write(tmp / "report.html")
-    info(f"report: {result.report}")
     return result
 
 

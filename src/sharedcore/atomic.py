@@ -175,11 +175,6 @@ def _read_only_fs(folder: Path) -> bool:
         return False
 
 
-def check_writable(path: str | os.PathLike[str], force: bool = False) -> Path:
-    """Raise a UserError if ``path`` exists and ``force`` is false, or cannot be written; return it."""
-    return check_output(path, force)
-
-
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
     """Hold back SIGINT/SIGTERM while cleaning up (delivered right after), so clean-up completes."""

@@ -58,21 +58,6 @@ def _check_declared(im: Image.Image, max_pixels: int | None) -> None:
         raise _TooLarge(w, h, limit)
 
 
-def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
-    """(width, height) declared in the file's header; nothing is decoded. UserError if unreadable."""
-    p = Path(path)
-    _check_file(p)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # bombs: our own size check; EXIF noise
-            with open(p, "rb") as fh, Image.open(fh) as im:
-                return im.size
-    except UnidentifiedImageError:
-        raise UserError(f"{p}: not an image file Pillow can read; remove it or convert it") from None
-    except Exception as exc:  # Pillow raises many types for bad files
-        raise UserError(f"{p}: corrupt or truncated image ({_why(exc)}); remove or replace it") from None
-
-
 def _why(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text[:120]}" if text else type(exc).__name__

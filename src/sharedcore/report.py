@@ -34,6 +34,7 @@ class HtmlReport:
     def __init__(self, title: str) -> None:
         self.title = title
         self._parts: list[str] = []
+        self.images: list[str] = []  # the figures added, as given to ``image`` (posix paths)
 
     def heading(self, text: str, level: int = 2) -> HtmlReport:
         """Add a section heading (h2 by default)."""
@@ -62,7 +63,8 @@ class HtmlReport:
     def image(self, path: str | os.PathLike[str], caption: str = "", width: int | None = None) -> HtmlReport:
         """Add a figure; ``path`` should be inside (or relative to) the report's folder."""
         w = f' width="{width}"' if width else ""
-        src = html.escape(Path(path).as_posix())
+        self.images.append(Path(path).as_posix())
+        src = html.escape(self.images[-1])
         cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
         self._parts.append(f'<figure><img src="{src}" alt="{html.escape(caption)}"{w}>{cap}</figure>')
         return self

@@ -282,7 +282,7 @@ def demo(
     _torch("demo")
     from spillguard.pipelines.demo import run_demo
 
-    print(run_demo(out, seed=seed, force=force, domain=domain))
+    print(run_demo(out, seed=seed, force=force, domain=domain).report)
 
 
 @app.command()

@@ -263,11 +263,6 @@ class TrainConfig:
             )
         return (self.epochs, self.batch_size)
 
-    def unresolved(self) -> list[str]:
-        """Names of the fields still to be chosen from the data."""
-        fields = ("height", "width", "epochs", "batch_size", "greyscale", "anomalies")
-        return [k for k in fields if getattr(self, k) is None]
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON/YAML-ready dict of all fields."""
         return dataclasses.asdict(self)

@@ -188,7 +188,11 @@ class SpillDetector:
     @torch.inference_mode()
     def _score_unit(self, x: torch.Tensor, batch: int = 512) -> np.ndarray:
         if self.config.score == "head":
-            model: Any = self.inference_model_
+            model = self.inference_model_
+            if not isinstance(model, SpillClassifier):
+                raise UserError(
+                    f"model '{self.config.model}' has no spill head; score 'head' needs e.g. conv_ae_head"
+                )
             out = np.empty(len(x), dtype=np.float32)
             for i in range(0, len(x), batch):
                 xb = self.prep_(x[i : i + batch]).contiguous(memory_format=torch.channels_last)

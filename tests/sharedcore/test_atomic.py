@@ -18,7 +18,6 @@ from sharedcore.atomic import (
     atomic_path,
     check_not_input,
     check_output,
-    check_writable,
     current_umask,
     write_text,
 )
@@ -96,10 +95,10 @@ def test_file_onto_folder_and_folder_onto_file_even_with_force(tmp_path: Path) -
     with pytest.raises(UserError, match="is not a folder"), atomic_dir(tmp_path / "file", force=True):
         pass
     with pytest.raises(UserError, match="already exists"):
-        check_writable(tmp_path / "file")
+        check_output(tmp_path / "file")
     with pytest.raises(UserError, match="already exists"):
-        check_writable(tmp_path / "dir")
-    assert check_writable(tmp_path / "file", force=True) == tmp_path / "file"
+        check_output(tmp_path / "dir")
+    assert check_output(tmp_path / "file", force=True) == tmp_path / "file"
     assert (tmp_path / "dir" / "keep").read_text() == "k" and (tmp_path / "file").read_text() == "f"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "file"]
 

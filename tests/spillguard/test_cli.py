@@ -81,7 +81,16 @@ def test_demo(tmp_path: Path) -> None:
     for page in (report, tmp_path / "demo" / "run" / "report.html"):
         html = page.read_text(encoding="utf-8")
         assert f"Test: {tmp_path / 'demo' / 'data' / 'test'}" in html and ".tmp" not in html
-    assert ".tmp" not in (tmp_path / "demo" / "metrics.json").read_text(encoding="utf-8")
+    demo = tmp_path / "demo"
+    for f in (
+        demo / "metrics.json",
+        demo / "run" / "metrics.json",
+        demo / "run" / "evaluation" / "test_metrics.json",
+    ):
+        assert ".tmp" not in f.read_text(encoding="utf-8"), f
+    with (demo / "run" / "evaluation" / "scores_test.csv").open(encoding="utf-8") as fh:
+        paths = [Path(r["path"]) for r in csv.DictReader(fh)]
+    assert paths and all(p.is_file() and p.is_relative_to(demo / "data" / "test") for p in paths)
 
 
 def test_bad_inputs_leave_no_run_folder(tiny_data: Path, tmp_path: Path) -> None:

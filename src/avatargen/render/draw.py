@@ -24,12 +24,8 @@ from avatargen.render.mapping import StyleMapping, detect_mapping, load_mapping
 from avatargen.render.simplify import simplify_svg
 from avatargen.render.vocabulary import PartValue
 from sharedcore.atomic import write_bytes, write_text
-from sharedcore.cli_params import MAX_SIDE as MAX_SIDE  # re-exported: lived here until issue 9
-from sharedcore.cli_params import SCALE_BASE
-from sharedcore.cli_params import parse_size as parse_size  # re-exported: lived here until issue 9
 from sharedcore.errors import UserError
 
-BASE_SIZE = SCALE_BASE  # the SVG viewBox (width, height) of python_avatars
 DEFAULT_SIZE = (528, 560)
 
 # The "classic" Avataaars values of the english mapping (python_avatars 1.4 adds parts from other art

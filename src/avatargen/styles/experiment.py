@@ -33,7 +33,7 @@ class StyleExperiment:
     ``model``: the main model (also ``model.json``); ``alpha_sweep``: one row per alpha (entropy,
     P(most probable style), P(zero-count values)); ``cross_validation``: held-out bits/style per
     structure and alpha (None for counts-only or tiny data); ``diversity`` / ``diversity_unique``:
-    the diversity curves; ``best_style``: the most probable style; ``figures``: the PNG names written.
+    the diversity curves; ``best_style``: the most probable style; ``figures``: the PNG names written (and shown).
     """
 
     folder: Path
@@ -391,5 +391,5 @@ def run_experiment(
         rep.paragraph("Full tables (marginals, conditionals, Bayes inverse tables): explain.md", "note")
         write_text(tmp / "report.md", "\n".join(md))
         rep.write(tmp / "report.html")
-        figures = sorted(p.name for p in tmp.glob("*.png"))
+        figures = sorted(rep.images)  # every PNG written is on the page
     return StyleExperiment(out, out / "report.html", m, adf, cv, plain, uniq, best, figures)

@@ -37,6 +37,7 @@ from spillguard.deploy.runtime import (
     OnnxDetector,
 )
 from spillguard.detector import SpillDetector
+from spillguard.models.capabilities import SpillClassifier
 from spillguard.models.fusion import fuse_for_inference
 from spillguard.post_processing.scores import SCORES, error_map, head_score
 
@@ -57,6 +58,8 @@ class ScoringGraph(nn.Module):
         self.register_buffer("std", det.prep_.std_.float().reshape(1, -1, 1, 1).clone())
         self.score, self.smooth = cfg.score, cfg.smooth
         self.head = cfg.score == "head"
+        if self.head and not isinstance(self.net, SpillClassifier):
+            raise UserError(f"model '{cfg.model}' has no spill head; score 'head' needs e.g. conv_ae_head")
 
     def standardise(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 NHWC -> standardised float32 NCHW (``preprocess.to_unit`` then ``Preprocessor``)."""
@@ -72,8 +75,8 @@ class ScoringGraph(nn.Module):
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """(score,) for reconstruction scores; (score, p_spill) for head models."""
         x = self.standardise(images)
-        if self.head:
-            logit = self.net.spill_logit(x)  # type: ignore[operator]
+        if self.head and isinstance(self.net, SpillClassifier):  # checked in __init__
+            logit = self.net.spill_logit(x)
             return head_score(logit), torch.sigmoid(logit)
         return (SCORES[self.score](error_map(x, self.net(x)), self.smooth),)
 

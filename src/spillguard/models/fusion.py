@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import copy
+from typing import TypeVar
 
 import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+M = TypeVar("M", bound=nn.Module)
 
-def fuse_for_inference(model: nn.Module) -> nn.Module:
-    """An eval-mode copy of ``model`` with Conv/ConvTranspose + BatchNorm pairs fused, channels-last."""
+
+def fuse_for_inference(model: M) -> M:
+    """An eval-mode copy of ``model`` (same class, so its capabilities stay declared) with
+    Conv/ConvTranspose + BatchNorm pairs fused, channels-last."""
     fused = copy.deepcopy(model).eval()
     for seq in [m for m in fused.modules() if isinstance(m, nn.Sequential)]:
         layers, i = list(seq), 0

@@ -10,6 +10,7 @@ Each variant's run folder holds its own evaluation (``runs/NAME/evaluation``, st
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -188,6 +189,10 @@ def run_experiment(
         best = choose_best(variants)
         result = ExperimentResult(Path(out), variants, rows, best)
         write_experiment(result, cache, data, test, tmp)
+    for v in variants:  # the results name the final folders, not the temporary one they were built in
+        run = Path(out) / "runs" / v.name
+        v.train = dataclasses.replace(v.train, run=run) if v.train is not None else None
+        v.evaluation = dataclasses.replace(v.test, folder=run / EVALUATION)
     return result
 
 

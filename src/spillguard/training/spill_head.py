@@ -71,9 +71,11 @@ def head_loss(model: SpillClassifier, xb: torch.Tensor, yb: torch.Tensor, cfg: T
 @torch.inference_mode()
 def head_scores(model: nn.Module, prep: Preprocessor, x: torch.Tensor, batch: int = 1024) -> np.ndarray:
     """Spill score per image during training (weights still changing): (N,) float32, see ``head_score``."""
+    if not isinstance(model, SpillClassifier):
+        raise TypeError(f"{type(model).__name__} is not a SpillClassifier")
     model.eval()
     dev = next(model.parameters()).device
-    fast: Any = fuse_for_inference(model) if dev.type == "cpu" else model  # BN folded, channels-last
+    fast = fuse_for_inference(model) if dev.type == "cpu" else model  # BN folded, channels-last
     out = []
     for i in range(0, len(x), batch):
         xb = prep(x[i : i + batch].to(dev)).contiguous(memory_format=torch.channels_last)

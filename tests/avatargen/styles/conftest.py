@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -61,3 +63,8 @@ def net() -> TreeNetwork:
 def rows(net: TreeNetwork) -> pd.DataFrame:
     """20,000 rows from the known network, drawn by pgmpy."""
     return pgmpy_rows(net, 20_000, seed=3)
+
+
+def all_styles() -> np.ndarray:
+    """Every style of the known network's attributes, (prod(CARDS), 5) codes."""
+    return np.array(list(itertools.product(*[range(k) for k in CARDS])))

@@ -1,8 +1,7 @@
-"""StyleModel: interface, rules, unique sampling, counts-only data, save/load, example table."""
+"""StyleModel: interface, queries, unique sampling, unknown names, wide tables, score/score_samples."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ import pandas as pd
 import pytest
 
 from avatargen.styles.data import EXAMPLE_RULES, EXAMPLE_STYLES, load_styles
-from avatargen.styles.model import FORMAT_VERSION, StyleModel
+from avatargen.styles.model import StyleModel
 from sharedcore.errors import UserError
 
 
@@ -78,46 +77,6 @@ def test_unknown_names_are_user_errors(example: StyleModel) -> None:
         example.sample(1, np.random.default_rng(0), given={"hairstyle": "none", "hair_color": "black"})
 
 
-def test_save_load_round_trip(example: StyleModel, tmp_path: Path) -> None:
-    path = example.save(tmp_path / "m.json")
-    back = StyleModel.load(path)
-    a = example.sample(100, np.random.default_rng(4))
-    b = back.sample(100, np.random.default_rng(4))
-    pd.testing.assert_frame_equal(a, b)
-    assert back.entropy() == pytest.approx(example.entropy())
-    assert np.array_equal(back.training_codes_, example.training_codes_)
-    with pytest.raises(UserError, match="already exists"):
-        example.save(path)
-
-
-def test_load_other_version_names_file_and_versions(example: StyleModel, tmp_path: Path) -> None:
-    obj = example.to_json()
-    obj["format_version"] = FORMAT_VERSION + 1
-    p = tmp_path / "old.json"
-    p.write_text(json.dumps(obj), encoding="utf-8")
-    with pytest.raises(
-        UserError,
-        match=rf"old.json: model format_version {FORMAT_VERSION + 1} found, {FORMAT_VERSION} expected",
-    ):
-        StyleModel.load(p)
-
-
-def test_example_table_tree_has_the_generating_dependencies(example: StyleModel) -> None:
-    learned = StyleModel(alpha=1.0).fit(load_styles(EXAMPLE_STYLES))
-    edges = {frozenset((c, p)) for c, p in learned.parents_.items() if p}
-    for pair in [("hairstyle", "hair_color"), ("clothes", "clothes_color"), ("eyes", "mouth")]:
-        assert frozenset(pair) in edges
-
-
-def test_independent_structure_is_product_of_marginals(example: StyleModel) -> None:
-    ind = StyleModel(alpha=0.0, structure="independent").fit(load_styles(EXAMPLE_STYLES))
-    edges = {c: p for c, p in ind.parents_.items() if p}
-    assert edges == {}
-    style = example.sample(1, np.random.default_rng(0)).iloc[0].drop("probability").to_dict()
-    expect = np.prod([ind.marginals()[a][v] for a, v in style.items()])
-    assert ind.probability(style) == pytest.approx(expect)
-
-
 def test_many_attributes_use_byte_keys(tmp_path: Path) -> None:
     # 20 attributes x 10 values: 1e20 combinations do not fit an int64 key
     rng = np.random.default_rng(0)
@@ -130,21 +89,6 @@ def test_many_attributes_use_byte_keys(tmp_path: Path) -> None:
         assert not got.drop(columns="probability").astype(str).duplicated().any()
     back = StyleModel.load(m.save(tmp_path / "m.json"))
     assert np.array_equal(back.training_codes_, m.training_codes_)
-
-
-def test_damaged_model_files_are_user_errors(example: StyleModel, tmp_path: Path) -> None:
-    p = tmp_path / "m.json"
-    p.write_text("{}", encoding="utf-8")
-    with pytest.raises(UserError, match="not a style model file"):
-        StyleModel.load(p)
-    obj = example.to_json()
-    obj["cpts"][0] = [[0.5, 0.1]]
-    p.write_text(json.dumps(obj), encoding="utf-8")
-    with pytest.raises(UserError, match=r"damaged model file: .*m\.json: the table of"):
-        StyleModel.load(p)
-    p.write_text('{"kind": ', encoding="utf-8")
-    with pytest.raises(UserError, match="malformed JSON"):
-        StyleModel.load(p)
 
 
 def test_zero_styles_and_many_most_probable(example: StyleModel) -> None:

@@ -1,4 +1,4 @@
-"""Hard rules and declared dependencies: checked against the data, enforced in tables and samples."""
+"""Rules files and hard rules: files read and validated, rules checked against the data, enforced in tables and samples."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ import pytest
 
 from avatargen.styles.data import EXAMPLE_RULES, EXAMPLE_STYLES, load_styles
 from avatargen.styles.model import StyleModel
+from avatargen.styles.rules import load_rules
 from sharedcore.errors import UserError
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +69,61 @@ def test_hard_rule_holds_in_model_and_samples(example: StyleModel) -> None:
     style.update(hairstyle="none", hair_color="black")
     assert example.probability(style) == 0.0
     assert example.posterior("hairstyle", {"hair_color": "none"})["none"] == pytest.approx(1.0)
+
+
+def test_rules_file(tmp_path: Path) -> None:
+    r = load_rules(
+        write(
+            tmp_path,
+            "r.yaml",
+            "depends_on: {color: hair}\nrules:\n  - {if: {hair: none}, then: {color: none}}\n",
+        )
+    )
+    assert r.depends_on == {"color": "hair"} and str(r.rules[0]) == "hair=none => color=none"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "rules:\n  - {if: {hair: no}, then: {color: none}}\n",
+            r"r.yaml: rule 1, 'if' hair: value False is not text",
+        ),
+        ("rules:\n  - {if: {hair: a, x: b}, then: {color: none}}\n", r"rule 1: 'if' must hold exactly one"),
+        ("rules: [{if: {hair: a}, then: {hair: b}}]\n", r"name the same attribute"),
+        ("depends_on: {a: a}\n", r"cannot depend on itself"),
+        ("depends: {a: b}\n", r"unknown key 'depends'"),
+        ("depends_on: {a: b\n", r"r.yaml: line \d+, column \d+: malformed YAML"),
+        ("format_version: 9\n", r"format_version 9 found, 1 expected"),
+        ("rules: [{if: {a: x}, then: {b: y}}, {if: {a: x}, then: {b: y}}]\n", r"rule 2: duplicate"),
+    ],
+)
+def test_bad_rules(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        load_rules(write(tmp_path, "r.yaml", text))
+
+
+# ---------------------------------------------------------------- issue 10, second hunt (test_hostile_sweep.py found these)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (
+            "format_version: 1\ndepends_on: {hair_color: hairstyle}\ndepends_on: {hair_color: eyes}\n",
+            "key 'depends_on' appears twice",
+        ),
+        (
+            "format_version: 1\ndepends_on:\n  hair_color: hairstyle\n  hair_color: eyes\n",
+            "key 'hair_color' appears twice",
+        ),
+        ("", "the rules file is empty"),
+        ("# only a comment\n", "the rules file is empty"),
+    ],
+    ids=["dup-top", "dup-child", "empty", "comment"],
+)
+def test_rules_files_that_said_something_else_than_was_used(tmp_path: Path, text: str, match: str) -> None:
+    p = tmp_path / "r.yaml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match=match):
+        load_rules(p)

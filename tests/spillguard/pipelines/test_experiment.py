@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 
 from sharedcore.errors import UserError
 from spillguard.config import PLAIN_AE
 from spillguard.pipelines.experiment import load_variants, run_experiment
-from spillguard.post_processing.thresholds import threshold_stream
-from spillguard.reporting.experiment_report import image_stats
 
 CONFIGS = Path(__file__).resolve().parents[3] / "src" / "spillguard" / "configs"
 
@@ -22,13 +19,6 @@ def _write(folder: Path, name: str, fields: dict[str, object]) -> Path:
     p = folder / f"{name}.yaml"
     p.write_text(yaml.safe_dump(fields), encoding="utf-8")
     return p
-
-
-def test_every_shipped_config_is_valid() -> None:
-    paths = sorted(CONFIGS.glob("*.yaml"))
-    assert len(paths) >= 15
-    names = [v.name for v in load_variants(paths, {})]
-    assert "head_synth_known" in names and "memory_ae" in names and "vae" in names
 
 
 def test_duplicate_and_bad_configs_are_user_errors(tmp_path: Path) -> None:
@@ -40,24 +30,6 @@ def test_duplicate_and_bad_configs_are_user_errors(tmp_path: Path) -> None:
     bad = _write(tmp_path, "bad", {"loss": "nope"})
     with pytest.raises(UserError, match="loss"):
         load_variants([bad], {})
-
-
-def test_threshold_stream_follows_a_shift_of_the_unlabelled_stream() -> None:
-    rng = np.random.default_rng(0)
-    val = rng.normal(0, 1, 5000)
-    same = threshold_stream(val, rng.normal(0, 1, 5000), 0.01)
-    shifted = threshold_stream(val, rng.normal(3, 2, 5000), 0.01)
-    assert same == pytest.approx(np.quantile(val, 0.99), abs=0.15)
-    assert shifted == pytest.approx(3 + 2 * np.quantile(val, 0.99), abs=0.3)
-
-
-def test_image_stats_measure_brightness_contrast_saturation() -> None:
-    flat = np.full((1, 4, 4, 3), 100, np.uint8)
-    grey_ramp = np.repeat(np.linspace(0, 200, 16).reshape(1, 4, 4, 1), 3, axis=3).astype(np.uint8)
-    s = image_stats(np.concatenate([flat, grey_ramp]))
-    assert s["brightness"][0] == pytest.approx(100)
-    assert s["contrast"][0] == 0 and s["contrast"][1] > 50
-    assert np.allclose(s["saturation"], 0)
 
 
 @pytest.mark.slow
@@ -81,7 +53,11 @@ def test_experiment_on_tiny_data_writes_table_rocs_and_error_analysis(
             },
         ),
     ]
-    out = run_experiment(cfgs, tiny_data, tiny_data, tmp_path / "exp", {"seed": 0}).folder
+    res = run_experiment(cfgs, tiny_data, tiny_data, tmp_path / "exp", {"seed": 0})
+    out = res.folder
+    # the result names the final folders, not the temporary one the experiment was built in
+    assert [v.train.run for v in res.variants if v.train] == [out / "runs" / n for n in ("ae", "mem", "head")]
+    assert all(v.test.folder.is_dir() and v.test.folder.parent == out / "runs" / v.name for v in res.variants)
     rows = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
     assert [r["variant"] for r in rows] == ["ae", "mem", "head"]
     assert all(r["images/s"] > 0 and r["train s"] > 0 for r in rows)
