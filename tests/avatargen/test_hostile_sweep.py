@@ -2010,6 +2010,9 @@ def _child(argv: list[str], d: Path, log: Path, nobody: bool, mem: int) -> None:
         fe = os.open(log.with_suffix(".err"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         os.dup2(fo, 1)
         os.dup2(fe, 2)
+        # new streams on fds 1 and 2, as a fresh process has (under pytest sys.stdout is its capture)
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
+        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
         os.chdir(d)
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         if nobody and os.geteuid() == 0:
