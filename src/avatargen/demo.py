@@ -55,7 +55,7 @@ def run_demo(
     """
     data = Path(styles) if styles is not None else EXAMPLE_STYLES
     rule_file = rules if rules is not None else (EXAMPLE_RULES if styles is None else None)
-    target = check_output(out_dir, force, kind="dir")
+    target = check_output(out_dir, force, kind="dir", inputs=[styles, rules, avatars])
     with atomic_dir(target, force=force) as tmp:
         info(f"[1/3] styles: fitting and experiments on {data}")
         experiment = run_experiment(data, tmp / "styles", seed=seed, rules=rule_file)

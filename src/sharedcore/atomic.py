@@ -20,7 +20,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -62,18 +62,27 @@ def _os_error(path: Path, exc: OSError, what: str = "cannot write") -> UserError
     return UserError(f"{path}: {what} ({reason}); choose another output path or fix the permissions")
 
 
-def check_output(path: str | os.PathLike[str], force: bool = False, kind: Kind | None = None) -> Path:
+def check_output(
+    path: str | os.PathLike[str],
+    force: bool = False,
+    kind: Kind | None = None,
+    inputs: Sequence[object] = (),
+) -> Path:
     """Check that an output can be written at ``path`` before any work; return it as a Path.
 
     ``kind`` is "file" (a file will be written), "dir" (a folder will be created, or replaced as a
     whole with ``force``) or None (either). Raises a one-line UserError when the output exists and
     ``force`` is false (a folder only when it is not empty), when a file would replace a folder or a
     folder a file (even with ``force``), when a part of the path is a file, a name is too long for
-    the file system, or the nearest existing folder cannot be written.
+    the file system, or the nearest existing folder cannot be written. An existing output that is
+    not a regular file or folder (a FIFO, a device such as /dev/null, a socket) is never replaced.
+    ``inputs`` are the paths the command reads: an output that would replace one of them (the same
+    file, or a folder output holding an input) is refused, with or without ``force``.
     """
     p = Path(path)
     if str(p) in ("", "."):
         raise UserError("output path is empty; name a file or folder")
+    check_not_input(p, inputs, kind)
     # The nearest existing ancestor must be a writable folder; every part below it will be created.
     absolute = Path(os.path.abspath(p))
     to_create: list[str] = []
@@ -93,6 +102,10 @@ def check_output(path: str | os.PathLike[str], force: bool = False, kind: Kind |
                 raise UserError(
                     f"{p}: already exists; choose another output path or pass --force to overwrite it"
                 )
+        elif not absolute.is_file():
+            raise UserError(
+                f"{p}: exists and is not a regular file (a FIFO, device or socket); choose another output path"
+            )
         elif kind == "dir":
             raise UserError(f"{p}: exists and is not a folder; choose another output folder")
         elif not force:
@@ -106,6 +119,24 @@ def check_output(path: str | os.PathLike[str], force: bool = False, kind: Kind |
         why = "is on a read-only file system" if _read_only_fs(anc) else "is not writable"
         raise UserError(f"{p}: folder {anc} {why}; choose another output path or fix the permissions")
     return p
+
+
+def check_not_input(
+    output: str | os.PathLike[str], inputs: Sequence[object], kind: Kind | None = None
+) -> None:
+    """UserError when writing ``output`` would replace one of ``inputs``: the same file or folder, or
+    (a folder output, which is replaced as a whole) a folder that holds an input."""
+    out = Path(os.path.realpath(output))
+    for given in inputs:
+        if not isinstance(given, str | os.PathLike):  # None, or data given in memory
+            continue
+        inp = Path(os.path.realpath(given))
+        if out == inp or (kind != "file" and out in inp.parents):
+            what = "is" if out == inp else "holds"
+            raise UserError(
+                f"{output}: the output {what} the input {given}, which writing it would replace; "
+                "choose another output path"
+            )
 
 
 def _stat(shown: Path, path: Path) -> os.stat_result | None:
@@ -197,8 +228,9 @@ def write_bytes(path: str | os.PathLike[str], data: bytes, force: bool = False) 
 
 
 def write_text(path: str | os.PathLike[str], text: str, force: bool = False) -> Path:
-    """Atomically write UTF-8 ``text`` to ``path``."""
-    return write_bytes(path, text.encode("utf-8"), force)
+    """Atomically write UTF-8 ``text`` to ``path``. Characters UTF-8 cannot hold (the surrogates Python
+    uses for a file name that is not UTF-8) are written as ``\\uXXXX``, which JSON reads back exactly."""
+    return write_bytes(path, text.encode("utf-8", errors="backslashreplace"), force)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ unknown option or a missing argument, or a package of an install extra that is n
 
 from __future__ import annotations
 
+import codecs
 import datetime as _dt
 import os
 import platform
@@ -102,6 +103,36 @@ def write_bug_report(prog: str, exc: BaseException, argv: Sequence[str]) -> Path
     raise OSError(f"cannot write a bug report ({last})")
 
 
+#: Error handler of the CLIs' stdout/stderr: a file name that is not UTF-8 (Python keeps its bytes as
+#: surrogates, U+DC80..U+DCFF) is written back as those bytes, any other unencodable character as \\uXXXX;
+#: so printing a path never fails with UnicodeEncodeError.
+OUTPUT_ERRORS = "sharedcore.names"
+
+
+def _encode_names(exc: UnicodeError) -> tuple[bytes, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = bytearray()
+    for ch in exc.object[exc.start : exc.end]:
+        o = ord(ch)
+        out += bytes([o - 0xDC00]) if 0xDC80 <= o <= 0xDCFF else f"\\u{o:04x}".encode("ascii")
+    return bytes(out), exc.end
+
+
+codecs.register_error(OUTPUT_ERRORS, _encode_names)
+
+
+def safe_output_streams() -> None:
+    """Make sys.stdout/sys.stderr print any path or name (see ``OUTPUT_ERRORS``) instead of raising."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors=OUTPUT_ERRORS)
+            except (ValueError, OSError):  # a closed or unusual stream: leave it as it is
+                pass
+
+
 def _one_line(text: str, limit: int = 300) -> str:
     flat = " ".join(str(text).split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
@@ -150,6 +181,7 @@ def run_cli(
     """
     argv = list(sys.argv[1:] if args is None else args)
     install_sigterm_handler()
+    safe_output_streams()
     command = typer.main.get_command(app)
     try:
         try:
@@ -249,6 +281,7 @@ __all__ = [
     "make_app",
     "progress",
     "run_cli",
+    "safe_output_streams",
     "set_quiet",
     "write_bug_report",
 ]

@@ -1,17 +1,26 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from sharedcore.atomic import atomic_dir, atomic_path, check_output, current_umask, write_text
+from sharedcore.atomic import (
+    atomic_dir,
+    atomic_path,
+    check_not_input,
+    check_output,
+    current_umask,
+    write_text,
+)
 from sharedcore.errors import UserError
 
 
@@ -94,18 +103,80 @@ def test_file_onto_folder_and_folder_onto_file_even_with_force(tmp_path: Path) -
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "file"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a 0555 folder; see the /proc test")
-def test_read_only_folder_non_root(tmp_path: Path) -> None:
-    ro = tmp_path / "ro"
+UNPRIVILEGED = 65534  # "nobody"
+
+
+def as_unprivileged(fn: Callable[[], None]) -> str:
+    """Run ``fn`` in a forked child, as uid/gid 65534 when this runs as root (so that folder
+    permissions apply to it), and return how it ended: "ok", "UserError: <message>" or another
+    exception. Skips the test only where the uid cannot be dropped (e.g. no fork, a restricted container)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        os.close(r)
+        try:
+            if os.geteuid() == 0:
+                try:
+                    os.setgroups([])
+                    os.setgid(UNPRIVILEGED)
+                    os.setuid(UNPRIVILEGED)
+                except OSError as exc:
+                    msg = f"SKIP: cannot drop to uid {UNPRIVILEGED} ({exc})"
+                else:
+                    fn()
+                    msg = "ok"
+            else:
+                fn()
+                msg = "ok"
+        except UserError as exc:
+            msg = f"UserError: {exc}"
+        except BaseException as exc:
+            msg = f"{type(exc).__name__}: {exc}"
+        os.write(w, msg.encode("utf-8", "backslashreplace"))
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as fh:
+        msg = fh.read().decode()
+    os.waitpid(pid, 0)
+    if msg.startswith("SKIP: "):
+        pytest.skip(msg[6:])
+    return msg
+
+
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """A folder under /tmp that uid 65534 can reach (pytest's tmp_path is private to its user)."""
+    folder = Path(tempfile.mkdtemp(prefix="atomic-perm-"))
+    folder.chmod(0o755)
+    yield folder
+    for p in [folder, *folder.rglob("*")]:
+        if p.is_dir() and not p.is_symlink():
+            p.chmod(0o755)
+    shutil.rmtree(folder)
+
+
+def test_read_only_folder_also_as_root(shared_tmp: Path) -> None:
+    # as root the command runs as uid 65534: a 0555 folder is then read-only to it, as to any user
+    ro = shared_tmp / "ro"
     ro.mkdir()
     ro.chmod(0o555)
-    try:
-        with pytest.raises(UserError, match="is not writable"):
-            write_text(ro / "out.txt", "1")
-        with pytest.raises(UserError, match="is not writable"), atomic_dir(ro / "sub" / "run"):
+    assert as_unprivileged(lambda: write_text(ro / "out.txt", "1")).startswith(
+        f"UserError: {ro / 'out.txt'}: folder {ro} is not writable"
+    )
+
+    def make_run() -> None:
+        with atomic_dir(ro / "sub" / "run"):
             pass
-    finally:
-        ro.chmod(0o755)
+
+    assert "is not writable" in as_unprivileged(make_run)
+    assert list(ro.iterdir()) == []
+    ok = shared_tmp / "rw"
+    ok.mkdir(mode=0o777)
+    ok.chmod(0o777)
+    assert (
+        as_unprivileged(lambda: write_text(ok / "out.txt", "1")) == "ok"
+    )  # the same user can write elsewhere
+    assert (ok / "out.txt").read_text() == "1"
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
@@ -265,3 +336,40 @@ def test_real_cli_signal_leaves_no_temporary_folder(tmp_path: Path, sig: int, co
         "spillguard: interrupted",
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_special_files_are_never_replaced_even_with_force(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for force in (False, True):
+        with pytest.raises(UserError, match="not a regular file"):
+            write_text(fifo, "x", force=force)
+        with pytest.raises(UserError, match="not a regular file"):
+            check_output("/dev/null", force=force, kind="file")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_an_output_that_would_replace_an_input_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "in" / "data.csv"
+    data.parent.mkdir()
+    data.write_text("a\nx\n")
+    with pytest.raises(UserError, match=r"the output is the input .*data\.csv"):
+        check_output(data, force=True, kind="file", inputs=[data])
+    with pytest.raises(UserError, match="the output holds the input"):
+        check_output(tmp_path / "in", force=True, kind="dir", inputs=[None, data])
+    with pytest.raises(UserError, match="the output is the input"):  # through a link, too
+        (tmp_path / "link").symlink_to(tmp_path / "in")
+        check_not_input(tmp_path / "link", [tmp_path / "in"], "dir")
+    # beside or inside the input is fine: nothing of it is replaced
+    assert check_output(tmp_path / "in" / "model.json", kind="file", inputs=[data, tmp_path / "in"])
+    assert check_output(tmp_path / "in" / "run", kind="dir", inputs=[data, tmp_path / "in"])
+    assert data.read_text() == "a\nx\n"
+
+
+def test_write_text_keeps_a_name_that_is_not_utf8(tmp_path: Path) -> None:
+    # a path from a Latin-1 file name holds surrogates: written as \\udcXX, which JSON reads back exactly
+    import json
+
+    name = os.fsdecode(b"caf\xe9.csv")
+    write_text(tmp_path / "m.json", json.dumps({"source": name}, ensure_ascii=False))
+    assert json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))["source"] == name

@@ -175,3 +175,40 @@ def test_real_tools_usage_errors_one_line(tmp_path: Path, prog: str, args: list[
     assert res.returncode == 2, res.stderr
     assert res.stderr.count("\n") == 1 and needle in res.stderr and "--help" in res.stderr, res.stderr
     assert res.stdout == ""
+
+
+_NAMES_SCRIPT = """
+import os, typer
+from sharedcore.console import info, make_app, run_cli
+from sharedcore.errors import UserError
+app = make_app("toy", "toy", "1")
+@app.command()
+def show(path: str) -> None:
+    info(f"skipped {path}: unreadable")                # a name that is not UTF-8, or a lone surrogate
+    raise UserError(f"{path}: no such file; check the path")
+run_cli(app, "toy")
+"""
+
+
+@pytest.mark.parametrize(
+    ("arg", "shown"),
+    [(b"caf\xe9.png", b"caf\xe9.png"), (b"\xd0\xba\xd0\xb0.png", "ка.png".encode())],
+    ids=["latin1-name", "utf8-name"],
+)
+def test_names_that_are_not_utf8_print_as_their_bytes(tmp_path: Path, arg: bytes, shown: bytes) -> None:
+    env = {**os.environ, "LC_ALL": "C.UTF-8", CRASH_DIR_ENV: str(tmp_path / "crash")}
+    env.pop("PYTHONIOENCODING", None)
+    res = subprocess.run(
+        [sys.executable, "-c", _NAMES_SCRIPT, "show", arg], capture_output=True, env=env, timeout=60
+    )
+    assert res.returncode == 2, res.stderr
+    assert res.stdout == b"skipped " + shown + b": unreadable\n"
+    assert res.stderr == b"toy: error: " + shown + b": no such file; check the path\n"
+    assert not (tmp_path / "crash").exists()
+
+
+def test_a_lone_surrogate_prints_escaped() -> None:
+    from sharedcore.console import OUTPUT_ERRORS
+
+    assert "a\ud800b".encode("utf-8", OUTPUT_ERRORS) == b"a\\ud800b"
+    assert os.fsdecode(b"\xe9").encode("utf-8", OUTPUT_ERRORS) == b"\xe9"

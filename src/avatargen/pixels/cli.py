@@ -60,7 +60,7 @@ def fit(
     require("avatargen pixels fit", "avatargen")
     from avatargen.pixels.methods import make_model
 
-    check_output(output, force, kind="file")
+    check_output(output, force, kind="file", inputs=[folder])
     model = make_model(method, alpha)
     col = _load(folder, size)
     model.fit(col.images)
@@ -89,7 +89,7 @@ def sample(
     from avatargen.pixels.evaluate import sample_to_folder
     from avatargen.pixels.methods import load_model, make_model
 
-    check_output(output, force, kind="dir")  # before fitting a folder
+    check_output(output, force, kind="dir", inputs=[model_path])  # before fitting a folder
     model = (
         make_model(method).fit(_load(model_path, size).images)
         if model_path.is_dir()
@@ -127,6 +127,7 @@ def evaluate(
     require("avatargen pixels evaluate", "avatargen")
     from avatargen.pixels.evaluate import run_evaluation
 
+    check_output(output, force, kind="dir", inputs=[folder])  # before loading and fitting
     col = _load(folder, size)
     result = run_evaluation(
         col,

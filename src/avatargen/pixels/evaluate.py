@@ -218,6 +218,8 @@ def run_evaluation(
     check_alpha(alpha)
     check_alpha(loo_alpha, "--loo-alpha")
     col = as_collection(images)
+    # leave-one-out likelihood and nearest-other-image distances need at least two images
+    check_int(len(col), "images to evaluate", 2, fix="give a folder of at least 2 avatars")
     rows, samples = evaluate_methods(col, seed, n_samples, methods, alpha, loo_alpha)
     ref = metrics.training_reference(col.images)
     ref_row = reference_row(col)

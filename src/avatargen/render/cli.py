@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from avatargen.choices import BUILTIN_MAPPINGS
+from sharedcore.atomic import check_output
 from sharedcore.cli_params import parse_pairs, parse_size
 from sharedcore.console import info
 from sharedcore.extras import require
@@ -51,6 +52,8 @@ def draw(
     from avatargen.render.gallery import draw_gallery, load_style_model
 
     px = parse_size(size)
+    mapping_file = mapping if mapping is not None and Path(mapping).exists() else None
+    check_output(out, force, kind="dir", inputs=[model, mapping_file])  # the gallery replaces `out`
     evidence = parse_pairs(given, "--given", example="hair_color=black")
     sampler = load_style_model(model)
     gallery = draw_gallery(

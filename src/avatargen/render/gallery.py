@@ -116,6 +116,7 @@ def draw_gallery(
     The mapping is checked against every value of the model before anything is sampled or written.
     """
     check_int(n, "-n", 1, DRAW_MAX, fix="avatars drawn in one gallery; draw several galleries for more")
+    check_int(columns, "--columns", 1, fix="avatars per row of grid.png; more than -n gives one row")
     check_output(out, force, kind="dir")  # before sampling and drawing
     m = resolve_mapping(mapping, model.values_)
     m.check(model.values_)

@@ -29,11 +29,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from avatargen.choices import BUILTIN_MAPPINGS
 from avatargen.render.vocabulary import BASE_DEFAULTS, PARTS, PartValue
 from sharedcore.errors import UserError
+from sharedcore.structured import read_yaml
 
 FORMAT_VERSION = 1
 BUILTIN_NAMES = BUILTIN_MAPPINGS
@@ -252,19 +251,7 @@ def _load_file(path: Path) -> StyleMapping:
             f"{path}: no such mapping file; give a YAML file or one of the built-in mappings: "
             f"{', '.join(BUILTIN_NAMES)}"
         )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text; save the mapping file as UTF-8") from None
-    except RecursionError:  # PyYAML composes nested collections recursively
-        raise UserError(
-            f"{path}: YAML nested too deeply; a mapping file is a few levels deep, check it"
-        ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}:" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise UserError(f"{path}:{line} {problem}; fix the YAML syntax") from None
+    data = read_yaml(path)
     return parse_mapping(data, str(path))
 
 

@@ -46,6 +46,7 @@ class ServeError(Exception):
     """A request the client can fix: an HTTP status and the JSON body of ``schemas.ErrorBody``."""
 
     def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
+        message = " ".join(message.split())  # one line, as UserError: a name may hold a newline (%0A)
         super().__init__(message)
         self.status = status
         self.body: dict[str, Any] = {"error": error, "message": message, **extra}
@@ -139,8 +140,17 @@ class StyleService:
         pins in model order. Unknown names -> 422 naming them with the known ones."""
         allowed = set(allowed)
         out: dict[str, str] = {}
+        given: dict[str, str] = {}
         for key, raw in items:
             if key in allowed:
+                if key in given and given[key] != raw:  # FastAPI would keep the last one silently
+                    raise ServeError(
+                        422,
+                        "bad_parameter",
+                        f"parameter '{key}' is given twice ('{given[key]}' and '{raw}'); give it once",
+                        attribute=key,
+                    )
+                given[key] = raw
                 continue
             a = self._attr_lookup.get(normalise(key))
             if a is None:

@@ -84,7 +84,7 @@ def fit_cmd(
 ) -> None:
     """Fit a style model (MLE + Dirichlet smoothing, tree structure) and save it as JSON."""
     require("avatargen styles fit", "avatargen")
-    check_output(output, force, kind="file")
+    check_output(output, force, kind="file", inputs=[data, rules])
     model = fit_model(data, rules, alpha, structure, edge_pvalue)
     model.save(output, force=force)
     edges = [f"{p}->{c}" for c, p in model.parents_.items() if p is not None]
@@ -126,7 +126,7 @@ def sample_cmd(
     if fmt not in FORMATS:
         raise UserError(f"--format '{fmt}' is unknown; choose one of {', '.join(FORMATS)}")
     if output is not None:
-        check_output(output, force, kind="file")
+        check_output(output, force, kind="file", inputs=[model_path])
     model = StyleModel.load(model_path)
     ev = parse_pairs(given, "--given")
     if most_probable:
@@ -204,7 +204,7 @@ def explain_cmd(
     if fmt not in ("text", "markdown"):
         raise UserError(f"--format '{fmt}' is unknown; choose text or markdown")
     if output is not None:
-        check_output(output, force, kind="file")
+        check_output(output, force, kind="file", inputs=[model_path])
     tables = explain_tables(StyleModel.load(model_path))
     emit(render_text(tables) if fmt == "text" else render_markdown(tables), output, force, "the tables")
 

@@ -5,12 +5,9 @@ row/column and value, and the fix."""
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
-import sys
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -19,11 +16,14 @@ import numpy as np
 import pandas as pd
 
 from sharedcore.errors import UserError
+from sharedcore.structured import read_json
 from sharedcore.validate import check_counts
 
 COUNTS_SUFFIXES = (".json",)
 #: Top-level keys of a counts file ``{"attributes": {...}, "description": "..."}``; others are refused.
 COUNTS_KEYS = frozenset({"attributes", "description", "format_version"})
+#: The only ``format_version`` a counts file may state (it is optional).
+COUNTS_FORMAT_VERSION = 1
 
 
 @dataclass
@@ -78,40 +78,14 @@ def _clean_name(name: object, where: str, what: str) -> str:
     text = str(name).strip()
     if not text:
         raise UserError(f"{where}: {what} is empty; give it a name")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate from a JSON escape such as "\ud800"
+        raise UserError(
+            f"{where}: {what} {text!r} holds U+{ord(text[exc.start]):04X}, which is not a character; "
+            "write the name as plain text"
+        ) from None
     return text
-
-
-def _json_pairs_no_duplicates(path: Path) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in pairs:
-            if k in out:
-                raise UserError(
-                    f"{path}: key '{k}' appears twice in the same object; keep one (merge their counts)"
-                )
-            out[k] = v
-        return out
-
-    return hook
-
-
-def read_json(path: Path) -> Any:
-    """Parse a JSON file; syntax errors and duplicate keys become a UserError with line/column."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    try:
-        return json.loads(text, object_pairs_hook=_json_pairs_no_duplicates(path))
-    except json.JSONDecodeError as exc:
-        raise UserError(
-            f"{path}: line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg}); fix the syntax"
-        ) from None
-    except RecursionError:  # e.g. 100,000 nested brackets: Python's parser recurses per level
-        raise UserError(
-            f"{path}: JSON nested too deeply (more than about {sys.getrecursionlimit()} levels); "
-            "a data or model file is a few levels deep, check the file"
-        ) from None
 
 
 def counts_from_mapping(obj: Any, source: str = "<counts>") -> StyleData:
@@ -122,6 +96,12 @@ def counts_from_mapping(obj: Any, source: str = "<counts>") -> StyleData:
         if unknown:
             raise UserError(
                 f"{source}: unknown key '{unknown[0]}'; allowed at the top level: {', '.join(sorted(COUNTS_KEYS))}"
+            )
+        version = obj.get("format_version", COUNTS_FORMAT_VERSION)
+        if type(version) is not int or version != COUNTS_FORMAT_VERSION:
+            raise UserError(
+                f"{source}: format_version {version!r} found, {COUNTS_FORMAT_VERSION} expected; "
+                f"write format_version: {COUNTS_FORMAT_VERSION} or leave it out"
             )
         desc = str(obj.get("description", ""))
         obj = obj["attributes"]
@@ -142,14 +122,16 @@ def counts_from_mapping(obj: Any, source: str = "<counts>") -> StyleData:
                 f"{source}: attribute '{attr}' has no values; give it a mapping of value -> count"
             )
         names: list[str] = []
+        seen: set[str] = set()  # membership in a set: a list made 50,000 values take minutes
         for raw_value in table:
             value = _clean_name(raw_value, f"{source}: attribute '{attr}'", "a value name")
-            if value in names:
+            if value in seen:
                 raise UserError(
                     f"{source}: attribute '{attr}', value '{raw_value}': value listed twice (after trimming "
                     "spaces); merge the counts"
                 )
             names.append(value)
+            seen.add(value)
         # whole, non-negative, and a total that stays exact (no OverflowError, no int64 wrap-around)
         cs = check_counts(table, f"{source}: attribute '{attr}'")
         if sum(cs) == 0:
@@ -168,12 +150,14 @@ def _load_counts_json(path: Path) -> StyleData:
 
 def _check_header(path: Path, columns: list[object]) -> list[str]:
     names: list[str] = []
+    first: dict[str, int] = {}  # name -> its column number (a dict: linear in the number of columns)
     for i, c in enumerate(columns, start=1):
         name = _clean_name(c, f"{path}: header, column {i}", "column name")
-        if name in names:
+        if name in first:
             raise UserError(
-                f"{path}: header: column '{name}' appears twice (columns {names.index(name) + 1} and {i}); rename or drop one"
+                f"{path}: header: column '{name}' appears twice (columns {first[name]} and {i}); rename or drop one"
             )
+        first[name] = i
         names.append(name)
     if not names:
         raise UserError(f"{path}: no columns; the first line must name the attributes")
@@ -251,7 +235,14 @@ def frame_to_data(df: pd.DataFrame, source: str = "<table>", line_offset: int | 
             c = col.cat.codes.to_numpy()
             uniques = [str(v) for v in col.cat.categories]
         else:
-            c, uniq = pd.factorize(col, sort=False, use_na_sentinel=True)
+            try:
+                c, uniq = pd.factorize(col, sort=False, use_na_sentinel=True)
+            except TypeError:  # cells holding lists or mappings (Parquet nested types) are unhashable
+                r = _first_unhashable(col)
+                raise UserError(
+                    f"{where(r, attr)}: cell holds a {type(col.iloc[r]).__name__}, not a single value; "
+                    "give one value per cell (flatten nested columns before saving)"
+                ) from None
             uniques = [v if isinstance(v, str) else _cell_text(v) for v in uniq]
         if len(c) and c.min() < 0:
             missing = np.flatnonzero(c < 0)
@@ -274,6 +265,16 @@ def frame_to_data(df: pd.DataFrame, source: str = "<table>", line_offset: int | 
         values[attr] = order
         counts[attr] = np.bincount(codes[:, j], minlength=len(order)).astype(np.int64)
     return StyleData(source, attributes, values, counts, codes, "rows")
+
+
+def _first_unhashable(col: pd.Series) -> int:
+    """Row index of the first cell that cannot be hashed (only called once factorize has failed)."""
+    for r, v in enumerate(col):
+        try:
+            hash(v)
+        except TypeError:
+            return r
+    return 0
 
 
 def _cell_text(v: object) -> str:

@@ -3,7 +3,7 @@ rows, and the sample's empirical entropy against the model's entropy."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -72,4 +72,5 @@ def diversity_curve(
     for n in sizes:
         df = model.sample(n, rng, unique=unique)
         rows.append(diversity(df, model).as_dict())
-    return pd.DataFrame(rows)
+    # the columns even when no size is given (e.g. --unique with no unseen style left)
+    return pd.DataFrame(rows, columns=[f.name for f in fields(Diversity)])

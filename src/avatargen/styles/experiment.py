@@ -223,7 +223,7 @@ def run_experiment(
     """Fit, explain and run every experiment on a styles data file; write PNGs, model.json,
     explain.md, report.md and report.html into ``out_dir`` (built atomically). Returns what was
     fitted and measured (``.report`` is the HTML path)."""
-    check_output(out_dir, force, kind="dir")  # before fitting and cross-validating
+    check_output(out_dir, force, kind="dir", inputs=[data_path, rules])  # before fitting and cross-validating
     rng = np.random.default_rng(seed)
     d = load_styles(data_path)
     r = rules if isinstance(rules, Rules) or rules is None else load_rules(rules)

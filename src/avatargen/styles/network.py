@@ -126,7 +126,25 @@ class TreeNetwork:
     def support_size(self, evidence: dict[int, int] | None = None) -> int:
         """Number of full styles with positive probability (consistent with ``evidence``)."""
         _, msg = self._upward(evidence, indicator=True)
-        return round(float(np.prod([msg[v][0] for v in self.order if self.parents[v] < 0])))
+        with np.errstate(over="ignore"):  # beyond float range: counted exactly below
+            approx = float(np.prod([msg[v][0] for v in self.order if self.parents[v] < 0]))
+        if approx < 2**53:  # exact in float64
+            return round(approx)
+        return self._support_size_exact(evidence)  # beyond 2**53 (or float overflow): Python integers
+
+    def _support_size_exact(self, evidence: dict[int, int] | None) -> int:
+        """``support_size`` with Python integers: exact for any number of styles (e.g. 2**3000)."""
+        lam = [np.asarray(x > 0, dtype=np.int64).astype(object) for x in self._evidence_vectors(evidence)]
+        msg: list[np.ndarray] = [np.empty(0, dtype=object)] * len(self.cpts)
+        for v in reversed(self.order):
+            for c in self.children[v]:
+                lam[v] = lam[v] * msg[c]
+            msg[v] = (self.cpts[v] > 0).astype(np.int64).astype(object) @ lam[v]
+        total = 1
+        for v in self.order:
+            if self.parents[v] < 0:
+                total *= int(msg[v][0])
+        return total
 
     def condition(self, evidence: dict[int, int] | None) -> TreeNetwork:
         """The posterior network P(x | evidence): same tree, updated tables (exact, Bayes' rule).

@@ -20,6 +20,7 @@ from avatargen.styles.data import read_json
 from avatargen.styles.network import TreeNetwork
 from avatargen.styles.rules import Rules, rules_from_mapping
 from avatargen.styles.sample import unique_keys
+from avatargen.styles.structure import STRUCTURES
 from sharedcore.atomic import write_text
 from sharedcore.errors import UserError
 from sharedcore.validate import check_float, check_int
@@ -114,6 +115,18 @@ def _check_table(cpt: np.ndarray, counts: np.ndarray, shape: tuple[int, int], at
         raise ValueError(f"the counts of '{attr}' are not non-negative whole numbers")
 
 
+def _check_rule_names(rules: Rules, values: dict[str, list[str]]) -> None:
+    """Every attribute and value the saved rules name is one of the model's (ValueError if not)."""
+    for child, parent in rules.depends_on.items():
+        for a in (child, parent):
+            if a not in values:
+                raise ValueError(f"the rules' depends_on names '{a}', which is not an attribute of the model")
+    for r in rules.rules:
+        for a, v in ((r.if_attr, r.if_value), (r.then_attr, r.then_value)):
+            if a not in values or v not in values[a]:
+                raise ValueError(f"rule ({r}) names {a}={v}, which is not a value of the model")
+
+
 def model_from_json(make: Callable[..., M], obj: Any, source: str = "<model>") -> M:
     """Rebuild a fitted model from ``model_to_json`` output; ``make(alpha=, structure=, edge_pvalue=)``
     gives the unfitted model (the class). Wrong kind, version or shapes -> UserError."""
@@ -122,7 +135,7 @@ def model_from_json(make: Callable[..., M], obj: Any, source: str = "<model>") -
             f"{source}: not a style model file (no kind '{MODEL_KIND}'); run `avatargen styles fit` first"
         )
     version = obj.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # true == 1 in Python: refused
         raise UserError(
             f"{source}: model format_version {version!r} found, {FORMAT_VERSION} expected; refit the model"
         )
@@ -132,6 +145,10 @@ def model_from_json(make: Callable[..., M], obj: Any, source: str = "<model>") -
         edge_pvalue = params.get("edge_pvalue")
         if edge_pvalue is not None:
             edge_pvalue = check_float(edge_pvalue, "params.edge_pvalue", 0.0, 1.0, low_open=True)
+        if params["structure"] not in STRUCTURES:
+            raise ValueError(
+                f"params.structure {params['structure']!r} is not one of {', '.join(STRUCTURES)}"
+            )
         m = make(alpha=alpha, structure=params["structure"], edge_pvalue=edge_pvalue)
         attrs = [str(a) for a in _list(obj["attributes"], "attributes")]
         if not attrs or len(set(attrs)) != len(attrs):
@@ -175,6 +192,7 @@ def model_from_json(make: Callable[..., M], obj: Any, source: str = "<model>") -
         m.source_ = str(obj["source"])
         m.rules_ = rules_from_mapping(obj.get("rules"), f"{source} (rules)")
         m.rules = m.rules_
+        _check_rule_names(m.rules_, m.values_)
         m.notes_ = [Note(str(n["level"]), str(n["text"])) for n in _list(obj.get("notes", []), "notes")]
         ts = obj["training_styles"]
         n_styles = int(np.prod(cards, dtype=object))

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from avatargen.styles.data import StyleData, read_json
 from sharedcore.errors import UserError
+from sharedcore.structured import read_yaml
 
 RULES_FORMAT_VERSION = 1
 
@@ -68,25 +68,12 @@ def load_rules(path: str | os.PathLike[str]) -> Rules:
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{p}: no such rules file; check the path")
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    if p.suffix.lower() == ".json":
-        obj = read_json(p)
-    else:
-        try:
-            obj = yaml.safe_load(text)
-        except RecursionError:  # PyYAML composes nested collections recursively
-            raise UserError(
-                f"{p}: YAML nested too deeply; a rules file is a few levels deep, check it"
-            ) from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            pos = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-            raise UserError(
-                f"{p}: {pos}malformed YAML ({getattr(exc, 'problem', exc)}); fix the syntax"
-            ) from None
+    obj = read_json(p) if p.suffix.lower() == ".json" else read_yaml(p)
+    if obj is None:  # an empty file, or only comments: almost surely the wrong file
+        raise UserError(
+            f"{p}: the rules file is empty; give format_version: 1 and depends_on and/or rules, "
+            "or leave out --rules"
+        )
     return rules_from_mapping(obj, str(p))
 
 
@@ -117,7 +104,7 @@ def rules_from_mapping(obj: Any, source: str = "<rules>") -> Rules:
             f"{source}: unknown key '{unknown[0]}'; allowed: format_version, depends_on, rules, description"
         )
     version = obj.get("format_version", RULES_FORMAT_VERSION)
-    if version != RULES_FORMAT_VERSION:
+    if type(version) is not int or version != RULES_FORMAT_VERSION:  # true == 1 in Python: refused
         raise UserError(f"{source}: format_version {version!r} found, {RULES_FORMAT_VERSION} expected")
     depends: dict[str, str] = {}
     raw_dep = obj.get("depends_on") or {}

@@ -104,7 +104,7 @@ def ancestral_codes(
 
 def style_keys(codes: np.ndarray, cards: list[int]) -> np.ndarray:
     """One sortable key per style: an int64 mixed-radix number when it fits, else raw bytes."""
-    if float(np.prod(np.asarray(cards, dtype=np.float64))) < 2.0**62:
+    if int(np.prod(np.asarray(cards, dtype=object))) < 2**62:  # exact: no float overflow for many attributes
         key = np.zeros(len(codes), dtype=np.int64)
         for i, card in enumerate(cards):
             key *= card

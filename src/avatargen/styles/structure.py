@@ -26,6 +26,8 @@ from avatargen.styles.estimate import (
 from avatargen.styles.rules import Rules
 from sharedcore.errors import UserError
 
+#: Most attribute pairs whose joint tables are counted (Chow-Liu, or the MI report): 200 attributes.
+PAIRS_MAX = 19_900
 MI_REPORT_LIMIT = 20_000_000  # rows x attribute pairs counted for the MI report of a given structure
 
 
@@ -76,12 +78,18 @@ def learn_structure(
     pairs: dict[tuple[int, int], np.ndarray] = {}
     mi = None
     if d.codes is not None:
-        all_pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
-        cells = sum(cards[i] * cards[j] for i, j in all_pairs)
-        if structure == "chow-liu":  # needs every pair: refuse before allocating
-            check_pair_cells(attrs, cards, all_pairs, d.source)
+        n_pairs = k * (k - 1) // 2
+        cells = (sum(cards) ** 2 - sum(c * c for c in cards)) // 2  # sum of K_i K_j over i < j
+        if structure == "chow-liu":  # needs every pair: refuse before listing or allocating them
+            if n_pairs > PAIRS_MAX:
+                raise UserError(
+                    f"{d.source}: {k} columns make {n_pairs:,} column pairs for the Chow-Liu tree, over the "
+                    f"limit of {PAIRS_MAX:,} (about {int((2 * PAIRS_MAX) ** 0.5)} columns); drop columns that "
+                    "are not attributes, or fit with --structure independent or declared"
+                )
+            check_pair_cells(attrs, cards, [(i, j) for i in range(k) for j in range(i + 1, k)], d.source)
         if structure == "chow-liu" or (
-            d.n_rows * k * (k - 1) // 2 <= MI_REPORT_LIMIT and cells <= PAIR_CELLS_MAX
+            n_pairs <= PAIRS_MAX and d.n_rows * n_pairs <= MI_REPORT_LIMIT and cells <= PAIR_CELLS_MAX
         ):
             pairs = pairwise_counts(d.codes, cards)
             mi = mutual_information_matrix(d.codes, cards, pairs)

@@ -124,6 +124,28 @@ def test_run_evaluation_writes_report(drawn_avatars: np.ndarray, tmp_path: Path)
     assert float(literal.split(",")[1]) > 2000  # colour noise
 
 
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["pixels", "sample", "{folder}", "-o", "{folder}", "-n", "2", "-m", "literal", "--force"],
+        ["pixels", "evaluate", "{folder}", "-o", "{folder}", "-n", "2", "--force"],
+        ["pixels", "evaluate", "{folder}", "-o", "{parent}", "-n", "2", "--force"],
+    ],
+    ids=["sample-onto-input", "evaluate-onto-input", "evaluate-onto-parent"],
+)
+def test_output_folder_replacing_the_input_images_is_refused(
+    folder: Path, tmp_path: Path, cmd: list[str]
+) -> None:
+    # the hunt: `pixels sample FOLDER -o FOLDER --force` replaced the user's images with 2 samples
+    mine = tmp_path / "p" / "imgs"
+    mine.mkdir(parents=True)
+    for p in sorted(folder.glob("*.png"))[:3]:
+        (mine / p.name).write_bytes(p.read_bytes())
+    res = CliRunner().invoke(app, [a.format(folder=mine, parent=mine.parent) for a in cmd])
+    assert isinstance(res.exception, UserError) and "which writing it would replace" in str(res.exception)
+    assert sorted(p.name for p in mine.iterdir()) == sorted(p.name for p in folder.glob("*.png"))[:3]
+
+
 def test_fit_skips_broken_and_looping_links(tmp_path: Path) -> None:
     d = tmp_path / "avatars"
     d.mkdir()

@@ -71,6 +71,12 @@ CASES = [
     ("parts", _param("rows", [0, 10**6, 0, 0]), "parameter 'rows'"),
     ("parts", _param("keep_hair_colour", 3), "keep_hair_colour"),
     ("parts", lambda meta, a: meta.__setitem__("params", "x"), "no method name or parameters"),
+    (
+        "joint",
+        lambda meta, a: a.__setitem__("extra", np.zeros(3)),
+        "array 'extra' is not one this method saves",
+    ),
+    ("parts", _set("shade", lambda s: np.full_like(s, np.inf)), "NaN or infinite"),
 ]
 
 
@@ -175,3 +181,59 @@ def test_sample_has_a_pixel_budget_stated_before_sampling(saved: dict[str, Path]
         sample_to_folder(model, most + 1, tmp_path / "s", seed=0)
     assert not (tmp_path / "s").exists()
     assert len(sample_to_folder(model, 2, tmp_path / "s", seed=0)) == 3
+
+
+def _npy_header(shape: tuple[int, ...], dtype: str = "<u1") -> bytes:
+    header = repr({"descr": dtype, "fortran_order": False, "shape": shape}).encode()
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+
+
+def test_a_header_declaring_a_huge_array_is_refused_before_allocating(
+    saved: dict[str, Path], tmp_path: Path
+) -> None:
+    # the hunt: a member declaring (100000, 1000000) bytes made np.load allocate 93 GB (MemoryError)
+    with np.load(saved["literal"], allow_pickle=False) as z:
+        meta = z["__meta__"]
+    buf = io.BytesIO()
+    np.save(buf, meta)
+    p = tmp_path / "huge.npz"
+    with zipfile.ZipFile(p, "w") as zf:
+        zf.writestr("__meta__.npy", buf.getvalue())
+        zf.writestr("table.npy", _npy_header((100_000, 1_000_000)))
+    with pytest.raises(
+        UserError, match=r"damaged model file: .*huge\.npz: array 'table' declares shape \(100000, 1000000\)"
+    ):
+        load_model(p)
+
+
+def test_zip_members_adding_up_over_the_limit_are_refused(
+    saved: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("avatargen.pixels.modelfile.MODEL_BYTES_MAX", 1000)
+    with pytest.raises(UserError, match=r"its arrays would take .* over the limit of 1,000"):
+        load_model(saved["parts"])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: np.save(p.with_suffix(".npy"), np.zeros(3)) or p.with_suffix(".npy").rename(p),
+        lambda p: p.write_bytes(b"PK\x03\x04" + bytes(60)),
+        lambda p: zipfile.ZipFile(p, "w").close(),
+    ],
+    ids=["bare-npy", "zip-magic-only", "empty-zip"],
+)
+def test_not_an_archive_is_one_line(tmp_path: Path, make: Any) -> None:
+    # a bare .npy renamed .npz used to crash: np.load returns an array, not a context manager
+    p = tmp_path / "m.npz"
+    make(p)
+    with pytest.raises(UserError, match=r"m\.npz: not a pixel-model file"):
+        load_model(p)
+
+
+def test_evaluate_needs_two_images(drawn_avatars: np.ndarray, tmp_path: Path) -> None:
+    # the hunt: one image gave a report of NaN likelihoods and exit 0
+    with pytest.raises(UserError, match=r"images to evaluate: 1 is out of range; use an integer >= 2"):
+        run_evaluation(drawn_avatars[:1, ::4, ::4], tmp_path / "e", n_samples=2)
+    assert not (tmp_path / "e").exists()

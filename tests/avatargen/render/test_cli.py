@@ -143,3 +143,43 @@ def test_cli_mapping_without_name_lists_builtins() -> None:
     res = CliRunner().invoke(app, ["avatars", "mapping"])
     assert res.exit_code == 0, res.output
     assert res.output.startswith("english: ") and "\ncourse_ru: " in res.output and "прическа" in res.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-n", "10001"], "-n: 10001 is out of range; use an integer from 1 to 10000"),
+        (["-n", "0"], "-n: 0 is out of range"),
+        (["--columns", "0"], "--columns: 0 is out of range; use an integer >= 1"),
+        (["--columns", "-1"], "--columns: -1 is out of range"),
+    ],
+    ids=["n-over-10000", "n-0", "columns-0", "columns-negative"],
+)
+def test_cli_draw_limits(
+    tmp_path: Path,
+    english_model: StubStyleModel,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
+) -> None:
+    # -n's upper limit (DRAW_MAX = 10,000) is refused before any sampling; --columns 0 was accepted
+    monkeypatch.setattr(gallery, "load_style_model", lambda path: english_model)
+    out = tmp_path / "g"
+    res = CliRunner().invoke(app, ["avatars", "draw", "m.json", "-o", str(out), *args])
+    assert isinstance(res.exception, UserError) and message in str(res.exception)
+    assert not out.exists()
+
+
+def test_cli_draw_never_replaces_the_model_folder(
+    tmp_path: Path, english_model: StubStyleModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the hunt: `avatars draw x/m.json -o x --force` replaced the folder holding the model
+    monkeypatch.setattr(gallery, "load_style_model", lambda path: english_model)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "m.json").write_text("{}", encoding="utf-8")
+    res = CliRunner().invoke(
+        app,
+        ["avatars", "draw", str(tmp_path / "x" / "m.json"), "-o", str(tmp_path / "x"), "--force", "-n", "1"],
+    )
+    assert isinstance(res.exception, UserError) and "the output holds the input" in str(res.exception)
+    assert [p.name for p in (tmp_path / "x").iterdir()] == ["m.json"]

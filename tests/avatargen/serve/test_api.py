@@ -265,3 +265,29 @@ def test_course_counts_model_served(shared_dir: Path) -> None:
         assert float(r.headers["x-style-probability"]) == m.probability(json.loads(r.headers["x-style"]))
         bad = c.get("/v1/style?" + urlencode({"прическа": "нет волос", "цвет волос": "рыжий"})).json()
         assert bad["rule"] == "прическа=нет волос => цвет волос=нет"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/avatar.svg?seed=1&seed=2",
+        "/v1/avatar.png?size=1x&size=2x",
+        "/v1/style?seed=1&seed=2",
+        "/v1/sample?n=1&n=2",
+        "/v1/most-probable?k=1&k=3",
+        "/v1/posterior?query=eyes&query=mouth",
+    ],
+)
+def test_a_parameter_given_twice_is_refused(client: TestClient, url: str) -> None:
+    # the hunt: FastAPI kept the last value silently (seed=1&seed=2 drew seed 2's style)
+    b = _error(client.get(url))
+    assert b["error"] == "bad_parameter" and "given twice" in b["message"]
+    same = url.split("&")[0] + "&" + url.split("&")[0].split("?")[1]  # the same value twice is one value
+    assert client.get(same).status_code == 200
+
+
+def test_names_with_line_breaks_give_one_line_messages(client: TestClient) -> None:
+    # the hunt (Hypothesis on service.pins): a pin named "a\nb" gave a two-line message
+    for url in ("/v1/style?a%0Ab=x", "/v1/avatar.svg?hairstyle=a%0D%0Ab"):
+        b = _error(client.get(url))
+        assert "\n" not in b["message"] and "\r" not in b["message"]

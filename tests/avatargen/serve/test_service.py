@@ -104,3 +104,44 @@ def test_drawn_style_is_model_sample_of_the_seed(
             assert d.pins_probability == (m.probability(given) if given else 1.0)
     st = svc.draw(7, ()).style
     assert svc.breakdown(st) == m.breakdown(st).to_dict(orient="records")
+
+
+# ---------------------------------------------------------------- property tests (issue 10, query parsing)
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import given as for_examples  # noqa: E402 - `given` names pins in the tests above
+from hypothesis import strategies as st  # noqa: E402
+
+from avatargen.serve.service import MAX_SIDE, MIN_SIDE, RESERVED, served_size  # noqa: E402
+
+FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_text = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ["hairstyle", "HairStyle ", "bob", "BOB", "none", "прическа", "каре", "", "\x00", "seed", "size"]
+)
+
+
+@FAST
+@for_examples(items=st.lists(st.tuples(_text, _text), max_size=6), allowed=st.sets(st.sampled_from(RESERVED)))
+def test_pins_random_query_items(
+    service: StyleService, items: list[tuple[str, str]], allowed: set[str]
+) -> None:
+    # any query string is canonical pins or a 422 with a one-line message, never another exception
+    try:
+        pins = service.pins(items, allowed)
+    except ServeError as exc:
+        assert exc.status == 422 and "\n" not in exc.body["message"] and exc.body["error"]
+        return
+    names = [a for a, _ in pins]
+    assert names == [a for a in service.attributes if a in names]  # model order, each once
+    assert all(v in service.model.values_[a] for a, v in pins)
+
+
+@FAST
+@for_examples(text=st.text(max_size=16) | st.from_regex(r"-?[0-9.e]{0,6}[xX*][0-9.e-]{0,6}", fullmatch=True))
+def test_served_size_random_text(text: str) -> None:
+    try:
+        w, h = served_size(text)
+    except ServeError as exc:
+        assert exc.status == 422 and exc.body["error"] == "bad_size" and "\n" not in exc.body["message"]
+        return
+    assert MIN_SIDE <= w <= MAX_SIDE and MIN_SIDE <= h <= MAX_SIDE

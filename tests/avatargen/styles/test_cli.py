@@ -187,3 +187,43 @@ def test_experiment_command_end_to_end(tmp_path: Path, capsys, monkeypatch) -> N
     assert code == 0, err
     assert (out / "report.html").is_file() and "wrote" in stdout
     assert "declared" in (out / "report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["styles", "fit", "{data}", "-o", "{data}", "--force"],
+        ["styles", "sample", "{model}", "-o", "{model}", "--force"],
+        ["styles", "explain", "{model}", "-o", "{model}", "--force"],
+        ["styles", "experiment", "{data}", "-o", "{dir}", "--force"],
+        ["demo", "--styles", "{data}", "-o", "{dir}", "--force"],
+    ],
+    ids=["fit", "sample", "explain", "experiment", "demo"],
+)
+def test_output_that_would_replace_an_input_is_refused(
+    model: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    cmd: list[str],
+) -> None:
+    # the hunt: `styles fit t.csv -o t.csv --force` replaced the data with the model, exit 0
+    data = tmp_path / "t.csv"
+    data.write_bytes(EXAMPLE_STYLES.read_bytes())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    args = [a.format(data=data, model=model, dir=tmp_path) for a in cmd]
+    code, _out, err = run(args, capsys, monkeypatch)
+    assert code == 2 and "which writing it would replace" in err and err.count("\n") == 1
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+
+
+def test_output_onto_a_fifo_is_refused_with_force(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import stat
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    code, _out, err = run(["styles", "sample", str(model), "-o", str(fifo), "--force"], capsys, monkeypatch)
+    assert code == 2 and "not a regular file" in err and stat.S_ISFIFO(fifo.lstat().st_mode)

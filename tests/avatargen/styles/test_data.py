@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
-from avatargen.styles.data import load_styles
+from avatargen.styles.data import counts_from_mapping, frame_to_data, load_styles
 from sharedcore.errors import UserError
 
 
@@ -101,3 +102,47 @@ def test_csv_with_byte_order_mark(tmp_path: Path) -> None:
     p = tmp_path / "bom.csv"
     p.write_bytes("hair,color\nbob,black\n".encode("utf-8-sig"))
     assert load_styles(p).attributes == ["hair", "color"]
+
+
+# ---------------------------------------------------------------- issue 10, second hunt (test_hostile_sweep.py found these)
+
+
+def test_counts_file_of_another_format_version_is_refused() -> None:
+    with pytest.raises(UserError, match=r"c\.json: format_version 99 found, 1 expected"):
+        counts_from_mapping({"format_version": 99, "attributes": {"a": {"x": 1}}}, "c.json")
+    assert counts_from_mapping({"format_version": 1, "attributes": {"a": {"x": 1}}}, "c.json").attributes == [
+        "a"
+    ]
+
+
+def test_a_lone_surrogate_name_is_refused_before_a_model_is_written(tmp_path: Path) -> None:
+    # "\ud800" in JSON is legal syntax but no character: saving the model used to crash (UnicodeEncodeError)
+    p = tmp_path / "c.json"
+    p.write_text('{"attributes": {"a": {"\\ud800": 1, "y": 2}}}', encoding="utf-8")
+    with pytest.raises(UserError, match=r"c\.json: attribute 'a': a value name '\\ud800' holds U\+D800"):
+        load_styles(p)
+
+
+@pytest.mark.parametrize(
+    ("cells", "kind"), [([[1, 2], [3]], "ndarray"), ([{"k": 1}, {"k": 2}], "dict")], ids=["list", "dict"]
+)
+def test_parquet_nested_cells_name_the_row(tmp_path: Path, cells: list[Any], kind: str) -> None:
+    p = tmp_path / "t.parquet"
+    pd.DataFrame({"a": ["x", "y"], "b": cells}).to_parquet(p)
+    with pytest.raises(
+        UserError, match=rf"t\.parquet: row 1, column 'b': cell holds a {kind}, not a single value"
+    ):
+        load_styles(p)
+
+
+def test_an_attribute_with_100000_values_loads_linearly() -> None:
+    # the hunt: duplicate-value checks against a list made 50,000 values take minutes (quadratic);
+    # 100,000 would take tens of minutes that way, well under a second now
+    table = {f"v{i}": 1 + i % 3 for i in range(100_000)}
+    d = counts_from_mapping({"attributes": {"a": table, "b": {"x": 1}}}, "c.json")
+    assert len(d.values["a"]) == 100_000 and int(d.counts["a"].sum()) == sum(table.values())
+    with pytest.raises(UserError, match=r"value 'v7 ': value listed twice"):
+        counts_from_mapping({"attributes": {"a": {**table, "v7 ": 1}}}, "c.json")
+    header = [f"c{i}" for i in range(50_000)]
+    with pytest.raises(UserError, match=r"column 'c3' appears twice \(columns 4 and 50001\)"):
+        frame_to_data(pd.DataFrame([["x"] * 50_001], columns=[*header, "c3"]), "w.csv")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from avatargen.styles.data import EXAMPLE_RULES, EXAMPLE_STYLES
-from avatargen.styles.diversity import diversity
+from avatargen.styles.diversity import diversity, diversity_curve
 from avatargen.styles.experiment import run_experiment
 from avatargen.styles.model import StyleModel
 
@@ -68,3 +68,23 @@ def test_run_experiment_on_course_counts(shared_dir: Path, tmp_path: Path) -> No
     text = html.read_text(encoding="utf-8")
     assert "inconsistent" in text and "7 of 50" in text
     assert "cannot be estimated" in text
+
+
+# ---------------------------------------------------------------- issue 10, second hunt (test_hostile_sweep.py found these)
+
+
+def test_diversity_curve_with_no_size_keeps_its_columns() -> None:
+    # one training row and no other possible style: --unique sampling has no size to run at;
+    # `styles experiment` crashed with KeyError 'n' drawing the empty curve
+    m = StyleModel(alpha=0).fit(pd.DataFrame({"a": ["x"], "b": ["y"]}))
+    df = diversity_curve(m, [], np.random.default_rng(0), unique=True)
+    assert df.empty and {"n", "distinct_fraction", "novel_fraction", "empirical_entropy"} <= set(df.columns)
+
+
+def test_experiment_on_a_single_row(tmp_path: Path) -> None:
+    from avatargen.styles.experiment import run_experiment
+
+    p = tmp_path / "one.csv"
+    p.write_text("a,b\nx,y\n", encoding="utf-8")
+    res = run_experiment(p, tmp_path / "x", sizes=[1, 2], alphas=[0.0, 1.0])
+    assert res.report.is_file() and (tmp_path / "x" / "diversity.png").is_file()

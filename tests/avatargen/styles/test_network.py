@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from avatargen.styles.data import EXAMPLE_STYLES, counts_from_mapping, load_styles
+from avatargen.styles.model import StyleModel
 from avatargen.styles.network import TreeNetwork, enumerate_support
 from avatargen.styles.sample import ancestral_codes
 
@@ -86,3 +88,16 @@ def test_random_forests_exact_inference(seed: int) -> None:
     assert np.allclose(post, np.where(hit, p, 0) / p[hit].sum())
     draws = ancestral_codes(net, 2000, np.random.default_rng(seed))
     assert (net.probability(draws) > 0).all()
+
+
+# ---------------------------------------------------------------- issue 10, second hunt (test_hostile_sweep.py found these)
+
+
+def test_support_size_beyond_float_range_is_exact() -> None:
+    # 3000 two-valued attributes: 2**3000 styles overflowed float64 (OverflowError in `styles fit`)
+    d = counts_from_mapping({"attributes": {f"a{j}": {"x": 1, "y": 2} for j in range(3000)}}, "c.json")
+    m = StyleModel().fit(d)
+    assert m.n_styles() == 2**3000 == m.n_possible_styles
+    assert m.n_styles({"a0": "x"}) == 2**2999
+    small = StyleModel().fit(load_styles(EXAMPLE_STYLES))
+    assert small.n_styles() == small.n_possible_styles  # the float path is unchanged

@@ -101,3 +101,29 @@ def test_rules_file(tmp_path: Path) -> None:
 def test_bad_rules(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
         load_rules(write(tmp_path, "r.yaml", text))
+
+
+# ---------------------------------------------------------------- issue 10, second hunt (test_hostile_sweep.py found these)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (
+            "format_version: 1\ndepends_on: {hair_color: hairstyle}\ndepends_on: {hair_color: eyes}\n",
+            "key 'depends_on' appears twice",
+        ),
+        (
+            "format_version: 1\ndepends_on:\n  hair_color: hairstyle\n  hair_color: eyes\n",
+            "key 'hair_color' appears twice",
+        ),
+        ("", "the rules file is empty"),
+        ("# only a comment\n", "the rules file is empty"),
+    ],
+    ids=["dup-top", "dup-child", "empty", "comment"],
+)
+def test_rules_files_that_said_something_else_than_was_used(tmp_path: Path, text: str, match: str) -> None:
+    p = tmp_path / "r.yaml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match=match):
+        load_rules(p)
