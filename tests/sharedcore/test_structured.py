@@ -97,9 +97,12 @@ def test_random_bytes(tmp_path: Path, data: bytes, suffix: str) -> None:
     _user_error_or_value(read_yaml if suffix == ".yaml" else read_json, p)
 
 
+# PyYAML writes NEL / LS / PS (YAML line breaks) unescaped with allow_unicode and reads them back as
+# folded whitespace: a PyYAML round-trip quirk, not a reader defect, so the strings leave them out.
+_text = st.text(alphabet=st.characters(exclude_characters="\x85\u2028\u2029"), max_size=5)
 values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
     max_leaves=20,
 )
 
