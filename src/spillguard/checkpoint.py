@@ -38,9 +38,10 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise UserError(
             f"{p}: not a spillguard checkpoint (no format_version); retrain with 'spillguard train'"
         )
-    if data["format_version"] != FORMAT_VERSION:
+    version = data["format_version"]
+    if isinstance(version, bool) or not isinstance(version, int) or version != FORMAT_VERSION:
         raise UserError(
-            f"{p}: checkpoint format version {data['format_version']} found, version {FORMAT_VERSION} expected; "
+            f"{p}: checkpoint format version {str(version)[:20]!r} found, version {FORMAT_VERSION} expected; "
             "retrain with this spillguard version"
         )
     return data

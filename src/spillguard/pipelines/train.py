@@ -104,7 +104,7 @@ def train_run(
             raise UserError(
                 f"{data}: no readable images found among the normal ones; point to a folder of JPEG/PNG files"
             )
-        size_choice = choose_input_size(sizes, cfg.input_pixels)
+        size_choice = choose_input_size(sizes, cfg.input_pixels, cfg.size_multiple)
         cfg = dataclasses.replace(cfg, height=size_choice.height, width=size_choice.width)
         info(size_choice.describe())
     ds = load_sources(sources, cfg.input_size, strict, what=str(data))
