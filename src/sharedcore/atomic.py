@@ -20,7 +20,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -62,16 +62,26 @@ def _os_error(path: Path, exc: OSError, what: str = "cannot write") -> UserError
     return UserError(f"{path}: {what} ({reason}); choose another output path or fix the permissions")
 
 
-def check_output(path: str | os.PathLike[str], force: bool = False, kind: Kind | None = None) -> Path:
+def check_output(
+    path: str | os.PathLike[str],
+    force: bool = False,
+    kind: Kind | None = None,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+) -> Path:
     """Check that an output can be written at ``path`` before any work; return it as a Path.
 
     ``kind`` is "file" (a file will be written), "dir" (a folder will be created, or replaced as a
     whole with ``force``) or None (either). Raises a one-line UserError when the output exists and
     ``force`` is false (a folder only when it is not empty), when a file would replace a folder or a
     folder a file (even with ``force``), when a part of the path is a file, a name is too long for
-    the file system, or the nearest existing folder cannot be written.
+    the file system, or the nearest existing folder cannot be written. Below the output's own name
+    it checks what replacing it would touch: the output must not be one of ``inputs`` (files or
+    folders the command reads) or a folder holding one, and a folder replaced with ``force`` must be
+    removable as a whole (no subfolder that cannot be listed or written), so that the old one never
+    stays behind as a hidden ``.old`` folder.
     """
     p = Path(path)
+    _check_not_input(p, inputs)
     if str(p) in ("", "."):
         raise UserError("output path is empty; name a file or folder")
     # The nearest existing ancestor must be a writable folder; every part below it will be created.
@@ -89,6 +99,8 @@ def check_output(path: str | os.PathLike[str], force: bool = False, kind: Kind |
                 raise UserError(f"{p}: is a folder; name a file to write (e.g. {p / 'out'})")
             if kind == "dir" and not force and _non_empty(p):
                 raise UserError(f"{p}: folder exists and is not empty; choose another or pass --force")
+            if kind == "dir" and force:
+                _check_removable(p)
             if kind is None and not force:
                 raise UserError(
                     f"{p}: already exists; choose another output path or pass --force to overwrite it"
@@ -106,6 +118,39 @@ def check_output(path: str | os.PathLike[str], force: bool = False, kind: Kind |
         why = "is on a read-only file system" if _read_only_fs(anc) else "is not writable"
         raise UserError(f"{p}: folder {anc} {why}; choose another output path or fix the permissions")
     return p
+
+
+def _check_not_input(p: Path, inputs: Sequence[str | os.PathLike[str]]) -> None:
+    """UserError when output ``p`` is (after resolving links) one of ``inputs`` or a folder holding one."""
+    if not inputs or not os.path.lexists(p):
+        return
+    out = Path(os.path.realpath(p))
+    for item in inputs:
+        src = Path(os.path.realpath(item))
+        if src == out or out in src.parents:
+            what = "is" if src == out else "holds"
+            raise UserError(
+                f"{p}: {what} the input {item}, which writing the output would destroy (also with --force); "
+                "choose another output path"
+            )
+
+
+def _check_removable(folder: Path) -> None:
+    """UserError unless every subfolder of ``folder`` can be listed and written (so it can be removed)."""
+
+    def fail(err: OSError) -> None:
+        raise UserError(
+            f"{folder}: cannot be replaced: {err.filename} cannot be listed ({err.strerror}); fix its "
+            "permissions or choose another output path"
+        )
+
+    for top, dirs, _files in os.walk(folder, onerror=fail, followlinks=False):
+        for d in [top, *(os.path.join(top, n) for n in dirs if not os.path.islink(os.path.join(top, n)))]:
+            if not os.access(d, os.W_OK | os.X_OK | os.R_OK):
+                raise UserError(
+                    f"{folder}: cannot be replaced: its folder {d} is not writable, so its files could not be "
+                    "removed; fix its permissions or choose another output path"
+                )
 
 
 def _stat(shown: Path, path: Path) -> os.stat_result | None:

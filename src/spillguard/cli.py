@@ -229,8 +229,10 @@ def predict(
     if resume:
         raise UserError("--resume continues a --cluster run; add --cluster and -o")
     if csv_out is not None:
-        check_output(csv_out, force, kind="file")
-    rows, skipped = predict_paths(run, paths, rule=rule, strict=strict, backend=backend)
+        from spillguard.deploy.backends import run_files
+
+        check_output(csv_out, force, kind="file", inputs=[run, *run_files(run)])
+    rows, skipped = predict_paths(run, paths, rule=rule, strict=strict, backend=backend, output=csv_out)
     report_skips(skipped, listed_in=str(csv_out) if csv_out is not None else None)
     if csv_out is not None:
         write_predictions(csv_out, rows, force=force, skipped=skipped)
@@ -255,7 +257,9 @@ def export(
     _torch("export")
     from spillguard.deploy.export import export_run
 
-    check_output(out, force, kind="file")
+    from spillguard.deploy.backends import run_files
+
+    check_output(out, force, kind="file", inputs=[run, *run_files(run)])
     path, err = export_run(run, out, force=force)
     info(f"onnxruntime matches torch on check images (max relative difference {err:.1e})")
     print(path)

@@ -109,7 +109,7 @@ def evaluate_run(
     run_dir = Path(run)
     target = Path(out) if out is not None else run_dir / EVALUATION
     det = SpillDetector.load(run_dir)
-    check_output(target, force, kind="dir")  # before any image is decoded
+    check_output(target, force, kind="dir", inputs=[run_dir, test])  # before any image is decoded
     rerender = target.resolve() == (run_dir / EVALUATION).resolve()
     train_metrics = read_run_json(run_dir / "metrics.json") if rerender else None  # checked first too
     size = det.config.input_size

@@ -93,7 +93,7 @@ def train_run(
     ``data`` itself lies in a folder still being built.
     """
     cfg = config.validate()
-    check_output(out, force, kind="dir")  # before loading and training
+    check_output(out, force, kind="dir", inputs=[data])  # before loading and training
     t0 = time.perf_counter()
     sources = training_sources(data)
     size_choice = None
