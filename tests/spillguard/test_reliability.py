@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -116,6 +117,21 @@ CHECKPOINT_CASES = [
     (lambda d: d["preprocess"].pop("colour"), "normalisation does not match"),
     (lambda d: d["config"].__setitem__("height", 100000), "field 'height'"),
     (lambda d: d.pop("config"), "entry 'config' is missing"),
+    # found by research/spillguard_sweep.py: these passed the checks above and then crashed or scored wrongly
+    (lambda d: d["config"].update(height=None, width=None), "the config has no input size"),
+    (lambda d: d["config"].__setitem__("model_params", {"widths": [10**5] * 3}), "parameter 'widths'[0]"),
+    (
+        lambda d: d.__setitem__("model_state", {k: v.long() for k, v in d["model_state"].items()}),
+        "is torch.int64, not floating point",
+    ),
+    (
+        lambda d: d.__setitem__("model_state", {k: v.bool() for k, v in d["model_state"].items()}),
+        "is torch.bool, not floating point",
+    ),
+    (lambda d: d["model_state"][_first_weight(d)].fill_(3e38), "scores a plain grey image as NaN"),
+    (lambda d: d["preprocess"].__setitem__("std", [1e-300] * 3), "scores a plain grey image as NaN"),
+    (lambda d: d.__setitem__("decoder_fitted", "no"), "entry 'decoder_fitted' is 'no', not true or false"),
+    (lambda d: d["thresholds"].__setitem__("prior", 0.69), "are not those of score 'local'"),
 ]
 
 
@@ -129,6 +145,13 @@ def test_damaged_checkpoint(tiny_run: Path, tmp_path: Path, change: Any, what: s
         "retrain or re-save it ('spillguard train')"
     )
     assert what in msg
+
+
+@pytest.mark.parametrize("version", ["1", 1.5, None])
+def test_checkpoint_format_version_of_another_type(tiny_run: Path, tmp_path: Path, version: Any) -> None:
+    p = _write(tiny_run, tmp_path, lambda d: d.__setitem__("format_version", version))
+    with pytest.raises(UserError, match=rf"checkpoint format version {re.escape(repr(str(version)))} found"):
+        SpillDetector.load(p)
 
 
 @FAST

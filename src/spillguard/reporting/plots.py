@@ -84,7 +84,7 @@ def plot_scores(
     for y, name, c in ((0, "normal", "tab:green"), (1, "spill", "tab:orange")):
         if np.any(labels == y):
             ax.hist(
-                scores[labels == y],
+                np.maximum(scores[labels == y], lo),  # scores below the first bin are counted in it
                 bins=list(bins),
                 alpha=0.6,
                 density=True,
