@@ -367,6 +367,10 @@ class TrainConfig:
             raise UserError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
         except RecursionError:
             raise UserError(f"{p}: YAML nested too deeply; a config is a flat mapping of fields") from None
+        except UserError:
+            raise
+        except ValueError:  # e.g. an integer of over 4300 digits (Python's int() limit)
+            raise UserError(f"{p}: a number too long to read; write numbers of at most 4300 digits") from None
         except yaml.YAMLError as exc:
             raise UserError(f"{p}: not valid YAML ({str(exc).splitlines()[0]}); fix the syntax") from None
         if not isinstance(data, dict):

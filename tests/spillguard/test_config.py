@@ -71,3 +71,10 @@ def test_deeply_nested_yaml_is_one_line(tmp_path: Path, text: str) -> None:
         TrainConfig.from_yaml(_yaml(tmp_path, text))
     msg = str(err.value)
     assert "\n" not in msg and ("nested" in msg or "too deeply" in msg), msg
+
+
+def test_a_number_too_long_for_python_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="a number too long to read"):
+        TrainConfig.from_yaml(_yaml(tmp_path, "seed: " + "9" * 5000 + "\n"))
+    with pytest.raises(UserError, match="field 'lr': inf is not a finite number"):  # read as inf
+        TrainConfig.from_yaml(_yaml(tmp_path, "lr: 1" + "0" * 400 + ".0\n"))
