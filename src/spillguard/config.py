@@ -151,6 +151,9 @@ def _loader(path: Path) -> type[yaml.SafeLoader]:
     return ConfigLoader
 
 
+#: Largest config file read (a real one is well under 2 KB).
+CONFIG_BYTES_MAX = 256 * 1024
+
 #: A config is a flat mapping with small mappings/lists inside (model_params, anomalies): more values
 #: than this, counted as written out (a YAML alias or shared pickle object counts at every use),
 #: or deeper nesting, is refused before anything copies it (a "billion laughs" expands to 10**9).
@@ -361,6 +364,12 @@ class TrainConfig:
         p = Path(path)
         if not p.is_file():
             raise UserError(f"{p}: no such config file; check the path")
+        size = p.stat().st_size
+        if size > CONFIG_BYTES_MAX:  # PyYAML reads about 1 MB/s: a 20 MB file would take minutes
+            raise UserError(
+                f"{p}: {size:,} bytes is not a config (at most {CONFIG_BYTES_MAX:,}); a config is a short "
+                "mapping of fields"
+            )
         try:
             data = yaml.load(p.read_text(encoding="utf-8-sig"), Loader=_loader(p)) or {}
         except UnicodeDecodeError as exc:
