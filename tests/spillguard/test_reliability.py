@@ -358,3 +358,139 @@ def test_label_files_random_bytes(tmp_path: Path, data: bytes, bom: bool) -> Non
             assert "\n" not in str(exc)
         else:
             assert len(src.paths) == len(src.labels) and set(src.labels) <= {0, 1}
+
+
+# ------------------------------------------------- SIGTERM / SIGINT mid-command (synth: test_atomic.py)
+
+_LONG = "epochs: 100000\npatience: 100000\ntime_budget: 100000\nbatch_size: 16\nheight: 16\nwidth: 24\n"
+
+
+def _signal_cli(args: list[str], cwd: Path, sig: int, ready: Any, timeout: float = 180) -> tuple[int, str]:
+    """Run ``spillguard ARGS``; send ``sig`` once ``ready()`` (polled); return (exit code, stderr)."""
+    import signal as _signal  # noqa: F401  (the caller's signal numbers)
+    import time
+
+    env = {**os.environ, "SPILLGUARD_THREADS": "1"}
+    err_path = cwd / "stderr.txt"
+    with err_path.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "spillguard", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while not ready():
+                assert proc.poll() is None, f"ended (rc {proc.returncode}) before the signal: {err_path.read_text()}"
+                assert time.monotonic() < deadline, "never became ready"
+                time.sleep(0.05)
+            proc.send_signal(sig)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    text = err_path.read_text()
+    err_path.unlink()
+    return proc.returncode, text
+
+
+def _tmp_names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob(".*") if p.name.endswith(".tmp"))
+
+
+def _train_started(work: Path) -> Any:
+    def ready() -> bool:  # the hidden run folder exists and holds the epoch log: training is under way
+        return any((t / "epochs.jsonl").is_file() for t in work.glob(".run.*.tmp"))
+
+    return ready
+
+
+SIGNALS = [pytest.param(15, 143, "terminated", id="SIGTERM"), pytest.param(2, 130, "interrupted", id="SIGINT")]
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "word", "force"),
+    [
+        pytest.param(15, 143, "terminated", True, id="SIGTERM-force-keeps-old"),
+        pytest.param(15, 143, "terminated", False, id="SIGTERM-new", marks=pytest.mark.slow),
+        pytest.param(2, 130, "interrupted", True, id="SIGINT-force-keeps-old", marks=pytest.mark.slow),
+        pytest.param(2, 130, "interrupted", False, id="SIGINT-new", marks=pytest.mark.slow),
+    ],
+)
+def test_signal_mid_train_leaves_no_temporary_folder(
+    tiny_data: Path, tmp_path: Path, sig: int, code: int, word: str, force: bool
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "c.yaml").write_text(_LONG)
+    if force:
+        (work / "run").mkdir()
+        (work / "run" / "old.txt").write_text("the old run")
+    args = ["-q", "train", str(tiny_data), "-o", str(work / "run"), "-c", str(tmp_path / "c.yaml")]
+    rc, err = _signal_cli([*args, *(["--force"] if force else [])], work, sig, _train_started(work))
+    assert rc == code and err.strip().splitlines()[-1] == f"spillguard: {word}", err
+    assert _tmp_names(work) == []
+    if force:  # the interrupted --force retrain keeps the old run as it was
+        assert [p.name for p in (work / "run").iterdir()] == ["old.txt"]
+    else:
+        assert list(work.iterdir()) == []
+
+
+def _links(tiny_data: Path, folder: Path, n: int) -> None:
+    folder.mkdir()
+    src = sorted((tiny_data / "train").glob("*.jpg"))
+    for i in range(n):
+        os.link(src[i % len(src)], folder / f"i{i:05d}.jpg")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code", "word"), SIGNALS)
+def test_signal_mid_predict_csv_writes_nothing(
+    tiny_run: Path, tiny_data: Path, tmp_path: Path, sig: int, code: int, word: str
+) -> None:
+    import time
+
+    _links(tiny_data, tmp_path / "imgs", 30000)
+    work = tmp_path / "work"
+    work.mkdir()
+    t0 = time.monotonic()
+    args = ["-q", "predict", str(tiny_run), str(tmp_path / "imgs"), "--csv", str(work / "p.csv")]
+    rc, err = _signal_cli(args, work, sig, lambda: time.monotonic() - t0 > 8)  # torch loaded, scoring
+    assert rc == code and err.strip().splitlines()[-1] == f"spillguard: {word}", err
+    assert list(work.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code", "word"), SIGNALS)
+@pytest.mark.parametrize("after", [2.0, 4.0, 6.0])
+def test_signal_mid_export_leaves_a_whole_file_or_nothing(
+    tiny_run: Path, tmp_path: Path, sig: int, code: int, word: str, after: float
+) -> None:
+    """Export has no long phase to wait for: signals at several moments (import, tracing, the
+    onnxruntime parity check, writing); the result is the whole model or no file, never a .tmp."""
+    import time
+
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**os.environ, "SPILLGUARD_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spillguard", "-q", "export", str(tiny_run), "-o", str(work / "m.onnx")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        time.sleep(after)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert _tmp_names(work) == []
+    if proc.returncode == 0:  # finished before the signal arrived: a whole, loadable model
+        from spillguard.deploy.runtime import OnnxDetector
+
+        assert OnnxDetector.load(work / "m.onnx").threshold() > 0
+    elif proc.returncode == -sig:  # still importing, before run_cli installs its handler: nothing begun
+        assert list(work.iterdir()) == []
+    else:
+        assert proc.returncode == code and err.strip().splitlines()[-1] == f"spillguard: {word}", err
+        assert list(work.iterdir()) == []
