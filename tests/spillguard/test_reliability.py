@@ -437,9 +437,9 @@ def test_signal_mid_train_leaves_no_temporary_folder(
 
 def _links(tiny_data: Path, folder: Path, n: int) -> None:
     folder.mkdir()
-    src = sorted((tiny_data / "train").glob("*.jpg"))
-    for i in range(n):
-        os.link(src[i % len(src)], folder / f"i{i:05d}.jpg")
+    src = [p.read_bytes() for p in sorted((tiny_data / "train").glob("*.jpg"))]
+    for i in range(n):  # copies, not links: a file named twice is scored once
+        (folder / f"i{i:05d}.jpg").write_bytes(src[i % len(src)])
 
 
 @pytest.mark.slow
@@ -449,7 +449,7 @@ def test_signal_mid_predict_csv_writes_nothing(
 ) -> None:
     import time
 
-    _links(tiny_data, tmp_path / "imgs", 30000)
+    _links(tiny_data, tmp_path / "imgs", 20000)
     work = tmp_path / "work"
     work.mkdir()
     t0 = time.monotonic()
@@ -494,3 +494,20 @@ def test_signal_mid_export_leaves_a_whole_file_or_nothing(
     else:
         assert proc.returncode == code and err.strip().splitlines()[-1] == f"spillguard: {word}", err
         assert list(work.iterdir()) == []
+
+
+def test_predict_csv_of_a_file_name_that_is_not_utf8(tiny_run: Path, tiny_data: Path, tmp_path: Path) -> None:
+    """Found by research/spillguard_sweep.py: UnicodeEncodeError (the bug handler) writing the CSV."""
+    from spillguard.pipelines.predict import predict_paths, write_predictions
+
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    bad = os.path.join(os.fsencode(imgs), b"bad\xff\xfename.jpg")
+    shutil.copy(tiny_data / "proliv" / "spill_0000.jpg", bad)
+    rows, skipped = predict_paths(tiny_run, [str(imgs)])
+    out = write_predictions(tmp_path / "p.csv", rows, skipped=skipped)
+    raw = out.read_bytes()
+    assert b"bad\xff\xfename.jpg," in raw  # the name's own bytes: the path column names the file
+    with out.open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert os.path.exists(row["path"]) and row["error"] == ""

@@ -328,4 +328,23 @@ def expand_inputs(items: Sequence[str]) -> tuple[list[Path], list[Skip]]:
                     skipped.append((m, f"{why}; fix or remove the link"))
         else:
             raise UserError(f"{item}: no such file or folder; check the path")
-    return paths, skipped
+    return _once(paths, skipped)
+
+
+def _once(paths: list[Path], skipped: list[Skip]) -> tuple[list[Path], list[Skip]]:
+    """Each file scored once: a file named again (by another argument, or a link to it) is a skip."""
+    seen: dict[tuple[int, int], Path] = {}
+    out: list[Path] = []
+    for p in paths:
+        try:
+            st = p.stat()
+        except OSError:  # vanished since it was listed: the loader names it
+            out.append(p)
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            skipped.append((p, f"same file as {seen[key]} (listed again); scored once"))
+            continue
+        seen[key] = p
+        out.append(p)
+    return out, skipped

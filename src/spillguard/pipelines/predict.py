@@ -63,5 +63,7 @@ def write_predictions(
     w.writerows((str(p), f"{s:.6g}", "spill" if v else "normal", "") for p, s, v in rows)
     w.writerows((str(p), "", "", why) for p, why in skipped)
     with atomic_path(path, force) as tmp:
-        tmp.write_text(buf.getvalue(), encoding="utf-8")
+        # a file name that is not UTF-8 is written as its own bytes (as `ls` and predict's stdout print
+        # it), so that the path column names the file exactly
+        tmp.write_text(buf.getvalue(), encoding="utf-8", errors="surrogateescape")
     return Path(path)

@@ -30,7 +30,7 @@ VAL_TITLE = "validation normals vs known spills"
 
 def write_scores(path: Path, paths: Sequence[Any], labels: np.ndarray, scores: np.ndarray) -> None:
     """CSV with columns path, label, score (6 significant digits)."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with path.open("w", newline="", encoding="utf-8", errors="surrogateescape") as fh:  # names as bytes
         w = csv.writer(fh)
         w.writerow(["path", "label", "score"])
         w.writerows((str(p), int(y), f"{s:.6g}") for p, y, s in zip(paths, labels, scores, strict=True))
@@ -186,7 +186,7 @@ def read_run_json(path: str | os.PathLike[str]) -> dict[str, Any]:
 def read_scores(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Labels and scores from a ``scores_*.csv`` (columns include label, score)."""
     try:
-        with Path(path).open(newline="", encoding="utf-8") as fh:
+        with Path(path).open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
             rows = list(csv.DictReader(fh))
         labels = np.array([int(r["label"]) for r in rows], dtype=np.int64)
         scores = np.array([float(r["score"]) for r in rows], dtype=np.float64)
