@@ -255,9 +255,8 @@ def export(
 ) -> None:
     """Export the whole scoring graph (uint8 images at the input size -> score, p(spill)) as ONNX."""
     _torch("export")
-    from spillguard.deploy.export import export_run
-
     from spillguard.deploy.backends import run_files
+    from spillguard.deploy.export import export_run
 
     check_output(out, force, kind="file", inputs=[run, *run_files(run)])
     path, err = export_run(run, out, force=force)

@@ -314,5 +314,7 @@ class SpillDetector:
         # probe image must score a finite number
         probe = det.score_samples(np.full((1, *det.input_size, 3), 128, np.uint8))
         if not np.isfinite(probe).all():
-            raise damaged(path, "the model scores a plain grey image as NaN or infinity (overflowing weights)")
+            raise damaged(
+                path, "the model scores a plain grey image as NaN or infinity (overflowing weights)"
+            )
         return det

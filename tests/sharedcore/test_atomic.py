@@ -308,7 +308,9 @@ def test_force_onto_a_folder_that_cannot_be_removed_is_refused_before_work(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     with atomic_dir(run, force=True) as tmp:
         (tmp / "new").write_text("1")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"] and [p.name for p in run.iterdir()] == ["new"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"] and [p.name for p in run.iterdir()] == [
+        "new"
+    ]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root lists and deletes in a 0000 folder")

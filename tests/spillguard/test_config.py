@@ -21,7 +21,9 @@ def _yaml(tmp_path: Path, text: str) -> Path:
 
 def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
     p = _yaml(tmp_path, "epochs: 1\nlr: 0.01\nepochs: 5000\n")
-    with pytest.raises(UserError, match=r"c\.yaml: line 3: 'epochs' is given twice \(first on line 1\); keep one"):
+    with pytest.raises(
+        UserError, match=r"c\.yaml: line 3: 'epochs' is given twice \(first on line 1\); keep one"
+    ):
         TrainConfig.from_yaml(p)
     p = _yaml(tmp_path, "model_params: {latent: 8, latent: 9}\n")
     with pytest.raises(UserError, match="'latent' is given twice"):

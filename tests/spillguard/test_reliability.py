@@ -374,12 +374,18 @@ def _signal_cli(args: list[str], cwd: Path, sig: int, ready: Any, timeout: float
     err_path = cwd / "stderr.txt"
     with err_path.open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "spillguard", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env
+            [sys.executable, "-m", "spillguard", *args],
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
         )
         try:
             deadline = time.monotonic() + timeout
             while not ready():
-                assert proc.poll() is None, f"ended (rc {proc.returncode}) before the signal: {err_path.read_text()}"
+                assert proc.poll() is None, (
+                    f"ended (rc {proc.returncode}) before the signal: {err_path.read_text()}"
+                )
                 assert time.monotonic() < deadline, "never became ready"
                 time.sleep(0.05)
             proc.send_signal(sig)
@@ -404,7 +410,10 @@ def _train_started(work: Path) -> Any:
     return ready
 
 
-SIGNALS = [pytest.param(15, 143, "terminated", id="SIGTERM"), pytest.param(2, 130, "interrupted", id="SIGINT")]
+SIGNALS = [
+    pytest.param(15, 143, "terminated", id="SIGTERM"),
+    pytest.param(2, 130, "interrupted", id="SIGINT"),
+]
 
 
 @pytest.mark.parametrize(

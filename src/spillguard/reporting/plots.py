@@ -57,7 +57,7 @@ def plot_scores(
     title: str,
 ) -> list[Path]:
     """ROC curve with each threshold's operating point, and score histograms of both classes."""
-    out = []
+    out: list[Path] = []
     colours = {"fpr": "tab:red", "balanced": "tab:purple", "prior": "tab:blue", "stream": "tab:brown"}
     if not len(scores):
         return out

@@ -105,8 +105,15 @@ RUN_JSON_SCHEMAS: dict[str, dict[str, Any]] = {
         "data": {"root": str, "layout": str, "?skipped": [_skip_pair]},
         "sizes": {"train": int},
         "train_seconds": _number,
-        "history": [{"epoch": _number, "train_loss": _number, "val_loss": _number, "?val_auc": _opt_number,
-                     "?lr": _number}],  # fmt: skip
+        "history": [
+            {
+                "epoch": _number,
+                "train_loss": _number,
+                "val_loss": _number,
+                "?val_auc": _opt_number,
+                "?lr": _number,
+            }
+        ],
         "?decoder_history": [{"?val_loss": _number, "?val_mse": _number}],
         "thresholds": _THRESHOLDS,
         "threshold_rule": str,
@@ -130,7 +137,12 @@ def schema_problem(value: Any, schema: Any, where: str = "") -> str | None:
             name = key.lstrip("?")
             if name.endswith("*"):
                 for k in value:
-                    if isinstance(k, str) and k.startswith(name[:-1]) and k not in schema and f"?{k}" not in schema:
+                    if (
+                        isinstance(k, str)
+                        and k.startswith(name[:-1])
+                        and k not in schema
+                        and f"?{k}" not in schema
+                    ):
                         bad = schema_problem(value[k], sub, f"{where}/{k}".lstrip("/"))
                         if bad:
                             return bad

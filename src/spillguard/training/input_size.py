@@ -59,7 +59,9 @@ def _round(v: float, up: bool, m: int = MULTIPLE) -> int:
 
 
 def choose_input_size(
-    sizes: Sequence[tuple[int, int]] | np.ndarray, pixel_budget: int = DEFAULT_PIXELS, multiple: int = MULTIPLE
+    sizes: Sequence[tuple[int, int]] | np.ndarray,
+    pixel_budget: int = DEFAULT_PIXELS,
+    multiple: int = MULTIPLE,
 ) -> InputSizeChoice:
     """Input (height, width) from source image sizes ``sizes`` = [(height, width), ...] in pixels;
     each a multiple of ``multiple`` (2**stride-2 blocks of the model; ``TrainConfig.size_multiple``)."""

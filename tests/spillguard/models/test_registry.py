@@ -47,7 +47,9 @@ def test_good_model_params_are_normalised() -> None:
 def test_the_input_size_follows_the_model_depth() -> None:
     deep = {"widths": [8, 8, 8, 8]}
     assert TrainConfig(model_params=deep).size_multiple == 16 and TrainConfig().size_multiple == 8
-    with pytest.raises(UserError, match=r"16x24 must be multiples of 16 \(the model halves the input 4 times\)"):
+    with pytest.raises(
+        UserError, match=r"16x24 must be multiples of 16 \(the model halves the input 4 times\)"
+    ):
         TrainConfig(model_params=deep, height=16, width=24).validate()
     TrainConfig(model_params=deep, height=16, width=32).validate()
     choice = choose_input_size([(27, 49)] * 5, 128 * 128, multiple=16)

@@ -20,7 +20,10 @@ from spillguard.reporting.run_report import RUN_JSON_SCHEMAS, read_run_json, reb
 NESTED: list[tuple[Callable[[dict[str, Any]], Any], str]] = [
     (lambda m: m.__setitem__("validation", {}), "entry 'validation/n' is missing"),
     (lambda m: m["validation"].__setitem__("roc_auc", "high"), "entry 'validation/roc_auc' is 'high'"),
-    (lambda m: m["validation"]["at_threshold"].__setitem__("fpr", 1), "entry 'validation/at_threshold/fpr' is a int"),
+    (
+        lambda m: m["validation"]["at_threshold"].__setitem__("fpr", 1),
+        "entry 'validation/at_threshold/fpr' is a int",
+    ),
     (lambda m: m.__setitem__("history", [1, 2]), "entry 'history[0]' is a int, not a mapping"),
     (lambda m: m.__setitem__("history", [{}]), "entry 'history[0]/epoch' is missing"),
     (lambda m: m.__setitem__("config", {}), "entry 'config/model' is missing"),
@@ -63,7 +66,9 @@ def test_the_files_spillguard_writes_fit_their_schema(run_copy: Path) -> None:
 
 
 def test_nested_damage_in_test_metrics_json(run_copy: Path) -> None:
-    (run_copy / "evaluation" / "test_metrics.json").write_text('{"data": {}, "thresholds": {}, "metrics": {}}')
+    (run_copy / "evaluation" / "test_metrics.json").write_text(
+        '{"data": {}, "thresholds": {}, "metrics": {}}'
+    )
     with pytest.raises(UserError, match=r"test_metrics\.json: entry 'data/root' is missing"):
         rebuild_report(run_copy)
 
