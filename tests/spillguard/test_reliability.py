@@ -520,3 +520,39 @@ def test_predict_csv_of_a_file_name_that_is_not_utf8(tiny_run: Path, tiny_data: 
     with out.open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
         (row,) = list(csv.DictReader(fh))
     assert os.path.exists(row["path"]) and row["error"] == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "what"),
+    [
+        (["train", "{DATA}", "-o", "{DATA}/train", "--force"], "train: is the input"),
+        (["train", "{DATA}", "-o", "{DATA}", "--force"], "data: is the input"),
+        (["evaluate", "{RUN}", "{DATA}", "-o", "{DATA}/test", "--force"], "test: holds the input"),
+        (["evaluate", "{RUN}", "{DATA}", "-o", "{RUN}", "--force"], "run: is the input"),
+        (["export", "{RUN}", "-o", "{RUN}/checkpoint.pt", "--force"], "checkpoint.pt: is the input"),
+        (["predict", "{RUN}", "{DATA}/test/imgs", "--csv", "{RUN}/metrics.json", "--force"], "is the input"),
+        (["predict", "{RUN}", "{DATA}/test/imgs", "--csv", "{FIRST}", "--force"], "is the input"),
+    ],
+)
+def test_an_output_onto_an_input_is_refused_before_work(
+    tiny_run: Path, tiny_data: Path, tmp_path: Path, argv: list[str], what: str
+) -> None:
+    """Found by research/spillguard_sweep.py: with --force, train -o DATA/train replaced the training
+    images by the run, evaluate -o DATA/test the test images, export/predict overwrote the checkpoint
+    or an image being scored. The output check now looks at what it would replace."""
+    from typer.testing import CliRunner
+
+    from spillguard.cli import app
+
+    data, run = tmp_path / "data", tmp_path / "run"
+    shutil.copytree(tiny_data, data)
+    shutil.copytree(tiny_run, run)
+    first = sorted((data / "test" / "imgs").iterdir())[0]
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    args = [
+        a.replace("{DATA}", str(data)).replace("{RUN}", str(run)).replace("{FIRST}", str(first)) for a in argv
+    ]
+    res = CliRunner().invoke(app, args)
+    assert isinstance(res.exception, UserError), (res.output, res.exception)
+    assert what in str(res.exception) and "which writing the output would destroy" in str(res.exception)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before

@@ -160,6 +160,11 @@ def read_manifest(path: str | os.PathLike[str]) -> Sources:
     return out
 
 
+def input_folders(src: Sources) -> list[Path]:
+    """The folders holding the files of ``src`` (and skipped ones): an output must not replace them."""
+    return sorted({p.parent for p in src.paths} | {p.parent for p, _ in src.skipped})
+
+
 def _folder_sources(folders: Sequence[tuple[Path, int]], layout: str) -> Sources:
     out = Sources(layout=layout)
     for folder, label in folders:

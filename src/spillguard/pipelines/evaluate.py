@@ -14,7 +14,7 @@ import numpy as np
 
 from sharedcore.atomic import atomic_dir, check_output
 from sharedcore.errors import UserError
-from spillguard.data import ImageSet, labelled_sources, load_sources, report_skips
+from spillguard.data import ImageSet, input_folders, labelled_sources, load_sources, report_skips
 from spillguard.detector import SpillDetector
 from spillguard.metrics.detection import evaluate_scores, recon_metrics
 from spillguard.pipelines.train import skips_json
@@ -114,6 +114,7 @@ def evaluate_run(
     train_metrics = read_run_json(run_dir / "metrics.json") if rerender else None  # checked first too
     size = det.config.input_size
     src = labelled_sources(test)
+    check_output(target, force, kind="dir", inputs=input_folders(src))  # e.g. -o DATA/test --force
     check_both_classes(np.asarray(src.labels, dtype=np.int64), str(test))
     ds = load_sources(src, size, strict, what=str(test))
     report_skips(ds.skipped, listed_in=str(target / "test_metrics.json"))

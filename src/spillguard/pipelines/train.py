@@ -20,7 +20,7 @@ from sharedcore.console import info
 from sharedcore.errors import UserError
 from spillguard import __version__
 from spillguard.config import TrainConfig
-from spillguard.data import Skip, load_sources, report_skips, training_sources
+from spillguard.data import Skip, input_folders, load_sources, report_skips, training_sources
 from spillguard.deploy.service.drift import write_drift_reference
 from spillguard.detector import SpillDetector
 from spillguard.metrics.detection import evaluate_scores, recon_metrics
@@ -96,6 +96,7 @@ def train_run(
     check_output(out, force, kind="dir", inputs=[data])  # before loading and training
     t0 = time.perf_counter()
     sources = training_sources(data)
+    check_output(out, force, kind="dir", inputs=input_folders(sources))  # e.g. -o DATA/train --force
     size_choice = None
     if cfg.height is None or cfg.width is None:  # chosen from the data (spillguard.training.input_size)
         normal_paths = [p for p, y in zip(sources.paths, sources.labels, strict=True) if y == 0]
