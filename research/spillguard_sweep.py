@@ -1324,6 +1324,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="Run only the cases whose class or name contains this.")
     ap.add_argument("--skip", default="", help="Leave out the cases whose class contains this (comma-separated).")
+    ap.add_argument("--names", type=Path, default=None, help="Run only the cases named in this file (one a line).")
     ap.add_argument("--jobs", type=int, default=2, help="Cases run at once (each is one process).")
     ap.add_argument("--keep", type=Path, default=None, help="Keep the case folders here.")
     ap.add_argument("--json", type=Path, default=None, help="Also write the outcomes as JSON lines.")
@@ -1333,6 +1334,9 @@ def main() -> int:
     fx = make_fixtures(base)
     first = sorted((fx.data / "test" / "imgs").iterdir())[0].name
     cases = [c for c in all_cases() if args.only in c.cls or args.only in c.name]
+    if args.names is not None:
+        wanted = set(args.names.read_text().splitlines())
+        cases = [c for c in cases if c.name in wanted]
     skip = [s for s in args.skip.split(",") if s]
     cases = [c for c in cases if not any(s in c.cls for s in skip)]
     for case in cases:
