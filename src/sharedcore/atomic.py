@@ -220,12 +220,16 @@ def atomic_path(path: str | os.PathLike[str], force: bool = False) -> Iterator[P
     """Yield a temporary file path in the target's folder; rename it onto ``path`` on success."""
     target = check_output(path, force, kind="file")
     _mkdirs(target)
+    tmp_path: Path | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:_TMP_STEM]}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise _os_error(target, exc) from None
-    tmp_path = Path(tmp)
-    try:
+        with _signals_deferred():  # as in atomic_dir: no signal between creating the file and owning it
+            try:
+                fd, tmp = tempfile.mkstemp(
+                    prefix=f".{target.name[:_TMP_STEM]}.", suffix=".tmp", dir=target.parent
+                )
+            except OSError as exc:
+                raise _os_error(target, exc) from None
+            tmp_path = Path(tmp)
         os.fchmod(fd, 0o666 & ~current_umask())
         os.close(fd)
         yield tmp_path
@@ -235,7 +239,8 @@ def atomic_path(path: str | os.PathLike[str], force: bool = False) -> Iterator[P
             raise _os_error(target, exc, "cannot replace") from None
     except BaseException:
         with _signals_deferred():
-            tmp_path.unlink(missing_ok=True)
+            if tmp_path is not None:
+                tmp_path.unlink(missing_ok=True)
         raise
 
 
@@ -260,13 +265,19 @@ def atomic_dir(path: str | os.PathLike[str], force: bool = False) -> Iterator[Pa
     """
     target = check_output(path, force, kind="dir")
     _mkdirs(target)
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name[:_TMP_STEM]}.", suffix=".tmp", dir=target.parent))
-    except OSError as exc:
-        raise _os_error(target, exc, "cannot create") from None
     old: Path | None = None
     committed = False
+    tmp: Path | None = None
     try:
+        # a signal between creating the folder and owning its clean-up would leave it behind: held back
+        # until ``tmp`` is set, then delivered here, inside the clean-up's reach
+        with _signals_deferred():
+            try:
+                tmp = Path(
+                    tempfile.mkdtemp(prefix=f".{target.name[:_TMP_STEM]}.", suffix=".tmp", dir=target.parent)
+                )
+            except OSError as exc:
+                raise _os_error(target, exc, "cannot create") from None
         os.chmod(tmp, 0o777 & ~current_umask())
         yield tmp
         try:
@@ -288,6 +299,6 @@ def atomic_dir(path: str | os.PathLike[str], force: bool = False) -> Iterator[Pa
                     shutil.rmtree(old, ignore_errors=True)
                 elif not target.exists():
                     os.replace(old, target)  # put the user's folder back
-            if not committed:
+            if not committed and tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
         raise

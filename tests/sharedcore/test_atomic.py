@@ -323,3 +323,29 @@ def test_force_onto_a_folder_with_an_unlistable_subfolder_non_root(tmp_path: Pat
             check_output(run, force=True, kind="dir")
     finally:
         (run / "plots").chmod(0o755)
+
+
+@pytest.mark.parametrize("kind", ["dir", "file"])
+def test_a_signal_right_after_the_temporary_is_created_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """Found by research/spillguard_sweep.py (SIGINT mid-synth left .data.*.tmp): a signal landing
+    between mkdtemp/mkstemp and the clean-up's try left the temporary behind. It is held back now
+    until the clean-up owns the temporary."""
+    import signal
+    import tempfile
+
+    name = "mkdtemp" if kind == "dir" else "mkstemp"
+    real = getattr(tempfile, name)
+
+    def create_then_signal(*args: object, **kwargs: object) -> object:
+        made = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)  # delivered at once unless held back
+        return made
+
+    monkeypatch.setattr(tempfile, name, create_then_signal)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_dir(tmp_path / "out") if kind == "dir" else atomic_path(tmp_path / "out") as tmp:
+            Path(tmp).exists()
+            raise AssertionError("the signal was not delivered")  # pragma: no cover
+    assert list(tmp_path.iterdir()) == []
