@@ -22,7 +22,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sharedcore.errors import UserError
 
@@ -196,16 +196,33 @@ def check_writable(path: str | os.PathLike[str], force: bool = False) -> Path:
 
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """Hold back SIGINT/SIGTERM while cleaning up (delivered right after), so clean-up completes."""
-    sigs = {signal.SIGINT, signal.SIGTERM}
+    """Hold back SIGINT/SIGTERM while creating or cleaning up a temporary (delivered right after).
+
+    The handlers are swapped for a recorder rather than the signals masked: a process-directed signal
+    goes to any thread that does not block it (torch's and decoding threads), and Python runs its
+    handler in the main thread at once, mask or not.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    got: list[int] = []
+    old: dict[int, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if handler is not None:  # None: installed outside Python, left alone
+            old[sig] = handler
+            signal.signal(sig, lambda signum, frame: got.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        if got:
+            handler = old[got[0]]
+            if callable(handler):
+                handler(got[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(got[0])
 
 
 def _mkdirs(target: Path) -> None:
