@@ -215,8 +215,8 @@ def _signals_deferred() -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
+        for signum, previous in old.items():
+            signal.signal(signum, previous)
         if got:
             handler = old[got[0]]
             if callable(handler):
