@@ -22,7 +22,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sharedcore.errors import UserError
 
@@ -77,12 +77,14 @@ def check_output(
     the file system, or the nearest existing folder cannot be written. An existing output that is
     not a regular file or folder (a FIFO, a device such as /dev/null, a socket) is never replaced.
     ``inputs`` are the paths the command reads: an output that would replace one of them (the same
-    file, or a folder output holding an input) is refused, with or without ``force``.
+    file, or a folder output holding an input) is refused, with or without ``force``. A folder replaced with
+    ``force`` must be removable as a whole (no subfolder that cannot be listed or written), so that the
+    old one never stays behind as a hidden ``.old`` folder.
     """
     p = Path(path)
     if str(p) in ("", "."):
         raise UserError("output path is empty; name a file or folder")
-    check_not_input(p, inputs, kind)
+    check_not_input(p, inputs)
     # The nearest existing ancestor must be a writable folder; every part below it will be created.
     absolute = Path(os.path.abspath(p))
     to_create: list[str] = []
@@ -98,6 +100,8 @@ def check_output(
                 raise UserError(f"{p}: is a folder; name a file to write (e.g. {p / 'out'})")
             if kind == "dir" and not force and _non_empty(p):
                 raise UserError(f"{p}: folder exists and is not empty; choose another or pass --force")
+            if kind == "dir" and force:
+                _check_removable(p)
             if kind is None and not force:
                 raise UserError(
                     f"{p}: already exists; choose another output path or pass --force to overwrite it"
@@ -121,9 +125,7 @@ def check_output(
     return p
 
 
-def check_not_input(
-    output: str | os.PathLike[str], inputs: Sequence[object], kind: Kind | None = None
-) -> None:
+def check_not_input(output: str | os.PathLike[str], inputs: Sequence[object]) -> None:
     """UserError when writing ``output`` would replace one of ``inputs``: the same file or folder, or
     (a folder output, which is replaced as a whole) a folder that holds an input."""
     out = Path(os.path.realpath(output))
@@ -131,12 +133,31 @@ def check_not_input(
         if not isinstance(given, str | os.PathLike):  # None, or data given in memory
             continue
         inp = Path(os.path.realpath(given))
-        if out == inp or (kind != "file" and out in inp.parents):
+        if out == inp or out in inp.parents:
             what = "is" if out == inp else "holds"
             raise UserError(
-                f"{output}: the output {what} the input {given}, which writing it would replace; "
+                f"{output}: the output {what} the input {given}, which writing the output would destroy "
+                "(also with --force); "
                 "choose another output path"
             )
+
+
+def _check_removable(folder: Path) -> None:
+    """UserError unless every subfolder of ``folder`` can be listed and written (so it can be removed)."""
+
+    def fail(err: OSError) -> None:
+        raise UserError(
+            f"{folder}: cannot be replaced: {err.filename} cannot be listed ({err.strerror}); fix its "
+            "permissions or choose another output path"
+        )
+
+    for top, dirs, _files in os.walk(folder, onerror=fail, followlinks=False):
+        for d in [top, *(os.path.join(top, n) for n in dirs if not os.path.islink(os.path.join(top, n)))]:
+            if not os.access(d, os.W_OK | os.X_OK | os.R_OK):
+                raise UserError(
+                    f"{folder}: cannot be replaced: its folder {d} is not writable, so its files could not be "
+                    "removed; fix its permissions or choose another output path"
+                )
 
 
 def _stat(shown: Path, path: Path) -> os.stat_result | None:
@@ -177,16 +198,33 @@ def _read_only_fs(folder: Path) -> bool:
 
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """Hold back SIGINT/SIGTERM while cleaning up (delivered right after), so clean-up completes."""
-    sigs = {signal.SIGINT, signal.SIGTERM}
+    """Hold back SIGINT/SIGTERM while creating or cleaning up a temporary (delivered right after).
+
+    The handlers are swapped for a recorder rather than the signals masked: a process-directed signal
+    goes to any thread that does not block it (torch's and decoding threads), and Python runs its
+    handler in the main thread at once, mask or not.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    got: list[int] = []
+    old: dict[int, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if handler is not None:  # None: installed outside Python, left alone
+            old[sig] = handler
+            signal.signal(sig, lambda signum, frame: got.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for signum, previous in old.items():
+            signal.signal(signum, previous)
+        if got:
+            handler = old[got[0]]
+            if callable(handler):
+                handler(got[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(got[0])
 
 
 def _mkdirs(target: Path) -> None:
@@ -201,12 +239,16 @@ def atomic_path(path: str | os.PathLike[str], force: bool = False) -> Iterator[P
     """Yield a temporary file path in the target's folder; rename it onto ``path`` on success."""
     target = check_output(path, force, kind="file")
     _mkdirs(target)
+    tmp_path: Path | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:_TMP_STEM]}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise _os_error(target, exc) from None
-    tmp_path = Path(tmp)
-    try:
+        with _signals_deferred():  # as in atomic_dir: no signal between creating the file and owning it
+            try:
+                fd, tmp = tempfile.mkstemp(
+                    prefix=f".{target.name[:_TMP_STEM]}.", suffix=".tmp", dir=target.parent
+                )
+            except OSError as exc:
+                raise _os_error(target, exc) from None
+            tmp_path = Path(tmp)
         os.fchmod(fd, 0o666 & ~current_umask())
         os.close(fd)
         yield tmp_path
@@ -216,7 +258,8 @@ def atomic_path(path: str | os.PathLike[str], force: bool = False) -> Iterator[P
             raise _os_error(target, exc, "cannot replace") from None
     except BaseException:
         with _signals_deferred():
-            tmp_path.unlink(missing_ok=True)
+            if tmp_path is not None:
+                tmp_path.unlink(missing_ok=True)
         raise
 
 
@@ -242,13 +285,19 @@ def atomic_dir(path: str | os.PathLike[str], force: bool = False) -> Iterator[Pa
     """
     target = check_output(path, force, kind="dir")
     _mkdirs(target)
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name[:_TMP_STEM]}.", suffix=".tmp", dir=target.parent))
-    except OSError as exc:
-        raise _os_error(target, exc, "cannot create") from None
     old: Path | None = None
     committed = False
+    tmp: Path | None = None
     try:
+        # a signal between creating the folder and owning its clean-up would leave it behind: held back
+        # until ``tmp`` is set, then delivered here, inside the clean-up's reach
+        with _signals_deferred():
+            try:
+                tmp = Path(
+                    tempfile.mkdtemp(prefix=f".{target.name[:_TMP_STEM]}.", suffix=".tmp", dir=target.parent)
+                )
+            except OSError as exc:
+                raise _os_error(target, exc, "cannot create") from None
         os.chmod(tmp, 0o777 & ~current_umask())
         yield tmp
         try:
@@ -270,6 +319,6 @@ def atomic_dir(path: str | os.PathLike[str], force: bool = False) -> Iterator[Pa
                     shutil.rmtree(old, ignore_errors=True)
                 elif not target.exists():
                     os.replace(old, target)  # put the user's folder back
-            if not committed:
+            if not committed and tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from sharedcore.errors import UserError
 
@@ -100,8 +100,9 @@ def _decode(
 ) -> Image.Image:
     """Decode an opened (header-only) image: budget check, draft/reduce towards ``target`` = (w, h)."""
     _check_declared(im, max_pixels)
+    turned = _orientation(im) in (5, 6, 7, 8)  # EXIF: shown turned by 90 degrees
     if target is not None:
-        tw, th = target
+        tw, th = (target[1], target[0]) if turned else target  # reduce as stored, turn after
         if im.format == "JPEG" and im.size[0] >= 2 * tw and im.size[1] >= 2 * th:
             im.draft("RGB", (tw, th))  # DCT-domain downscale (1/2 .. 1/8), never below the target
         im.load()
@@ -112,7 +113,18 @@ def _decode(
             im = _reduce_in_bands(im, factor)
     else:
         im.load()
+    if _orientation(im) != 1:  # as viewers (and the review page's browser) show it
+        im = ImageOps.exif_transpose(im)
     return convert_mode(im, mode)
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation tag (1 = as stored; 2..8 mirrored and/or turned), 1 when absent or odd."""
+    try:
+        value = im.getexif().get(0x0112, 1)
+    except Exception:  # a damaged EXIF block: the pixels are still usable as stored
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def open_image(
@@ -151,6 +163,10 @@ def convert_mode(img: Image.Image, mode: str) -> Image.Image:
     """Convert any Pillow image to ``mode``; RGBA -> RGB composites onto black."""
     if img.mode == mode:
         return img
+    if img.mode.startswith("I;16"):  # 16-bit grey (e.g. a 16-bit PNG): Pillow would clip it to 255
+        img = Image.fromarray((np.asarray(img).astype(np.uint16) >> 8).astype(np.uint8), "L")
+        if mode == "L":
+            return img
     if mode == "RGB" and ("A" in img.getbands() or (img.mode == "P" and "transparency" in img.info)):
         rgba = img.convert("RGBA")
         base = Image.new("RGBA", rgba.size, (0, 0, 0, 255))

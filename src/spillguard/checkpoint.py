@@ -38,9 +38,13 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise UserError(
             f"{p}: not a spillguard checkpoint (no format_version); retrain with 'spillguard train'"
         )
-    if data["format_version"] != FORMAT_VERSION:
+    version = data["format_version"]
+    if isinstance(version, bool) or not isinstance(version, int) or version != FORMAT_VERSION:
+        shown = (
+            version if isinstance(version, int) and not isinstance(version, bool) else repr(str(version)[:20])
+        )
         raise UserError(
-            f"{p}: checkpoint format version {data['format_version']} found, version {FORMAT_VERSION} expected; "
+            f"{p}: checkpoint format version {shown} found, version {FORMAT_VERSION} expected; "
             "retrain with this spillguard version"
         )
     return data

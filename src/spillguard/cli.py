@@ -252,8 +252,10 @@ def predict(
     if resume:
         raise UserError("--resume continues a --cluster run; add --cluster and -o")
     if csv_out is not None:
-        check_output(csv_out, force, kind="file")
-    rows, skipped = predict_paths(run, paths, rule=rule, strict=strict, backend=backend)
+        from spillguard.deploy.backends import run_files
+
+        check_output(csv_out, force, kind="file", inputs=[run, *run_files(run)])
+    rows, skipped = predict_paths(run, paths, rule=rule, strict=strict, backend=backend, output=csv_out)
     report_skips(skipped, listed_in=str(csv_out) if csv_out is not None else None)
     if csv_out is not None:
         write_predictions(csv_out, rows, force=force, skipped=skipped)
@@ -276,9 +278,10 @@ def export(
 ) -> None:
     """Export the whole scoring graph (uint8 images at the input size -> score, p(spill)) as ONNX."""
     _torch("export", "export")
+    from spillguard.deploy.backends import run_files
     from spillguard.deploy.export import export_run
 
-    check_output(out, force, kind="file")
+    check_output(out, force, kind="file", inputs=[run, *run_files(run)])
     path, err = export_run(run, out, force=force)
     info(f"onnxruntime matches torch on check images (max relative difference {err:.1e})")
     print(path)
@@ -376,6 +379,7 @@ def serve(
     ),
 ) -> None:
     """Serve the model over HTTP: /v1/score, /v1/score/batch, /review, /metrics, /docs (until SIGTERM)."""
+    _check_serve_options(port, max_mb, max_pixels, max_batch, score_batch, sample_normals, db, store)
     extra = _model_extra(run, backend)
     if extra == "runtime":
         require("spillguard serve", "serve", "runtime")
@@ -399,6 +403,31 @@ def serve(
         loader=backend_loader(backend),
     )
     run_server(cfg, host=host, port=port)
+
+
+def _check_serve_options(
+    port: int,
+    max_mb: float,
+    max_pixels: int,
+    max_batch: int,
+    score_batch: int,
+    sample_normals: float,
+    db: Path,
+    store: Path | None,
+) -> None:
+    """serve's numbers and paths, before the model is loaded or a port opened (a NaN --max-mb was a
+    ValueError; -1 or --max-batch 0 started a server that refused every image)."""
+    from sharedcore.validate import check_float, check_int, check_probability
+
+    check_int(port, "--port", 0, 65535, fix="0 picks a free port")
+    check_float(max_mb, "--max-mb", 0.0, 4096.0, low_open=True)
+    check_int(max_pixels, "--max-pixels", 1, 2**31)
+    check_int(max_batch, "--max-batch", 1, 1_000_000)
+    check_int(score_batch, "--score-batch", 1, 65_536)
+    check_probability(sample_normals, "--sample-normals")
+    check_output(db, force=True, kind="file")  # an existing database is reused, never replaced
+    if store is not None and store.exists() and not store.is_dir():
+        raise UserError(f"--store {store}: exists and is not a folder; name a folder of kept images")
 
 
 feedback_app = typer.Typer(help="Operators' labels from the review page.", no_args_is_help=True)

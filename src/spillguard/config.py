@@ -128,6 +128,63 @@ FIELD_CHECKS: dict[str, FieldCheck] = {
 }
 
 
+def _loader(path: Path) -> type[yaml.SafeLoader]:
+    """PyYAML's safe loader that refuses a key given twice in one mapping (PyYAML keeps the last one
+    silently); keys brought in by a merge (``<<: *base``) may still be overridden."""
+
+    class ConfigLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            lines: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                if key in lines:
+                    raise UserError(
+                        f"{path}: line {line}: '{str(key)[:40]}' is given twice (first on line {lines[key]}); "
+                        "keep one"
+                    )
+                lines[key] = line
+            return super().construct_mapping(node, deep)
+
+    return ConfigLoader
+
+
+#: Largest config file read (a real one is well under 2 KB).
+CONFIG_BYTES_MAX = 256 * 1024
+
+#: A config is a flat mapping with small mappings/lists inside (model_params, anomalies): more values
+#: than this, counted as written out (a YAML alias or shared pickle object counts at every use),
+#: or deeper nesting, is refused before anything copies it (a "billion laughs" expands to 10**9).
+STRUCTURE_MAX_VALUES = 10_000
+STRUCTURE_MAX_DEPTH = 16
+
+
+def check_structure(data: Any, source: str) -> None:
+    """UserError when ``data`` (a config mapping) holds over STRUCTURE_MAX_VALUES values or nests
+    deeper than STRUCTURE_MAX_DEPTH, walked without recursion and without expanding anything."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    seen = 0
+    while stack:
+        obj, level = stack.pop()
+        seen += 1
+        if seen > STRUCTURE_MAX_VALUES:
+            raise UserError(
+                f"{source}: more than {STRUCTURE_MAX_VALUES:,} values (repeated YAML aliases count at every "
+                "use); a config is a flat mapping of fields"
+            )
+        if level > STRUCTURE_MAX_DEPTH:
+            raise UserError(
+                f"{source}: nested more than {STRUCTURE_MAX_DEPTH} levels deep; a config is a flat mapping of fields"
+            )
+        if isinstance(obj, dict):
+            stack.extend((v, level + 1) for v in obj.values())
+            stack.extend((k, level + 1) for k in obj)
+        elif isinstance(obj, list | tuple | set):
+            stack.extend((v, level + 1) for v in obj)
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run; defaults are the shipped detector."""
@@ -237,9 +294,14 @@ class TrainConfig:
             raise UserError(
                 f"{source}: fields 'height'/'width': give both or neither (neither: chosen from the data)"
             )
-        if self.height is not None and self.width is not None and (self.height % 8 or self.width % 8):
+        from spillguard.models.registry import check_params
+
+        self.model_params = check_params(self.model, self.model_params, source)
+        m = self.size_multiple
+        if self.height is not None and self.width is not None and (self.height % m or self.width % m):
             raise UserError(
-                f"{source}: fields 'height'/'width': {self.height}x{self.width} must be multiples of 8"
+                f"{source}: fields 'height'/'width': {self.height}x{self.width} must be multiples of {m} "
+                f"(the model halves the input {m.bit_length() - 1} times)"
             )
         bad = (
             None
@@ -251,6 +313,13 @@ class TrainConfig:
         if bad:
             raise UserError(f"{source}: field 'anomalies': {bad}; e.g. {{pit: 0.5, draem: 0.2, crack: 0.3}}")
         return self
+
+    @property
+    def size_multiple(self) -> int:
+        """What height and width must be multiples of: 2**(stride-2 blocks of the model), at least 8."""
+        from spillguard.models.registry import depth
+
+        return max(8, 2 ** depth(self.model_params))
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -280,6 +349,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
         """Build from a dict; unknown keys raise UserError naming them."""
+        check_structure(data, source)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
@@ -294,12 +364,22 @@ class TrainConfig:
         p = Path(path)
         if not p.is_file():
             raise UserError(f"{p}: no such config file; check the path")
+        size = p.stat().st_size
+        if size > CONFIG_BYTES_MAX:  # PyYAML reads about 1 MB/s: a 20 MB file would take minutes
+            raise UserError(
+                f"{p}: {size:,} bytes is not a config (at most {CONFIG_BYTES_MAX:,}); a config is a short "
+                "mapping of fields"
+            )
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8-sig")) or {}
+            data = yaml.load(p.read_text(encoding="utf-8-sig"), Loader=_loader(p)) or {}
         except UnicodeDecodeError as exc:
             raise UserError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
         except RecursionError:
             raise UserError(f"{p}: YAML nested too deeply; a config is a flat mapping of fields") from None
+        except UserError:
+            raise
+        except ValueError:  # e.g. an integer of over 4300 digits (Python's int() limit)
+            raise UserError(f"{p}: a number too long to read; write numbers of at most 4300 digits") from None
         except yaml.YAMLError as exc:
             raise UserError(f"{p}: not valid YAML ({str(exc).splitlines()[0]}); fix the syntax") from None
         if not isinstance(data, dict):

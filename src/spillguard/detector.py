@@ -282,11 +282,17 @@ class SpillDetector:
             config = TrainConfig.from_dict(entry(data, "config", dict, path), source="config")
         except UserError as exc:
             raise damaged(path, str(exc)) from None
+        if config.height is None or config.width is None:
+            raise damaged(path, "the config has no input size (height/width)")
         det = cls(config)
         det.model_ = build_model(det.config.model, 3, det.config.model_params)
         state = entry(data, "model_state", dict, path)
         if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
             raise damaged(path, "entry 'model_state' is not a mapping of names to tensors")
+        own = det.model_.state_dict()
+        for k, v in state.items():  # load_state_dict would cast int/bool/complex weights silently
+            if k in own and own[k].is_floating_point() and not v.is_floating_point():
+                raise damaged(path, f"weight '{k}' is {v.dtype}, not floating point")
         try:
             det.model_.load_state_dict(state)
         except RuntimeError as exc:  # missing/unexpected keys, size mismatch
@@ -304,9 +310,24 @@ class SpillDetector:
             if not np.isfinite(v):
                 raise damaged(path, f"threshold '{k}' is {v}, not a finite number")
             det.thresholds_[k] = float(v)
+        if ("prior" in det.thresholds_) != (det.config.score == "head"):
+            raise damaged(
+                path,
+                f"the thresholds ({', '.join(det.thresholds_)}) are not those of score '{det.config.score}' "
+                "(a 'prior' threshold belongs to the head score only)",
+            )
         det.threshold_rule_ = entry(data, "threshold_rule", str, path)
         if det.threshold_rule_ not in det.thresholds_:
             raise damaged(path, f"the chosen threshold rule '{det.threshold_rule_}' has no threshold")
-        det.decoder_fitted_ = bool(data.get("decoder_fitted", False))
+        det.decoder_fitted_ = data.get("decoder_fitted", False)
+        if not isinstance(det.decoder_fitted_, bool):
+            raise damaged(path, f"entry 'decoder_fitted' is {det.decoder_fitted_!r}, not true or false")
         det.prepare_inference()
+        # finite weights can still overflow (e.g. 1e38, or a standard deviation of 1e-300): a mid-grey
+        # probe image must score a finite number
+        probe = det.score_samples(np.full((1, *det.input_size, 3), 128, np.uint8))
+        if not np.isfinite(probe).all():
+            raise damaged(
+                path, "the model scores a plain grey image as NaN or infinity (overflowing weights)"
+            )
         return det

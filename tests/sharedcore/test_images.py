@@ -230,3 +230,48 @@ def test_random_bytes_property(tmp_path: Path, blob: bytes) -> None:
 def test_the_corpus_files_are_valid() -> None:
     for key, raw in VALID.items():
         assert decode_array(raw, (16, 12)).shape == (12, 16, 3), key
+
+
+# --- found by research/spillguard_sweep.py (issue 10: images scored unlike what they show) ------
+
+
+def test_exif_orientation_is_applied(tmp_path: Path) -> None:
+    """A camera's JPEG stored sideways with EXIF orientation 6 is what a viewer (and the review
+    page's browser) shows turned upright; it used to be scored as stored."""
+    upright = np.zeros((40, 60, 3), np.uint8)
+    upright[:, :30] = 255  # left half white
+    stored = Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90)  # 60x40 -> 40x60 stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "turn 90 degrees clockwise to view"
+    stored.save(tmp_path / "x.jpg", quality=100, exif=exif)
+    a = load_array(tmp_path / "x.jpg", "RGB")
+    assert a.shape == (40, 60, 3) and a[:, :25].mean() > 240 and a[:, 35:].mean() < 15
+    b = decode_array((tmp_path / "x.jpg").read_bytes(), (30, 20), "RGB")  # the bytes path (service, ONNX)
+    assert b.shape == (20, 30, 3) and b[:, :12].mean() > 240 and b[:, 18:].mean() < 15
+
+
+def _png16(path: Path, arr: np.ndarray) -> None:
+    import struct
+    import zlib
+
+    h, w = arr.shape
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    raw = b"".join(b"\x00" + arr[y].astype(">u2").tobytes() for y in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    )
+
+
+def test_16_bit_grey_png_is_scaled_not_clipped(tmp_path: Path) -> None:
+    """Pillow opens a 16-bit grey PNG as I;16 and its RGB conversion clips every value above 255
+    (a normal photo came out all white)."""
+    grey = np.tile(np.linspace(0, 65535, 32).astype(np.uint16), (8, 1))
+    _png16(tmp_path / "g16.png", grey)
+    assert Image.open(tmp_path / "g16.png").mode == "I;16"
+    a = load_array(tmp_path / "g16.png", "RGB")
+    assert np.array_equal(a[..., 0], (grey >> 8).astype(np.uint8)) and (a[..., 0] == a[..., 2]).all()
+    assert np.array_equal(load_array(tmp_path / "g16.png", "L"), (grey >> 8).astype(np.uint8))

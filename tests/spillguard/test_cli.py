@@ -140,3 +140,33 @@ def test_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
     )
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert res.stderr.startswith("spillguard: error:") and len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-mb", "nan"], "--max-mb: nan is not a finite number"),
+        (["--max-mb", "inf"], "--max-mb: inf is not a finite number"),
+        (["--max-mb", "-1"], "--max-mb: -1.0 is out of range"),
+        (["--max-pixels", "0"], "--max-pixels: 0 is out of range"),
+        (["--max-batch", "0"], "--max-batch: 0 is out of range"),
+        (["--score-batch", "-1"], "--score-batch: -1 is out of range"),
+        (["--sample-normals", "2"], "--sample-normals: 2.0 is out of range"),
+        (["--port", "70000"], "--port: 70000 is out of range"),
+        (["--db", "{F}/v.sqlite"], "is a file, not a folder"),
+        (["--db", "{T}"], "is a folder; name a file"),
+        (["--store", "{F}"], "exists and is not a folder"),
+    ],
+)
+def test_serve_options_are_checked_before_the_model_or_a_port(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    """Found by research/spillguard_sweep.py: a NaN/inf --max-mb was the bug handler (int(nan)), and
+    --max-mb -1 or --max-batch 0 started a server that refused every image."""
+    (tmp_path / "f").write_text("x")
+    args = [a.replace("{F}", str(tmp_path / "f")).replace("{T}", str(tmp_path)) for a in args]
+    res = CliRunner().invoke(
+        app, ["serve", str(tmp_path / "no-run"), "--db", str(tmp_path / "v.sqlite"), *args]
+    )
+    assert isinstance(res.exception, UserError) and message in str(res.exception), (res.output, res.exception)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]

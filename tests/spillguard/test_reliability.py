@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -116,6 +117,21 @@ CHECKPOINT_CASES = [
     (lambda d: d["preprocess"].pop("colour"), "normalisation does not match"),
     (lambda d: d["config"].__setitem__("height", 100000), "field 'height'"),
     (lambda d: d.pop("config"), "entry 'config' is missing"),
+    # found by research/spillguard_sweep.py: these passed the checks above and then crashed or scored wrongly
+    (lambda d: d["config"].update(height=None, width=None), "the config has no input size"),
+    (lambda d: d["config"].__setitem__("model_params", {"widths": [10**5] * 3}), "parameter 'widths'[0]"),
+    (
+        lambda d: d.__setitem__("model_state", {k: v.long() for k, v in d["model_state"].items()}),
+        "is torch.int64, not floating point",
+    ),
+    (
+        lambda d: d.__setitem__("model_state", {k: v.bool() for k, v in d["model_state"].items()}),
+        "is torch.bool, not floating point",
+    ),
+    (lambda d: d["model_state"][_first_weight(d)].fill_(3e38), "scores a plain grey image as NaN"),
+    (lambda d: d["preprocess"].__setitem__("std", [1e-300] * 3), "scores a plain grey image as NaN"),
+    (lambda d: d.__setitem__("decoder_fitted", "no"), "entry 'decoder_fitted' is 'no', not true or false"),
+    (lambda d: d["thresholds"].__setitem__("prior", 0.69), "are not those of score 'local'"),
 ]
 
 
@@ -129,6 +145,13 @@ def test_damaged_checkpoint(tiny_run: Path, tmp_path: Path, change: Any, what: s
         "retrain or re-save it ('spillguard train')"
     )
     assert what in msg
+
+
+@pytest.mark.parametrize("version", ["1", 1.5, None])
+def test_checkpoint_format_version_of_another_type(tiny_run: Path, tmp_path: Path, version: Any) -> None:
+    p = _write(tiny_run, tmp_path, lambda d: d.__setitem__("format_version", version))
+    with pytest.raises(UserError, match=rf"checkpoint format version {re.escape(repr(str(version)))} found"):
+        SpillDetector.load(p)
 
 
 @FAST
@@ -335,3 +358,201 @@ def test_label_files_random_bytes(tmp_path: Path, data: bytes, bom: bool) -> Non
             assert "\n" not in str(exc)
         else:
             assert len(src.paths) == len(src.labels) and set(src.labels) <= {0, 1}
+
+
+# ------------------------------------------------- SIGTERM / SIGINT mid-command (synth: test_atomic.py)
+
+_LONG = "epochs: 100000\npatience: 100000\ntime_budget: 100000\nbatch_size: 16\nheight: 16\nwidth: 24\n"
+
+
+def _signal_cli(args: list[str], cwd: Path, sig: int, ready: Any, timeout: float = 180) -> tuple[int, str]:
+    """Run ``spillguard ARGS``; send ``sig`` once ``ready()`` (polled); return (exit code, stderr)."""
+    import signal as _signal  # noqa: F401  (the caller's signal numbers)
+    import time
+
+    env = {**os.environ, "SPILLGUARD_THREADS": "1"}
+    err_path = cwd / "stderr.txt"
+    with err_path.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "spillguard", *args],
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while not ready():
+                assert proc.poll() is None, (
+                    f"ended (rc {proc.returncode}) before the signal: {err_path.read_text()}"
+                )
+                assert time.monotonic() < deadline, "never became ready"
+                time.sleep(0.05)
+            proc.send_signal(sig)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    text = err_path.read_text()
+    err_path.unlink()
+    return proc.returncode, text
+
+
+def _tmp_names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob(".*") if p.name.endswith(".tmp"))
+
+
+def _train_started(work: Path) -> Any:
+    def ready() -> bool:  # the hidden run folder exists and holds the epoch log: training is under way
+        return any((t / "epochs.jsonl").is_file() for t in work.glob(".run.*.tmp"))
+
+    return ready
+
+
+SIGNALS = [
+    pytest.param(15, 143, "terminated", id="SIGTERM"),
+    pytest.param(2, 130, "interrupted", id="SIGINT"),
+]
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "word", "force"),
+    [
+        pytest.param(15, 143, "terminated", True, id="SIGTERM-force-keeps-old"),
+        pytest.param(15, 143, "terminated", False, id="SIGTERM-new", marks=pytest.mark.slow),
+        pytest.param(2, 130, "interrupted", True, id="SIGINT-force-keeps-old", marks=pytest.mark.slow),
+        pytest.param(2, 130, "interrupted", False, id="SIGINT-new", marks=pytest.mark.slow),
+    ],
+)
+def test_signal_mid_train_leaves_no_temporary_folder(
+    tiny_data: Path, tmp_path: Path, sig: int, code: int, word: str, force: bool
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "c.yaml").write_text(_LONG)
+    if force:
+        (work / "run").mkdir()
+        (work / "run" / "old.txt").write_text("the old run")
+    args = ["-q", "train", str(tiny_data), "-o", str(work / "run"), "-c", str(tmp_path / "c.yaml")]
+    rc, err = _signal_cli([*args, *(["--force"] if force else [])], work, sig, _train_started(work))
+    assert rc == code and err.strip().splitlines()[-1] == f"spillguard: {word}", err
+    assert _tmp_names(work) == []
+    if force:  # the interrupted --force retrain keeps the old run as it was
+        assert [p.name for p in (work / "run").iterdir()] == ["old.txt"]
+    else:
+        assert list(work.iterdir()) == []
+
+
+def _links(tiny_data: Path, folder: Path, n: int) -> None:
+    folder.mkdir()
+    src = [p.read_bytes() for p in sorted((tiny_data / "train").glob("*.jpg"))]
+    for i in range(n):  # copies, not links: a file named twice is scored once
+        (folder / f"i{i:05d}.jpg").write_bytes(src[i % len(src)])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code", "word"), SIGNALS)
+def test_signal_mid_predict_csv_writes_nothing(
+    tiny_run: Path, tiny_data: Path, tmp_path: Path, sig: int, code: int, word: str
+) -> None:
+    import time
+
+    _links(tiny_data, tmp_path / "imgs", 20000)
+    work = tmp_path / "work"
+    work.mkdir()
+    t0 = time.monotonic()
+    args = ["-q", "predict", str(tiny_run), str(tmp_path / "imgs"), "--csv", str(work / "p.csv")]
+    rc, err = _signal_cli(args, work, sig, lambda: time.monotonic() - t0 > 8)  # torch loaded, scoring
+    assert rc == code and err.strip().splitlines()[-1] == f"spillguard: {word}", err
+    assert list(work.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code", "word"), SIGNALS)
+@pytest.mark.parametrize("after", [2.0, 4.0, 6.0])
+def test_signal_mid_export_leaves_a_whole_file_or_nothing(
+    tiny_run: Path, tmp_path: Path, sig: int, code: int, word: str, after: float
+) -> None:
+    """Export has no long phase to wait for: signals at several moments (import, tracing, the
+    onnxruntime parity check, writing); the result is the whole model or no file, never a .tmp."""
+    import time
+
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**os.environ, "SPILLGUARD_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spillguard", "-q", "export", str(tiny_run), "-o", str(work / "m.onnx")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        time.sleep(after)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert _tmp_names(work) == []
+    if proc.returncode == 0:  # finished before the signal arrived: a whole, loadable model
+        from spillguard.deploy.runtime import OnnxDetector
+
+        assert OnnxDetector.load(work / "m.onnx").threshold() > 0
+    elif proc.returncode == -sig:  # still importing, before run_cli installs its handler: nothing begun
+        assert list(work.iterdir()) == []
+    else:
+        assert proc.returncode == code and err.strip().splitlines()[-1] == f"spillguard: {word}", err
+        assert list(work.iterdir()) == []
+
+
+def test_predict_csv_of_a_file_name_that_is_not_utf8(tiny_run: Path, tiny_data: Path, tmp_path: Path) -> None:
+    """Found by research/spillguard_sweep.py: UnicodeEncodeError (the bug handler) writing the CSV."""
+    from spillguard.pipelines.predict import predict_paths, write_predictions
+
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    bad = os.path.join(os.fsencode(imgs), b"bad\xff\xfename.jpg")
+    shutil.copy(tiny_data / "proliv" / "spill_0000.jpg", bad)
+    rows, skipped = predict_paths(tiny_run, [str(imgs)])
+    out = write_predictions(tmp_path / "p.csv", rows, skipped=skipped)
+    raw = out.read_bytes()
+    assert b"bad\xff\xfename.jpg," in raw  # the name's own bytes: the path column names the file
+    with out.open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert os.path.exists(row["path"]) and row["error"] == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "what"),
+    [
+        (["train", "{DATA}", "-o", "{DATA}/train", "--force"], "train: is the input"),
+        (["train", "{DATA}", "-o", "{DATA}", "--force"], "data: is the input"),
+        (["evaluate", "{RUN}", "{DATA}", "-o", "{DATA}/test", "--force"], "test: holds the input"),
+        (["evaluate", "{RUN}", "{DATA}", "-o", "{RUN}", "--force"], "run: is the input"),
+        (["export", "{RUN}", "-o", "{RUN}/checkpoint.pt", "--force"], "checkpoint.pt: is the input"),
+        (["predict", "{RUN}", "{DATA}/test/imgs", "--csv", "{RUN}/metrics.json", "--force"], "is the input"),
+        (["predict", "{RUN}", "{DATA}/test/imgs", "--csv", "{FIRST}", "--force"], "is the input"),
+    ],
+)
+def test_an_output_onto_an_input_is_refused_before_work(
+    tiny_run: Path, tiny_data: Path, tmp_path: Path, argv: list[str], what: str
+) -> None:
+    """Found by research/spillguard_sweep.py: with --force, train -o DATA/train replaced the training
+    images by the run, evaluate -o DATA/test the test images, export/predict overwrote the checkpoint
+    or an image being scored. The output check now looks at what it would replace."""
+    from typer.testing import CliRunner
+
+    from spillguard.cli import app
+
+    data, run = tmp_path / "data", tmp_path / "run"
+    shutil.copytree(tiny_data, data)
+    shutil.copytree(tiny_run, run)
+    first = sorted((data / "test" / "imgs").iterdir())[0]
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    args = [
+        a.replace("{DATA}", str(data)).replace("{RUN}", str(run)).replace("{FIRST}", str(first)) for a in argv
+    ]
+    res = CliRunner().invoke(app, args)
+    assert isinstance(res.exception, UserError), (res.output, res.exception)
+    assert what in str(res.exception) and "which writing the output would destroy" in str(res.exception)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before

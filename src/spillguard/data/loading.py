@@ -160,6 +160,11 @@ def read_manifest(path: str | os.PathLike[str]) -> Sources:
     return out
 
 
+def input_folders(src: Sources) -> list[Path]:
+    """The folders holding the files of ``src`` (and skipped ones): an output must not replace them."""
+    return sorted({p.parent for p in src.paths} | {p.parent for p, _ in src.skipped})
+
+
 def _folder_sources(folders: Sequence[tuple[Path, int]], layout: str) -> Sources:
     out = Sources(layout=layout)
     for folder, label in folders:
@@ -328,4 +333,23 @@ def expand_inputs(items: Sequence[str]) -> tuple[list[Path], list[Skip]]:
                     skipped.append((m, f"{why}; fix or remove the link"))
         else:
             raise UserError(f"{item}: no such file or folder; check the path")
-    return paths, skipped
+    return _once(paths, skipped)
+
+
+def _once(paths: list[Path], skipped: list[Skip]) -> tuple[list[Path], list[Skip]]:
+    """Each file scored once: a file named again (by another argument, or a link to it) is a skip."""
+    seen: dict[tuple[int, int], Path] = {}
+    out: list[Path] = []
+    for p in paths:
+        try:
+            st = p.stat()
+        except OSError:  # vanished since it was listed: the loader names it
+            out.append(p)
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            skipped.append((p, f"same file as {seen[key]} (listed again); scored once"))
+            continue
+        seen[key] = p
+        out.append(p)
+    return out, skipped

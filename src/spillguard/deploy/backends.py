@@ -46,6 +46,14 @@ def onnx_model_bytes(model: str | os.PathLike[str]) -> bytes:
     return export_bytes(SpillDetector.load(run), training_summary(run), drift_reference_text(run))
 
 
+def run_files(model: str | os.PathLike[str]) -> list[Path]:
+    """The files a command reads from a run folder (or the .onnx file itself): never to be overwritten."""
+    p = Path(model)
+    if is_onnx_file(p):
+        return [p]
+    return [p / name for name in ("checkpoint.pt", "metrics.json", "drift_reference.json")]
+
+
 def load_scorer(model: str | os.PathLike[str], backend: str = "auto") -> Scorer:
     """A scorer with ``score_samples``/``threshold``/``input_size`` for a run folder or a .onnx file."""
     kind = resolve_backend(model, backend)

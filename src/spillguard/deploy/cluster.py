@@ -35,6 +35,7 @@ from typing import Any
 from sharedcore.atomic import write_text
 from sharedcore.console import info, progress
 from sharedcore.errors import UserError
+from sharedcore.validate import check_int
 from spillguard.data import expand_inputs
 from spillguard.deploy.backends import onnx_model_bytes, resolve_backend
 from spillguard.deploy.batch_scoring import score_paths
@@ -143,16 +144,29 @@ class ArchiveResult:
     workers: int
 
 
+#: Most worker processes of ``local:N`` (each loads the model; more than the cores only queue).
+LOCAL_WORKERS_MAX = 256
+#: Schemes of a Dask scheduler address (distributed's comm backends reachable by address).
+SCHEMES = ("tcp", "tls", "ws", "wss")
+
+
 def parse_cluster(spec: str) -> tuple[str, int | None]:
-    """ "local" -> ("local", None); "local:4" -> ("local", 4); anything else is a scheduler address."""
+    """ "local" -> ("local", None); "local:4" -> ("local", 4); "tcp://HOST:PORT" (or tls/ws/wss) -> the
+    address. UserError, before anything starts, for a worker count out of 1..LOCAL_WORKERS_MAX, an
+    unknown scheme, or an address without HOST:PORT."""
     if spec == "local" or spec.startswith("local:"):
         n = spec.partition(":")[2]
-        if n and not (n.isdigit() and int(n) > 0):
-            raise UserError(f"--cluster {spec}: the worker count must be a positive integer, e.g. local:4")
+        if n and not (n.isdigit() and 0 < int(n) <= LOCAL_WORKERS_MAX):
+            raise UserError(
+                f"--cluster {spec}: the worker count must be an integer from 1 to {LOCAL_WORKERS_MAX}, e.g. local:4"
+            )
         return "local", int(n) if n else None
-    if "://" not in spec:
+    scheme, sep, rest = spec.partition("://")
+    host, _, port = rest.rpartition(":")
+    if not sep or scheme not in SCHEMES or not host or not (port.isdigit() and 0 < int(port) < 65536):
         raise UserError(
-            f"--cluster {spec}: expected local, local:N or a scheduler address such as tcp://HOST:8786"
+            f"--cluster {spec}: expected local, local:N or a scheduler address {'|'.join(SCHEMES)}://HOST:PORT "
+            "such as tcp://127.0.0.1:8786"
         )
     return spec, None
 
@@ -272,8 +286,8 @@ def score_archive(
     force: bool = False,
 ) -> ArchiveResult:
     """List ``items`` (files, folders, globs), split into partitions, score them on ``cluster``."""
-    if partition_size < 1:
-        raise UserError(f"--partition-size {partition_size}: must be >= 1")
+    check_int(partition_size, "--partition-size", 1, 10**9)
+    parse_cluster(cluster)  # a bad address or worker count before the model is loaded
     t0 = time.perf_counter()
     kind = resolve_backend(model, backend)
     payload: bytes | str = onnx_model_bytes(model) if kind == "onnx" else str(Path(model).resolve())

@@ -83,14 +83,13 @@ class ScoringGraph(nn.Module):
 
 def training_summary(run: Path) -> dict[str, Any]:
     """What the run was trained on (from its metrics.json): root, layout, image counts, splits."""
+    from spillguard.reporting.run_report import read_run_json
+
     path = run / "metrics.json" if run.is_dir() else run.parent / "metrics.json"
-    if not path.is_file():
+    if not path.is_file():  # a checkpoint on its own exports without a summary
         return {}
-    try:
-        m = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    data = m.get("data", {})
+    m = read_run_json(path)  # checked as a whole: a damaged file is a "damaged run file" error
+    data = m["data"]
     return {
         "root": data.get("root"),
         "layout": data.get("layout"),
@@ -104,11 +103,21 @@ def training_summary(run: Path) -> dict[str, Any]:
 
 def drift_reference_text(run: Path) -> str | None:
     """The run's ``drift_reference.json`` (validation normals for the serve drift panel), or None."""
+    from spillguard.reporting.run_report import damaged_run_file
+
     path = (run if run.is_dir() else run.parent) / "drift_reference.json"
     try:
-        return path.read_text(encoding="utf-8") if path.is_file() else None
-    except OSError:
-        return None
+        text = path.read_text(encoding="utf-8") if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        raise damaged_run_file(path, "not readable") from None
+    if text is not None:  # it travels inside the model: never embed what the service cannot read
+        try:
+            ok = isinstance(json.loads(text), dict)
+        except (ValueError, RecursionError):
+            ok = False
+        if not ok:
+            raise damaged_run_file(path, "not a JSON mapping")
+    return text
 
 
 def metadata(

@@ -71,7 +71,7 @@ def ranking_metrics(
     """ROC AUC and PR AUC with bootstrap 95% CIs; needs both classes present."""
     y = np.asarray(labels).astype(int)
     s = np.asarray(scores, dtype=np.float64)
-    if y.min() == y.max():
+    if y.size == 0 or y.min() == y.max():  # no images, or one class: AUCs are undefined
         return {"roc_auc": float("nan"), "pr_auc": float("nan")}
     idx = _bootstrap_idx(y, n_boot, rng)
     aucs = auc_rank(y[idx], s[idx])
@@ -113,7 +113,7 @@ def threshold_metrics(
         "precision_ci": wilson_ci(tp, tp + fp),
         "f1": f1,
     }
-    if y.min() != y.max():
+    if y.size and y.min() != y.max():
         idx = _bootstrap_idx(y, n_boot, rng)
         yb, fb = y[idx].astype(bool), s[idx] > threshold
         tpb, fpb, fnb = (yb & fb).sum(1), (~yb & fb).sum(1), (yb & ~fb).sum(1)
@@ -133,7 +133,7 @@ def evaluate_scores(
     out["at_threshold"] = {
         name: threshold_metrics(y, scores, t, rng, n_boot) for name, t in thresholds.items()
     }
-    if y.min() != y.max():
+    if y.size and y.min() != y.max():
         fpr, tpr, _ = roc_curve(y, scores)
         for target in (0.9, 0.95, 0.98):
             out[f"tnr_at_tpr_{target:g}"] = float(1 - fpr[np.searchsorted(tpr, target, side="left")])

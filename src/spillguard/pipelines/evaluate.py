@@ -14,7 +14,7 @@ import numpy as np
 
 from sharedcore.atomic import atomic_dir, check_output
 from sharedcore.errors import UserError
-from spillguard.data import ImageSet, labelled_sources, load_sources, report_skips
+from spillguard.data import ImageSet, input_folders, labelled_sources, load_sources, report_skips
 from spillguard.detector import SpillDetector
 from spillguard.metrics.detection import evaluate_scores, recon_metrics
 from spillguard.pipelines.train import skips_json
@@ -109,11 +109,12 @@ def evaluate_run(
     run_dir = Path(run)
     target = Path(out) if out is not None else run_dir / EVALUATION
     det = SpillDetector.load(run_dir)
-    check_output(target, force, kind="dir")  # before any image is decoded
+    check_output(target, force, kind="dir", inputs=[run_dir, test])  # before any image is decoded
     rerender = target.resolve() == (run_dir / EVALUATION).resolve()
     train_metrics = read_run_json(run_dir / "metrics.json") if rerender else None  # checked first too
     size = det.config.input_size
     src = labelled_sources(test)
+    check_output(target, force, kind="dir", inputs=input_folders(src))  # e.g. -o DATA/test --force
     check_both_classes(np.asarray(src.labels, dtype=np.int64), str(test))
     ds = load_sources(src, size, strict, what=str(test))
     report_skips(ds.skipped, listed_in=str(target / "test_metrics.json"))

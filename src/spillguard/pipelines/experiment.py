@@ -165,7 +165,7 @@ def run_experiment(
 ) -> ExperimentResult:
     """Train and evaluate every config; write runs/, comparison.{csv,json}, figures and report.html."""
     variants = load_variants(configs, overrides or {})
-    check_output(out, force, kind="dir")  # before training every variant
+    check_output(out, force, kind="dir", inputs=[*configs, data, test])  # before training every variant
     with atomic_dir(out, force=force) as tmp:
         (tmp / "runs").mkdir()
         cache: dict[tuple[int, int], ImageSet] = {}

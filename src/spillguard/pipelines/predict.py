@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from sharedcore.atomic import atomic_path
+from sharedcore.atomic import atomic_path, check_output
 from sharedcore.errors import UserError
 from spillguard.data import Skip, check_skips, expand_inputs
 from spillguard.deploy.backends import load_scorer
@@ -23,15 +23,20 @@ def predict_paths(
     strict: bool = False,
     batch: int = 2048,
     backend: str = "auto",
+    output: str | os.PathLike[str] | None = None,
 ) -> tuple[list[tuple[Path, float, bool]], list[Skip]]:
     """Score files, folders and glob patterns; returns (path, score, is_spill) rows and the skips.
 
     ``run`` is a run folder (torch, or ``backend="onnx"`` to export it in memory and score on
     onnxruntime) or an exported ``.onnx`` file. Decoding overlaps scoring (``deploy.batch_scoring``).
+    ``output``: the file the rows will be written to; refused (before scoring) when it is one of the
+    images to score.
     """
     scorer = load_scorer(run, backend)
     scorer.threshold(rule)  # an unknown rule fails before any file is read
     paths, skipped = expand_inputs(items)
+    if output is not None:
+        check_output(output, True, kind="file", inputs=paths)
     check_skips(skipped, strict)
     rows, bad = score_paths(scorer, paths, rule, strict, batch)
     if not rows:
@@ -58,5 +63,7 @@ def write_predictions(
     w.writerows((str(p), f"{s:.6g}", "spill" if v else "normal", "") for p, s, v in rows)
     w.writerows((str(p), "", "", why) for p, why in skipped)
     with atomic_path(path, force) as tmp:
-        tmp.write_text(buf.getvalue(), encoding="utf-8")
+        # a file name that is not UTF-8 is written as its own bytes (as `ls` and predict's stdout print
+        # it), so that the path column names the file exactly
+        tmp.write_text(buf.getvalue(), encoding="utf-8", errors="surrogateescape")
     return Path(path)

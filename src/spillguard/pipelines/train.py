@@ -20,7 +20,7 @@ from sharedcore.console import info
 from sharedcore.errors import UserError
 from spillguard import __version__
 from spillguard.config import TrainConfig
-from spillguard.data import Skip, load_sources, report_skips, training_sources
+from spillguard.data import Skip, input_folders, load_sources, report_skips, training_sources
 from spillguard.deploy.service.drift import write_drift_reference
 from spillguard.detector import SpillDetector
 from spillguard.metrics.detection import evaluate_scores, recon_metrics
@@ -93,9 +93,10 @@ def train_run(
     ``data`` itself lies in a folder still being built.
     """
     cfg = config.validate()
-    check_output(out, force, kind="dir")  # before loading and training
+    check_output(out, force, kind="dir", inputs=[data])  # before loading and training
     t0 = time.perf_counter()
     sources = training_sources(data)
+    check_output(out, force, kind="dir", inputs=input_folders(sources))  # e.g. -o DATA/train --force
     size_choice = None
     if cfg.height is None or cfg.width is None:  # chosen from the data (spillguard.training.input_size)
         normal_paths = [p for p, y in zip(sources.paths, sources.labels, strict=True) if y == 0]
@@ -104,7 +105,7 @@ def train_run(
             raise UserError(
                 f"{data}: no readable images found among the normal ones; point to a folder of JPEG/PNG files"
             )
-        size_choice = choose_input_size(sizes, cfg.input_pixels)
+        size_choice = choose_input_size(sizes, cfg.input_pixels, cfg.size_multiple)
         cfg = dataclasses.replace(cfg, height=size_choice.height, width=size_choice.width)
         info(size_choice.describe())
     ds = load_sources(sources, cfg.input_size, strict, what=str(data))

@@ -57,7 +57,7 @@ def plot_scores(
     title: str,
 ) -> list[Path]:
     """ROC curve with each threshold's operating point, and score histograms of both classes."""
-    out = []
+    out: list[Path] = []
     colours = {
         "fpr": "tab:red",
         "balanced": "tab:purple",
@@ -65,6 +65,8 @@ def plot_scores(
         "fpr_bound": "tab:orange",
         "stream": "tab:brown",
     }
+    if not len(scores):
+        return out
     if labels.min() != labels.max():
         fpr, tpr, _ = roc_curve(labels, scores)
         fig, ax = plt.subplots(figsize=(4.2, 4))
@@ -83,11 +85,12 @@ def plot_scores(
         ax.legend(fontsize=8)
         out.append(save_figure(fig, folder / f"{prefix}_roc.png"))
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    bins = np.geomspace(max(scores.min(), 1e-6), scores.max() * 1.01, 50)
+    lo = max(float(scores.min()), 1e-6)  # log bins: scores of 0 (e.g. a saturated head) sit in the first
+    bins = np.geomspace(lo, max(float(scores.max()) * 1.01, lo * 10), 50)
     for y, name, c in ((0, "normal", "tab:green"), (1, "spill", "tab:orange")):
         if np.any(labels == y):
             ax.hist(
-                scores[labels == y],
+                np.maximum(scores[labels == y], lo),  # scores below the first bin are counted in it
                 bins=list(bins),
                 alpha=0.6,
                 density=True,

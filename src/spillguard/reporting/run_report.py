@@ -30,7 +30,7 @@ VAL_TITLE = "validation normals vs known spills"
 
 def write_scores(path: Path, paths: Sequence[Any], labels: np.ndarray, scores: np.ndarray) -> None:
     """CSV with columns path, label, score (6 significant digits)."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with path.open("w", newline="", encoding="utf-8", errors="surrogateescape") as fh:  # names as bytes
         w = csv.writer(fh)
         w.writerow(["path", "label", "score"])
         w.writerows((str(p), int(y), f"{s:.6g}") for p, y, s in zip(paths, labels, scores, strict=True))
@@ -43,16 +43,137 @@ def damaged_run_file(path: str | os.PathLike[str], what: str) -> UserError:
     )
 
 
-#: Top-level entries of metrics.json (train) and test_metrics.json (evaluate) that reports read.
-RUN_JSON_KEYS: dict[str, dict[str, type]] = {
-    "metrics.json": {"config": dict, "data": dict, "history": list, "thresholds": dict, "validation": dict},
-    "test_metrics.json": {"data": dict, "thresholds": dict, "metrics": dict},
+# What reports and commands read from a run folder's JSON files, checked as a whole before any use
+# (a damaged file is one "damaged run file" line, never a KeyError half-way through a report). A
+# schema is a type, a callable (value -> bool), [item schema] or {key: schema} where a key starting
+# with "?" may be absent and a key ending in "*" covers every other key with that prefix.
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _opt_number(v: Any) -> bool:
+    return v is None or _number(v)
+
+
+def _ci_pair(v: Any) -> bool:
+    return v is None or (isinstance(v, list) and len(v) == 2 and all(_opt_number(x) for x in v))
+
+
+def _skip_pair(v: Any) -> bool:
+    return isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)
+
+
+def _rate_entries(*names: str) -> dict[str, Any]:
+    return {k: v for n in names for k, v in ((n, _opt_number), (f"?{n}_ci", _ci_pair))}
+
+
+_RATE = {
+    "threshold": _number,
+    "confusion": {"tp": int, "fp": int, "tn": int, "fn": int},
+    **_rate_entries("tpr", "tnr", "fpr", "precision", "f1"),
+}
+_METRICS = {
+    "n": int,
+    "n_spill": int,
+    "n_normal": int,
+    **_rate_entries("roc_auc", "pr_auc"),
+    "at_threshold": {"*": _RATE},
+    "tnr_at_tpr_*": _opt_number,
+    "?robustness": {"*": _opt_number},
+    "?recon": {"score": str, **_rate_entries("roc_auc", "pr_auc")},
+}
+_GATE = {
+    "passed": bool,
+    "min_auc": _number,
+    "n_known_check": int,
+    "warnings": [str],
+    "advice": str,
+    **_rate_entries("known_auc", "synthetic_auc"),
+}
+_HOW = {"how": str}
+_THRESHOLDS = {"*": _number}
+RUN_JSON_SCHEMAS: dict[str, dict[str, Any]] = {
+    "metrics.json": {
+        "config": {
+            **dict.fromkeys(("model", "loss", "score", "colour", "illumination", "augment"), str),
+            **dict.fromkeys(("smooth", "height", "width", "seed", "patience"), int),
+            "model_params": dict,
+            "target_fpr": _number,
+        },
+        "?choices": {f"?{k}": _HOW for k in ("input_size", "greyscale", "anomalies", "schedule")},
+        "?gate": _GATE,
+        "data": {"root": str, "layout": str, "?skipped": [_skip_pair]},
+        "sizes": {"train": int},
+        "train_seconds": _number,
+        "history": [
+            {
+                "epoch": _number,
+                "train_loss": _number,
+                "val_loss": _number,
+                "?val_auc": _opt_number,
+                "?lr": _number,
+            }
+        ],
+        "?decoder_history": [{"?val_loss": _number, "?val_mse": _number}],
+        "thresholds": _THRESHOLDS,
+        "threshold_rule": str,
+        "validation": _METRICS,
+    },
+    "test_metrics.json": {
+        "data": {"root": str, "?skipped": [_skip_pair]},
+        "thresholds": _THRESHOLDS,
+        "metrics": _METRICS,
+    },
 }
 
 
+def schema_problem(value: Any, schema: Any, where: str = "") -> str | None:
+    """Where ``value`` departs from ``schema`` (see above), e.g. "entry 'validation/n' is missing",
+    or None when it fits."""
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            return f"entry '{where}' is a {type(value).__name__}, not a mapping"
+        for key, sub in schema.items():
+            name = key.lstrip("?")
+            if name.endswith("*"):
+                for k in value:
+                    if (
+                        isinstance(k, str)
+                        and k.startswith(name[:-1])
+                        and k not in schema
+                        and f"?{k}" not in schema
+                    ):
+                        bad = schema_problem(value[k], sub, f"{where}/{k}".lstrip("/"))
+                        if bad:
+                            return bad
+                continue
+            if name not in value:
+                if key.startswith("?"):
+                    continue
+                return f"entry '{where}/{name}' is missing".replace("'/", "'")
+            bad = schema_problem(value[name], sub, f"{where}/{name}".lstrip("/"))
+            if bad:
+                return bad
+        return None
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            return f"entry '{where}' is a {type(value).__name__}, not a list"
+        for i, item in enumerate(value):
+            bad = schema_problem(item, schema[0], f"{where}[{i}]")
+            if bad:
+                return bad
+        return None
+    if isinstance(schema, type):
+        ok = isinstance(value, schema) and not (schema is int and isinstance(value, bool))
+    else:
+        ok = bool(schema(value))
+    return None if ok else f"entry '{where}' is {str(value)[:40]!r}, not what spillguard writes"
+
+
 def read_run_json(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A run's metrics.json / test_metrics.json, checked: JSON, a mapping, the entries reports read
-    (``RUN_JSON_KEYS``) of the right types, thresholds numbers; else a "damaged run file" UserError."""
+    """A run's metrics.json / test_metrics.json, checked as a whole against ``RUN_JSON_SCHEMAS``
+    (every entry reports and commands read, nested ones too, of the right type; threshold rules
+    known); else a "damaged run file" UserError."""
     p = Path(path)
     try:
         obj = json.loads(p.read_text(encoding="utf-8"))
@@ -62,23 +183,32 @@ def read_run_json(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise damaged_run_file(p, f"not readable JSON ({type(exc).__name__})") from None
     if not isinstance(obj, dict):
         raise damaged_run_file(p, f"a {type(obj).__name__}, not a mapping")
-    for key, kind in RUN_JSON_KEYS.get(p.name, {}).items():
-        if not isinstance(obj.get(key), kind):
-            raise damaged_run_file(p, f"entry '{key}' is missing or not a {kind.__name__}")
     thresholds = obj.get("thresholds", {})
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in thresholds.values()):
+    if isinstance(thresholds, dict) and not all(_number(v) for v in thresholds.values()):
         raise damaged_run_file(p, "a threshold is not a number")
+    bad = schema_problem(obj, RUN_JSON_SCHEMAS.get(p.name, {}))
+    if bad:
+        raise damaged_run_file(p, bad)
+    unknown = [r for r in obj.get("thresholds", {}) if r not in RULE_TEXT]
+    if unknown:
+        raise damaged_run_file(p, f"threshold rule '{unknown[0]}' is unknown")
     return obj
 
 
 def read_scores(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Labels and scores from a ``scores_*.csv`` (columns include label, score)."""
     try:
-        with Path(path).open(newline="", encoding="utf-8") as fh:
+        with Path(path).open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
             rows = list(csv.DictReader(fh))
-        return np.array([int(r["label"]) for r in rows]), np.array([float(r["score"]) for r in rows])
+        labels = np.array([int(r["label"]) for r in rows], dtype=np.int64)
+        scores = np.array([float(r["score"]) for r in rows], dtype=np.float64)
     except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as exc:
         raise damaged_run_file(path, f"not a table of label and score ({type(exc).__name__})") from None
+    if not len(rows):
+        raise damaged_run_file(path, "no rows of label and score")
+    if not np.isin(labels, (0, 1)).all() or not np.isfinite(scores).all():
+        raise damaged_run_file(path, "a label is not 0/1 or a score is not a finite number")
+    return labels, scores
 
 
 def _ci(m: dict[str, Any], key: str) -> str:

@@ -34,6 +34,7 @@ class InputSizeChoice:
     pixel_budget: int
     n_read: int
     scaled: bool
+    multiple: int = MULTIPLE
 
     def describe(self) -> str:
         """One line for the console and the report."""
@@ -45,7 +46,7 @@ class InputSizeChoice:
         return (
             f"input size {self.height}x{self.width} (height x width) chosen from the median image size "
             f"{self.median_height:g}x{self.median_width:g} of {self.n_read} training images ({how}, "
-            f"multiples of {MULTIPLE}); set height/width in a config to fix it"
+            f"multiples of {self.multiple}); set height/width in a config to fix it"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,21 +59,25 @@ def _round(v: float, up: bool, m: int = MULTIPLE) -> int:
 
 
 def choose_input_size(
-    sizes: Sequence[tuple[int, int]] | np.ndarray, pixel_budget: int = DEFAULT_PIXELS
+    sizes: Sequence[tuple[int, int]] | np.ndarray,
+    pixel_budget: int = DEFAULT_PIXELS,
+    multiple: int = MULTIPLE,
 ) -> InputSizeChoice:
-    """Input (height, width) from source image sizes ``sizes`` = [(height, width), ...] in pixels."""
+    """Input (height, width) from source image sizes ``sizes`` = [(height, width), ...] in pixels;
+    each a multiple of ``multiple`` (2**stride-2 blocks of the model; ``TrainConfig.size_multiple``)."""
     hw = np.asarray(sizes, dtype=np.float64).reshape(-1, 2)
     if len(hw) == 0:
         raise ValueError("no image sizes to choose an input size from")
     mh, mw = (float(v) for v in np.median(hw, axis=0))
     scale = min(1.0, math.sqrt(pixel_budget / (mh * mw)))
-    h, w = _round(mh * scale, scale >= 1.0), _round(mw * scale, scale >= 1.0)
-    while h * w > pixel_budget and max(h, w) > MULTIPLE:  # rounding up may overshoot it
+    m = multiple
+    h, w = _round(mh * scale, scale >= 1.0, m), _round(mw * scale, scale >= 1.0, m)
+    while h * w > pixel_budget and max(h, w) > m:  # rounding up may overshoot it
         if h >= w:
-            h -= MULTIPLE
+            h -= m
         else:
-            w -= MULTIPLE
-    return InputSizeChoice(h, w, mh, mw, int(pixel_budget), len(hw), scale < 1.0)
+            w -= m
+    return InputSizeChoice(h, w, mh, mw, int(pixel_budget), len(hw), scale < 1.0, m)
 
 
 def image_sizes(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -125,3 +126,18 @@ def test_resize_and_expand_inputs(tmp_path: Path) -> None:
         expand_inputs([str(tmp_path / "*.png")])
     with pytest.raises(UserError, match="no such file"):
         expand_inputs([str(tmp_path / "nope.jpg")])
+
+
+def test_a_file_named_twice_is_scored_once(tmp_path: Path) -> None:
+    """Found by research/spillguard_sweep.py: ``predict RUN x.jpg x.jpg DIR`` scored x.jpg three
+    times (three CSV rows for one file); a hard link is the same file too."""
+    (tmp_path / "x.jpg").write_bytes(b"x")
+    os.link(tmp_path / "x.jpg", tmp_path / "y.jpg")
+    paths, skipped = expand_inputs([str(tmp_path / "x.jpg"), str(tmp_path / "x.jpg"), str(tmp_path)])
+    assert paths == [tmp_path / "x.jpg"]
+    again = f"same file as {tmp_path / 'x.jpg'} (listed again); scored once"
+    assert sorted((p.name, why) for p, why in skipped) == [
+        ("x.jpg", again),
+        ("x.jpg", again),
+        ("y.jpg", f"same file as {tmp_path / 'x.jpg'} (a link); listed once"),  # the folder's own listing
+    ]

@@ -32,6 +32,15 @@ def test_cluster_spec_parsing() -> None:
     for bad in ("local:0", "local:x", "10.0.0.1:8786"):
         with pytest.raises(UserError, match="--cluster"):
             parse_cluster(bad)
+    # found by research/spillguard_sweep.py: distributed's own ValueError (the bug handler), or a
+    # LocalCluster of 100,000 processes that never came up
+    for bad in ("tcp://", "tcp://127.0.0.1:notaport", "tcp://127.0.0.1:99999", "udp://x:1", "tcp://:8786",
+                "", "local:100000", "local:-1"):  # fmt: skip
+        with pytest.raises(UserError, match="--cluster") as err:
+            parse_cluster(bad)
+        assert "\n" not in str(err.value)
+    assert parse_cluster("tls://sched.example:8786")[0] == "tls://sched.example:8786"
+    assert parse_cluster("local:256") == ("local", 256)
 
 
 def test_output_folder_checks_come_before_any_cluster(

@@ -186,3 +186,29 @@ def test_cli_export_is_atomic_and_needs_force(tiny_run: Path, tmp_path: Path) ->
     assert not list(tmp_path.glob(".*tmp"))
     res = runner.invoke(app, ["-q", "export", str(tmp_path / "nope"), "-o", str(tmp_path / "x.onnx")])
     assert isinstance(res.exception, UserError) and not (tmp_path / "x.onnx").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "what"),
+    [
+        ("metrics.json", "[]", "metrics.json: a list, not a mapping"),
+        ("metrics.json", "[" * 100_000 + "]" * 100_000, "not readable JSON"),
+        ("metrics.json", "NaN", "a float, not a mapping"),
+        ("metrics.json", '{"config": {}}', "entry 'config/model' is missing"),
+        ("drift_reference.json", "{", "drift_reference.json: not a JSON mapping"),
+    ],
+)
+def test_export_of_a_run_with_a_damaged_file(
+    tiny_run: Path, tmp_path: Path, name: str, text: str, what: str
+) -> None:
+    """Found by research/spillguard_sweep.py: export read metrics.json unchecked (AttributeError,
+    RecursionError) and embedded any drift_reference.json text in the model."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    (run / name).write_text(text, encoding="utf-8")
+    res = CliRunner().invoke(app, ["export", str(run), "-o", str(tmp_path / "m.onnx")])
+    assert isinstance(res.exception, UserError), res.output
+    assert str(res.exception).startswith("damaged run file:") and what in str(res.exception)
+    assert not (tmp_path / "m.onnx").exists()

@@ -56,3 +56,15 @@ def test_perfect_and_single_class() -> None:
     assert m["roc_auc"] == 1.0 and m["at_threshold"]["t"]["tpr"] == 1.0 and m["tnr_at_tpr_0.98"] == 1.0
     one = evaluate_scores(np.zeros(4), np.arange(4.0), {"t": 1.5}, n_boot=100)
     assert np.isnan(one["roc_auc"]) and one["at_threshold"]["t"]["fpr"] == 0.5
+
+
+def test_metrics_of_no_images_are_undefined_not_a_crash() -> None:
+    """max_train 4 leaves an empty validation check half (found by research/spillguard_sweep.py)."""
+    import math
+
+    from spillguard.metrics.detection import evaluate_scores, ranking_metrics
+
+    out = ranking_metrics(np.zeros(0), np.zeros(0), np.random.default_rng(0))
+    assert math.isnan(out["roc_auc"]) and math.isnan(out["pr_auc"])
+    ev = evaluate_scores(np.zeros(0), np.zeros(0), {"fpr": 0.5})
+    assert ev["n"] == 0 and math.isnan(ev["at_threshold"]["fpr"]["tpr"])
