@@ -24,6 +24,8 @@ SCORE_NAME = "score"  # (N,) float32, higher = more likely a spill
 PROBA_NAME = "p_spill"  # (N,) float32, head models only
 # metadata keys (values are strings; JSON where structured)
 META_FORMAT = "spillguard_format_version"
+#: Most input pixels an exported model may declare (as ``spillguard.config.INPUT_PIXELS_MAX``: 512 x 512).
+INPUT_PIXELS_MAX = 512 * 512
 META_REQUIRED = ("spillguard_version", "thresholds", "threshold_rule", "input_size", "colour", "score")
 
 
@@ -118,8 +120,28 @@ def read_metadata(meta: dict[str, str], name: str) -> dict[str, Any]:
         h, w = (int(v) for v in out["input_size"])
     except (ValueError, TypeError, AttributeError) as exc:
         raise UserError(f"{name}: malformed spillguard metadata ({exc}); re-export it") from None
+    if not (0 < h and 0 < w and h * w <= INPUT_PIXELS_MAX):
+        raise UserError(
+            f"{name}: damaged model file: input_size {h}x{w} is not a size spillguard exports (1 to "
+            f"{INPUT_PIXELS_MAX:,} pixels); re-export it with 'spillguard export'"
+        )
     out["input_size"] = (h, w)
     return out
+
+
+def check_graph_input(session: Any, size: tuple[int, int], name: str) -> None:
+    """UserError unless the graph's input is (N, H, W, 3) with the metadata's H and W where it fixes them."""
+    shape = list(session.get_inputs()[0].shape)
+    fixed = [shape[1], shape[2]] if len(shape) == 4 else None
+    if (
+        fixed is None
+        or shape[3] not in (3, "3")
+        or any(isinstance(d, int) and d != want for d, want in zip(fixed, size, strict=True))
+    ):
+        raise UserError(
+            f"{name}: damaged model file: its graph takes {shape}, but its metadata says input_size "
+            f"{size[0]}x{size[1]} (N, H, W, 3 expected); re-export it with 'spillguard export'"
+        )
 
 
 class OnnxDetector:
@@ -153,6 +175,7 @@ class OnnxDetector:
             raise UserError(f"{name}: empty file; re-export it with 'spillguard export'")
         session = _session(data, name)
         meta = read_metadata(dict(session.get_modelmeta().custom_metadata_map), name)
+        check_graph_input(session, meta["input_size"], name)
         return cls(session, meta, name)
 
     @property

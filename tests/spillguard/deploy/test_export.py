@@ -139,6 +139,27 @@ def test_broken_or_foreign_models_are_refused_in_one_line(tiny_onnx: Path, tmp_p
         assert isinstance(res.exception, UserError) and message in str(res.exception), name
 
 
+@pytest.mark.parametrize(
+    ("size", "message"),
+    [
+        ("[32, 32]", "its graph takes"),  # another size than the graph's fixed one
+        ("[-16, 24]", "is not a size spillguard exports"),
+        ("[100000, 100000]", "is not a size spillguard exports"),  # would allocate hundreds of GiB
+        ("[0, 48]", "is not a size spillguard exports"),
+    ],
+)
+def test_input_size_metadata_is_checked_against_the_graph(
+    tiny_onnx: Path, tmp_path: Path, size: str, message: str
+) -> None:
+    # found by research/spillguard_sweep.py: these reached the bug handler (onnxruntime errors, MemoryError)
+    bad = _with_metadata(tiny_onnx, tmp_path / "size.onnx", input_size=size)
+    with pytest.raises(UserError, match=f"damaged model file: .*{message}") as exc:
+        OnnxDetector.load(bad)
+    assert "\n" not in str(exc.value)
+    res = runner.invoke(app, ["-q", "predict", str(bad), str(tmp_path)])
+    assert isinstance(res.exception, UserError) and message in str(res.exception)
+
+
 def _csv(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(path.open(encoding="utf-8")))
 
