@@ -136,9 +136,8 @@ def check_not_input(output: str | os.PathLike[str], inputs: Sequence[object]) ->
         if out == inp or out in inp.parents:
             what = "is" if out == inp else "holds"
             raise UserError(
-                f"{output}: the output {what} the input {given}, which writing the output would destroy "
-                "(also with --force); "
-                "choose another output path"
+                f"{output}: {what} the input {given}, which writing the output would destroy "
+                "(also with --force); choose another output path"
             )
 
 

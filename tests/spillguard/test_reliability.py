@@ -458,7 +458,7 @@ def test_signal_mid_predict_csv_writes_nothing(
 ) -> None:
     import time
 
-    _links(tiny_data, tmp_path / "imgs", 20000)
+    _links(tiny_data, tmp_path / "imgs", 100_000)  # ~15 s of scoring idle: the signal lands mid-run
     work = tmp_path / "work"
     work.mkdir()
     t0 = time.monotonic()

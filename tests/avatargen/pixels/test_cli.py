@@ -142,7 +142,9 @@ def test_output_folder_replacing_the_input_images_is_refused(
     for p in sorted(folder.glob("*.png"))[:3]:
         (mine / p.name).write_bytes(p.read_bytes())
     res = CliRunner().invoke(app, [a.format(folder=mine, parent=mine.parent) for a in cmd])
-    assert isinstance(res.exception, UserError) and "which writing it would replace" in str(res.exception)
+    assert isinstance(res.exception, UserError) and "which writing the output would destroy" in str(
+        res.exception
+    )
     assert sorted(p.name for p in mine.iterdir()) == sorted(p.name for p in folder.glob("*.png"))[:3]
 
 

@@ -181,5 +181,5 @@ def test_cli_draw_never_replaces_the_model_folder(
         app,
         ["avatars", "draw", str(tmp_path / "x" / "m.json"), "-o", str(tmp_path / "x"), "--force", "-n", "1"],
     )
-    assert isinstance(res.exception, UserError) and "the output holds the input" in str(res.exception)
+    assert isinstance(res.exception, UserError) and "holds the input" in str(res.exception)
     assert [p.name for p in (tmp_path / "x").iterdir()] == ["m.json"]

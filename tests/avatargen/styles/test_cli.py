@@ -213,7 +213,7 @@ def test_output_that_would_replace_an_input_is_refused(
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
     args = [a.format(data=data, model=model, dir=tmp_path) for a in cmd]
     code, _out, err = run(args, capsys, monkeypatch)
-    assert code == 2 and "which writing it would replace" in err and err.count("\n") == 1
+    assert code == 2 and "which writing the output would destroy" in err and err.count("\n") == 1
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
 
 
