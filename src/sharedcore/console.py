@@ -180,6 +180,7 @@ def run_cli(
     a bug and naming the log file with the traceback (:func:`write_bug_report`), exit 1.
     """
     argv = list(sys.argv[1:] if args is None else args)
+    previous = signal.getsignal(signal.SIGTERM)
     install_sigterm_handler()
     safe_output_streams()
     command = typer.main.get_command(app)
@@ -235,6 +236,10 @@ def run_cli(
             f"{where}; please report it with that file",
             file=sys.stderr,
         )
+    # The command is over (its outputs whole or removed): a SIGTERM from here on, while the interpreter
+    # exits (thread-pool joins, atexit), must not raise Terminated where nothing catches it and prints a
+    # traceback; it gets the handler the process had before (the default: end quietly by the signal).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL if previous in (None, _raise_terminated) else previous)
     raise SystemExit(code)
 
 
