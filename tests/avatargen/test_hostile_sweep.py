@@ -2159,6 +2159,8 @@ def run_signal_case(case: Case, d: Path, fx: Path) -> Outcome:
         )
     if proc.returncode == -sig and b"wrote" in out:  # the signal came as the finished command exited
         return Outcome(case, "ok", f"the output was complete; {sig.name} came during interpreter exit", secs)
+    if proc.returncode == 0:  # the signal came after the command's own handling ended: a finished result
+        return Outcome(case, "ok", f"finished (exit 0); {sig.name} came as it exited", secs)
     if proc.returncode not in (want, 0):
         return Outcome(
             case, "DEFECT", f"exit {proc.returncode} after {sig.name}, {want} expected: {err[-200:]!r}", secs
@@ -2169,7 +2171,7 @@ def run_signal_case(case: Case, d: Path, fx: Path) -> Outcome:
     return Outcome(
         case,
         "error",
-        f"exit {proc.returncode}, nothing left behind: {err.strip().splitlines()[-1][:120]}",
+        f"exit {proc.returncode}, nothing left behind: {(err.strip().splitlines() or [''])[-1][:120]}",
         secs,
     )
 
