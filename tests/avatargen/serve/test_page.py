@@ -4,7 +4,6 @@ read a probability off the page and check it against `avatargen styles prob` run
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,17 +12,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import LiveServer
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from .conftest import LiveServer
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +25,7 @@ def browser() -> Iterator[Any]:
         "playwright.sync_api", reason="playwright is not installed (extra 'browser')"
     )
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield b
         finally:

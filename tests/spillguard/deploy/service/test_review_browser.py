@@ -11,19 +11,10 @@ import httpx
 import pytest
 
 from spillguard.deploy.service.app import ServiceConfig
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 from .conftest import TOKEN
 from .live import app_in_thread
-
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does it)"
