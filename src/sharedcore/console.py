@@ -240,7 +240,19 @@ def run_cli(
     # exits (thread-pool joins, atexit), must not raise Terminated where nothing catches it and prints a
     # traceback; it gets the handler the process had before (the default: end quietly by the signal).
     signal.signal(signal.SIGTERM, signal.SIG_DFL if previous in (None, _raise_terminated) else previous)
+    _forget_unhandled_interrupt()  # the exit code is ours, not a Ctrl-C that an exec'd string let through
     raise SystemExit(code)
+
+
+def _forget_unhandled_interrupt() -> None:
+    """Clear CPython's record of a KeyboardInterrupt that left an ``exec``/``eval`` of a string.
+
+    A Ctrl-C that lands inside such a call (dataclasses and namedtuple build their methods that way, e.g.
+    while torch imports a module mid-training) sets a flag that ``python -m`` checks after exit: the
+    process then kills itself with SIGINT (exit -2) although we handled the interrupt and chose 130.
+    Every string ``exec`` resets that flag first, so an empty one clears it.
+    """
+    exec("pass", {})  # a constant: only its side effect on the interpreter's flag matters
 
 
 def _silence_stdout() -> None:

@@ -153,6 +153,38 @@ def test_interrupt_and_sigterm(crash_dir: Path, capsys: pytest.CaptureFixture[st
     assert not crash_dir.exists()
 
 
+_INTERRUPT_IN_EXEC = """
+import typer
+from sharedcore.console import make_app, run_cli
+
+app = make_app("toy", "A toy tool.", "9.9")
+
+@app.command()
+def build() -> None:
+    \"\"\"Ctrl-C inside a string exec, as when it lands while dataclasses build a class's methods.\"\"\"
+    exec("raise KeyboardInterrupt", {})
+
+@app.command()
+def other() -> None:
+    \"\"\"Unused: two commands make build a subcommand.\"\"\"
+
+run_cli(app, "toy")
+"""
+
+
+def test_interrupt_inside_exec_still_exits_130(tmp_path: Path) -> None:
+    # python -m: CPython's own "unhandled KeyboardInterrupt" record made the process kill itself with
+    # SIGINT (-2) after run_cli had handled the interrupt and chosen 130 (CI caught it mid-training).
+    (tmp_path / "toypkg").mkdir()
+    (tmp_path / "toypkg" / "__init__.py").write_text("")
+    (tmp_path / "toypkg" / "__main__.py").write_text(_INTERRUPT_IN_EXEC)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "toypkg", "build"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert (proc.returncode, proc.stderr) == (130, "toy: interrupted\n")
+
+
 @pytest.mark.parametrize(
     ("prog", "args", "needle"),
     [
