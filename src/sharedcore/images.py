@@ -127,6 +127,12 @@ def _orientation(im: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
+def shown_size(im: Image.Image) -> tuple[int, int]:
+    """(width, height) of an opened image as decoded here and shown by viewers: EXIF turns applied."""
+    w, h = im.size
+    return (h, w) if _orientation(im) in (5, 6, 7, 8) else (w, h)
+
+
 def open_image(
     path: str | os.PathLike[str],
     mode: str = "RGB",

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from sharedcore.images import shown_size
+
 MULTIPLE = 8  # 2**3: three stride-2 blocks of the default model
 DEFAULT_PIXELS = 128 * 128  # pixel budget of an automatically chosen input size
 
@@ -83,7 +85,10 @@ def choose_input_size(
 def image_sizes(
     paths: Sequence[str | os.PathLike[str]], limit: int = 2000, seed: int = 0
 ) -> list[tuple[int, int]]:
-    """(height, width) of up to ``limit`` readable images (an evenly seeded sample), from headers only."""
+    """(height, width) of up to ``limit`` readable images (an evenly seeded sample), from headers only.
+
+    The size is the one the loader decodes to: an EXIF orientation that turns the image swaps the two.
+    """
     idx = np.arange(len(paths))
     if len(idx) > limit:
         idx = np.sort(np.random.default_rng(seed).choice(len(idx), limit, replace=False))
@@ -91,7 +96,8 @@ def image_sizes(
     for i in idx:
         try:
             with Image.open(paths[int(i)]) as im:
-                out.append((im.size[1], im.size[0]))
+                w, h = shown_size(im)
+                out.append((h, w))
         except Exception:  # unreadable files are reported by the loader; here they are just not counted
             continue
     return out

@@ -55,3 +55,14 @@ def test_sizes_from_headers_and_greyscale(tmp_path: Path) -> None:
     colour = grey.copy()
     colour[0, 0, 0, 1] = 255 if colour[0, 0, 0, 0] < 200 else 0
     assert is_greyscale(grey) and not is_greyscale(colour)
+
+
+def test_sizes_follow_the_exif_turn_that_the_loader_applies(tmp_path: Path) -> None:
+    from sharedcore.images import load_array
+
+    p = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 40 wide x 30 high, shown turned by 90 degrees: 30 wide x 40 high
+    Image.new("RGB", (40, 30), (90, 60, 30)).save(p, exif=exif)
+    assert image_sizes([p]) == [(40, 30)]
+    assert load_array(p).shape[:2] == (40, 30)  # what training and scoring decode
