@@ -34,8 +34,9 @@ from spillguard.post_processing.scores import SCORES, error_map, head_score
 from spillguard.post_processing.thresholds import check_rule, choose_rule, choose_thresholds
 from spillguard.training.choices import resolve_config
 from spillguard.training.decoder import can_fit_decoder, fit_decoder
-from spillguard.training.reconstruction import fit_reconstruction, reconstruct
-from spillguard.training.spill_head import fit_spill_head
+from spillguard.training.loop import LoopSettings, Objective, fit
+from spillguard.training.reconstruction import Reconstruction, reconstruct
+from spillguard.training.spill_head import SpillHead
 
 
 def _split(n: int, frac: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -146,15 +147,14 @@ class SpillDetector:
                 raise UserError(f"model '{cfg.model}' has no spill head; supervision needs e.g. conv_ae_head")
             # the head trains on the calibration spills; the check spills stay unseen
             cal_s, chk_s = _split(n_spills, cfg.calib_fraction, rng)
-            self.history_ = fit_spill_head(
+            objective: Objective = SpillHead(
                 self.model_, self.prep_, x_train, x_val, cfg, gen, device,
                 x_spill[cal_s] if x_spill is not None else None,
-                x_spill[chk_s] if x_spill is not None else None, on_epoch,
+                x_spill[chk_s] if x_spill is not None else None,
             )  # fmt: skip
         else:
-            self.history_ = fit_reconstruction(
-                self.model_, self.prep_, x_train, x_val, cfg, gen, device, x_spill, on_epoch
-            )
+            objective = Reconstruction(self.model_, self.prep_, x_train, x_val, cfg, gen, device, x_spill)
+        self.history_ = fit(objective, LoopSettings.from_config(cfg), on_epoch)
         self.decoder_history_: list[dict[str, Any]] = []
         self.decoder_fitted_ = cfg.fits_decoder and can_fit_decoder(self.model_)
         if self.decoder_fitted_:  # after the head: its scores and thresholds stay as they are

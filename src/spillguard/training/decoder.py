@@ -120,7 +120,7 @@ def fit_decoder(
     obj = FrozenEncoderDecoder(model, prep, train_x, val_x, cfg, device)
     settings = LoopSettings(
         cfg.decoder_epochs, cfg.lr, cfg.weight_decay, "constant", cfg.patience, "decoder", "decoder_"
-    )
+    )  # its own epochs, no schedule, and its own log keys
     history = fit(obj, settings, on_epoch)
     for p in model.features.parameters():
         p.requires_grad_(True)

@@ -13,12 +13,15 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 from torch import nn
 
 from sharedcore.console import progress
+
+if TYPE_CHECKING:  # configuration flows down: training does not import config at run time
+    from spillguard.config import TrainConfig
 
 
 class Objective(Protocol):
@@ -65,6 +68,23 @@ class LoopSettings:
     patience: int = 6  # epochs without a lower validation loss before stopping
     desc: str = "training"  # progress-bar label
     log_prefix: str = ""  # prefix of the keys passed to ``on_epoch``
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig) -> LoopSettings:
+        """The main phase's settings (head or reconstruction) of a training configuration."""
+        return cls(cfg.schedule[0], cfg.lr, cfg.weight_decay, cfg.lr_schedule, cfg.patience)
+
+
+class WholeModel:
+    """Base of an objective whose whole ``model`` learns (head and reconstruction training)."""
+
+    model: nn.Module
+
+    def parameters(self) -> Iterator[nn.Parameter]:
+        return self.model.parameters()
+
+    def train_mode(self) -> None:
+        self.model.train()
 
 
 def make_schedule(opt: torch.optim.Optimizer, name: str, epochs: int, steps: int) -> tuple[Any, bool]:

@@ -6,8 +6,8 @@ known spills are given, the validation ROC AUC of validation normals against the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -18,7 +18,7 @@ from spillguard.metrics.detection import separation_auc
 from spillguard.models.capabilities import Reconstructor
 from spillguard.models.losses import get_loss
 from spillguard.post_processing.scores import SCORES, error_map
-from spillguard.training.loop import LoopSettings, fit
+from spillguard.training.loop import WholeModel
 
 if TYPE_CHECKING:  # configuration flows down: training does not import config at run time
     from spillguard.config import TrainConfig
@@ -38,8 +38,9 @@ def reconstruct(
     return torch.cat(xs), torch.cat(rs)
 
 
-class Reconstruction:
-    """Objective: reconstruct augmented training normals (N, 3, H, W) in [0, 1]."""
+class Reconstruction(WholeModel):
+    """Objective: reconstruct augmented training normals (N, 3, H, W) in [0, 1]; with ``spill_x``
+    (known spills) validation also reports the separation AUC of the reconstruction score."""
 
     def __init__(
         self,
@@ -60,14 +61,8 @@ class Reconstruction:
         self.cfg, self.gen, self.device = cfg, generator, device
         self.loss_fn, self.score_fn = get_loss(cfg.loss), SCORES[cfg.score]
 
-    def parameters(self) -> Iterator[nn.Parameter]:
-        return self.model.parameters()
-
     def steps_per_epoch(self) -> int:
         return -(-len(self.train_x) // self.cfg.schedule[1])
-
-    def train_mode(self) -> None:
-        self.model.train()
 
     def batches(self) -> Iterator[torch.Tensor]:
         cfg = self.cfg
@@ -94,20 +89,3 @@ class Reconstruction:
             ).numpy()
             out["val_auc"] = separation_auc(sn, ss)
         return out
-
-
-def fit_reconstruction(
-    model: nn.Module,
-    prep: Preprocessor,
-    train_x: torch.Tensor,
-    val_x: torch.Tensor,
-    cfg: TrainConfig,
-    generator: torch.Generator,
-    device: torch.device,
-    spill_x: torch.Tensor | None = None,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Train ``model`` to reconstruct ``train_x``; per-epoch logs; best (validation loss) weights kept."""
-    obj = Reconstruction(model, prep, train_x, val_x, cfg, generator, device, spill_x)
-    settings = LoopSettings(cfg.schedule[0], cfg.lr, cfg.weight_decay, cfg.lr_schedule, cfg.patience)
-    return fit(obj, settings, on_epoch)

@@ -12,8 +12,8 @@ the ROC AUC of validation normals against held-out known spills when given; best
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ from spillguard.models.capabilities import SpillClassifier
 from spillguard.models.fusion import fuse_for_inference
 from spillguard.models.losses import get_loss
 from spillguard.post_processing.scores import head_score
-from spillguard.training.loop import LoopSettings, fit
+from spillguard.training.loop import WholeModel
 
 if TYPE_CHECKING:  # configuration flows down: training does not import config at run time
     from spillguard.config import TrainConfig
@@ -83,8 +83,12 @@ def head_scores(model: nn.Module, prep: Preprocessor, x: torch.Tensor, batch: in
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
 
-class SpillHead:
-    """Objective: outlier exposure; batches of B/2 normals and B/2 spills, BCE of the head."""
+class SpillHead(WholeModel):
+    """Objective: outlier exposure; batches of B/2 normals and B/2 spills, BCE of the head.
+
+    ``train_x``/``val_x``: normals (N, 3, H, W) in [0, 1]; ``known``: spills allowed in training;
+    ``check``: held-out spills for the validation AUC (never trained on).
+    """
 
     def __init__(
         self,
@@ -113,14 +117,8 @@ class SpillHead:
         self.val_x_all = torch.cat([val_x, val_spill])
         self.val_y = torch.cat([torch.zeros(len(val_x)), torch.ones(len(val_spill))])
 
-    def parameters(self) -> Iterator[nn.Parameter]:
-        return self.model.parameters()
-
     def steps_per_epoch(self) -> int:
         return self.steps
-
-    def train_mode(self) -> None:
-        self.model.train()
 
     def batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         cfg, gen, half, x = self.cfg, self.gen, self.half, self.train_x
@@ -163,25 +161,3 @@ class SpillHead:
             )
             out["val_auc"] = separation_auc(sn, ss)
         return out
-
-
-def fit_spill_head(
-    model: nn.Module,
-    prep: Preprocessor,
-    train_x: torch.Tensor,
-    val_x: torch.Tensor,
-    cfg: TrainConfig,
-    generator: torch.Generator,
-    device: torch.device,
-    known: torch.Tensor | None = None,
-    check: torch.Tensor | None = None,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Train ``model`` by outlier exposure; returns per-epoch logs; best (validation loss) weights kept.
-
-    ``train_x``/``val_x``: normals (N, 3, H, W) in [0, 1]; ``known``: spills allowed in training;
-    ``check``: held-out spills for the validation AUC (never trained on).
-    """
-    obj = SpillHead(model, prep, train_x, val_x, cfg, generator, device, known, check)
-    settings = LoopSettings(cfg.schedule[0], cfg.lr, cfg.weight_decay, cfg.lr_schedule, cfg.patience)
-    return fit(obj, settings, on_epoch)
