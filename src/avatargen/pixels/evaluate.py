@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ import numpy as np
 
 from avatargen.pixels import metrics
 from avatargen.pixels.collection import Collection, from_images
-from avatargen.pixels.literal import check_alpha
-from avatargen.pixels.methods import HAS_LIKELIHOOD, METHODS, make_model
+from avatargen.pixels.methods import METHODS, make_model
+from avatargen.pixels.model_base import PerPixelLikelihood, check_alpha
 from avatargen.pixels.montage import save_grid, save_montage, save_png
 from sharedcore.atomic import atomic_dir, check_output
 from sharedcore.console import info, progress
@@ -105,8 +106,8 @@ def evaluate_methods(
         t2 = time.perf_counter()
         row: dict[str, Any] = {"method": method, **metrics.summarise(s, train)}
         row["loo_bits_per_pixel"] = (
-            metrics.loo_bits_per_pixel(lambda m=method: make_model(m, loo_alpha), train)  # type: ignore[arg-type, misc]
-            if HAS_LIKELIHOOD[method]
+            metrics.loo_bits_per_pixel(partial(type(model), loo_alpha), train)
+            if isinstance(model, PerPixelLikelihood)
             else "n/a"
         )
         row["fit_s"] = round(t1 - t0, 3)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from avatargen.pixels import valuelists
-from avatargen.pixels.literal import check_alpha, check_images
+from avatargen.pixels.model_base import PerPixelLikelihood, check_images
 from avatargen.pixels.modelfile import (
     check_arrays,
     check_param,
@@ -36,13 +36,10 @@ def unpack(codes: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(codes, dtype=np.uint32)[..., None].view(np.uint8)
 
 
-class JointColourModel:
+class JointColourModel(PerPixelLikelihood):
     """Per-pixel categorical over whole RGBA colours, estimated by MLE (optional smoothing ``alpha``)."""
 
     method = "joint"
-
-    def __init__(self, alpha: float = 0.0) -> None:
-        self.alpha = check_alpha(alpha)
 
     def fit(self, images: np.ndarray) -> JointColourModel:
         """Estimate from ``images`` (N, H, W, 4) uint8."""
@@ -76,21 +73,6 @@ class JointColourModel:
                 p = np.where(in_palette, (c + self.alpha) / den, escape)
                 out[k] = -np.log2(p).sum() / x.size
         return out
-
-    def score_samples(self, images: np.ndarray) -> np.ndarray:
-        """Mean log2-likelihood per pixel of each image (bits, higher is better) -> (n,); the
-        negative of ``bits_per_pixel``."""
-        return -self.bits_per_pixel(images)
-
-    def score(self, images: np.ndarray) -> float:
-        """Mean log2-likelihood per pixel over ``images``: one number, the mean of ``score_samples``
-        (higher is better; -inf if a value was never seen and alpha=0)."""
-        return float(self.score_samples(images).mean())
-
-    @property
-    def image_shape(self) -> tuple[int, int]:
-        """(H, W) of the images the model draws."""
-        return (int(self.shape_[0]), int(self.shape_[1]))
 
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
         """Write the model to an ``.npz`` file."""

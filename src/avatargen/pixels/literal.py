@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from avatargen.pixels import valuelists
+from avatargen.pixels.model_base import PerPixelLikelihood, check_images
 from avatargen.pixels.modelfile import (
     check_arrays,
     check_param,
@@ -20,32 +21,11 @@ from avatargen.pixels.modelfile import (
     read_model_file,
     write_model_file,
 )
-from sharedcore.errors import UserError
-from sharedcore.validate import check_float
 
 _ALL_BYTES = np.arange(256, dtype=np.uint8)
 
 
-#: Largest smoothing pseudo-count: beyond it every sampled value is (almost surely) noise.
-ALPHA_MAX = 1e9
-
-
-def check_alpha(alpha: float, name: str = "--alpha") -> float:
-    """Validate an additive-smoothing pseudo-count (0 = plain MLE) and return it as a float."""
-    return check_float(alpha, name, 0.0, ALPHA_MAX, fix="0 is plain MLE")
-
-
-def check_images(images: np.ndarray) -> np.ndarray:
-    """Validate a (N, H, W, 4) uint8 stack of RGBA images and return it."""
-    arr = np.asarray(images)
-    if arr.ndim != 4 or arr.shape[3] != 4 or arr.dtype != np.uint8 or arr.shape[0] < 1:
-        raise UserError(
-            f"images: got dtype {arr.dtype} and shape {arr.shape}; pass uint8 RGBA images of shape (N, H, W, 4)"
-        )
-    return arr
-
-
-class LiteralPixelModel:
+class LiteralPixelModel(PerPixelLikelihood):
     """Independent per-pixel-channel categorical distributions estimated by MLE.
 
     ``alpha`` is additive (Laplace/Dirichlet) smoothing over the 256 values of each channel;
@@ -53,9 +33,6 @@ class LiteralPixelModel:
     """
 
     method = "literal"
-
-    def __init__(self, alpha: float = 0.0) -> None:
-        self.alpha = check_alpha(alpha)
 
     def fit(self, images: np.ndarray) -> LiteralPixelModel:
         """Estimate from ``images`` (N, H, W, 4) uint8."""
@@ -85,21 +62,6 @@ class LiteralPixelModel:
                 p = (valuelists.counts(self.table_, x) + self.alpha) / (n_train + 256 * self.alpha)
                 out[k] = -np.log2(p).sum() / (self.shape_[0] * self.shape_[1])
         return out
-
-    def score_samples(self, images: np.ndarray) -> np.ndarray:
-        """Mean log2-likelihood per pixel of each image (bits, higher is better) -> (n,); the
-        negative of ``bits_per_pixel``."""
-        return -self.bits_per_pixel(images)
-
-    def score(self, images: np.ndarray) -> float:
-        """Mean log2-likelihood per pixel over ``images``: one number, the mean of ``score_samples``
-        (higher is better; -inf if a value was never seen and alpha=0)."""
-        return float(self.score_samples(images).mean())
-
-    @property
-    def image_shape(self) -> tuple[int, int]:
-        """(H, W) of the images the model draws."""
-        return (int(self.shape_[0]), int(self.shape_[1]))
 
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
         """Write the model to an ``.npz`` file."""

@@ -36,8 +36,6 @@ METHODS: dict[str, Any] = {
 DEFAULT_METHOD = DEFAULT_PIXEL_METHOD
 """The coherent model: used by `pixels fit` and `pixels sample` unless another method is named."""
 
-HAS_LIKELIHOOD = {"literal": True, "joint": True, "parts": False}
-
 
 def make_model(method: str, alpha: float = 0.0) -> PixelModel:
     """A fresh, unfitted model of ``method`` with smoothing ``alpha``."""

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from avatargen.pixels.joint import pack
-from avatargen.pixels.literal import check_alpha, check_images
+from avatargen.pixels.model_base import check_alpha, check_images
 from avatargen.pixels.modelfile import check_arrays, check_param, damaged, read_model_file, write_model_file
 from avatargen.pixels.segment import (
     CLOTHES,
