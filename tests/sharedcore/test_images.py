@@ -275,3 +275,26 @@ def test_16_bit_grey_png_is_scaled_not_clipped(tmp_path: Path) -> None:
     a = load_array(tmp_path / "g16.png", "RGB")
     assert np.array_equal(a[..., 0], (grey >> 8).astype(np.uint8)) and (a[..., 0] == a[..., 2]).all()
     assert np.array_equal(load_array(tmp_path / "g16.png", "L"), (grey >> 8).astype(np.uint8))
+
+
+def test_glob_lists_in_path_order_with_one_stat_per_file(tmp_path: Path) -> None:
+    import gc
+    import os
+
+    from sharedcore.images import gc_paused, glob_stats
+
+    for rel in ["a/b.png", "a-b/c.png", "a/b/c.png", "ab/x.png", "A/z.png", "a/a b.png"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    os.symlink(tmp_path / "missing.png", tmp_path / "a" / "gone.png")
+    found = glob_stats(str(tmp_path / "**" / "*.png"))
+    paths = [p for p, _ in found]
+    # the order sorted() gives Path objects (component by component: 'a/...' before 'a-b/...')
+    assert paths == sorted(paths) and paths[0] == tmp_path / "A" / "z.png"
+    assert [p.name for p, st in found if st is None] == ["gone.png"]  # a broken link: no stat result
+    assert all(st.st_ino == os.stat(p).st_ino for p, st in found if st is not None)
+    assert glob_files(str(tmp_path / "**" / "*.png")) == paths
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from sharedcore.errors import UserError
-from sharedcore.images import IMAGE_SUFFIXES, convert_mode, decode_array, glob_files, scan_folder
+from sharedcore.images import IMAGE_SUFFIXES, convert_mode, decode_array, gc_paused, glob_stats, scan_folder
 
 Skip = tuple[Path, str]
 LABEL_WORDS = {"0": 0, "1": 1, "normal": 0, "spill": 1, "anomalous": 1, "anomaly": 1}
@@ -310,42 +310,50 @@ def load_sources(src: Sources, size: tuple[int, int], strict: bool = False, what
 
 def expand_inputs(items: Sequence[str]) -> tuple[list[Path], list[Skip]]:
     """Turn CLI arguments (files, folders, glob patterns) into image paths and skips."""
-    paths: list[Path] = []
+    with gc_paused():
+        return _expand(items)
+
+
+def _expand(items: Sequence[str]) -> tuple[list[Path], list[Skip]]:
+    listed: list[tuple[Path, os.stat_result | None]] = []  # stat result when the listing took it
     skipped: list[Skip] = []
     for item in items:
         p = Path(item)
         if p.is_dir():
             found, skips = list_images(p)
-            paths += found
+            listed += [(f, None) for f in found]
             skipped += skips
         elif p.is_file():
-            paths.append(p)
+            listed.append((p, None))
         elif any(ch in item for ch in "*?["):
-            matches = glob_files(item)  # never follows folder links (loops end), each file once
+            matches = glob_stats(item)  # never follows folder links (loops end), each file once
             if not matches:
                 raise UserError(f"{item}: the pattern matches no file; check it")
-            for m in matches:  # a broken or looping link is a skip with its reason, not silently dropped
-                if m.is_file():
-                    paths.append(m)
+            for m, st in matches:  # a broken or looping link is a skip with its reason, not silently dropped
+                if st is not None:  # a regular file (a glob lists no other kind)
+                    listed.append((m, st))
                 elif m.is_symlink():
                     loop = not os.path.exists(os.path.realpath(m)) and _is_loop(m)
                     why = "symbolic link loop" if loop else "broken symbolic link (its target is missing)"
                     skipped.append((m, f"{why}; fix or remove the link"))
         else:
             raise UserError(f"{item}: no such file or folder; check the path")
-    return _once(paths, skipped)
+    return _once(listed, skipped)
 
 
-def _once(paths: list[Path], skipped: list[Skip]) -> tuple[list[Path], list[Skip]]:
+def _once(
+    listed: list[tuple[Path, os.stat_result | None]], skipped: list[Skip]
+) -> tuple[list[Path], list[Skip]]:
     """Each file scored once: a file named again (by another argument, or a link to it) is a skip."""
     seen: dict[tuple[int, int], Path] = {}
     out: list[Path] = []
-    for p in paths:
-        try:
-            st = p.stat()
-        except OSError:  # vanished since it was listed: the loader names it
-            out.append(p)
-            continue
+    for p, st in listed:
+        if st is None:
+            try:
+                st = p.stat()
+            except OSError:  # vanished since it was listed: the loader names it
+                out.append(p)
+                continue
         key = (st.st_dev, st.st_ino)
         if key in seen:
             skipped.append((p, f"same file as {seen[key]} (listed again); scored once"))
