@@ -1,4 +1,5 @@
-"""Deployment speed: onnxruntime vs torch scoring (model only, and with JPEG decoding), and archive
+"""Deployment speed: onnxruntime vs torch scoring (model only; with JPEG decoding as ``predict`` runs it,
+decoding in a second thread; and decoding and scoring in turn on one thread, as a cluster worker), and archive
 scoring on a Dask LocalCluster with 1 and 2 workers against in-process ``predict`` (on all cores, and
 restricted to one core, like a worker); one table, every ratio from this one run.
 
@@ -187,6 +188,8 @@ def main() -> None:
 
     from spillguard.config import TrainConfig
     from spillguard.data import load_images, training_sources
+    from spillguard.deploy.backends import load_scorer
+    from spillguard.deploy.batch_scoring import score_paths
     from spillguard.deploy.export import export_run
     from spillguard.deploy.runtime import OnnxDetector
     from spillguard.detector import SpillDetector
@@ -215,11 +218,22 @@ def main() -> None:
         a_o = Row("onnxruntime `score_samples`, model only", "A", "A_onnx")
         b_t = Row("torch `predict` with decoding (**baseline B**)", "B", "B")
         b_o = Row("onnxruntime `predict` with decoding", "B", "B_onnx")
+        w_t = Row(
+            "torch, decoding and scoring in turn on one thread (as a cluster worker; **baseline W**)",
+            "W",
+            "W",
+        )
+        w_o = Row(
+            "onnxruntime, decoding and scoring in turn on one thread (as a cluster worker)", "W", "W_onnx"
+        )
+        t_scorer, o_scorer = load_scorer(run), load_scorer(onnx_path)
         jobs: list[tuple[Row, Callable[[], int]]] = [
             (a_t, lambda: len(det.score_samples(images))),
             (a_o, lambda: len(odet.score_samples(images))),
             (b_t, lambda: len(predict_paths(run, model_paths)[0])),
             (b_o, lambda: len(predict_paths(onnx_path, model_paths)[0])),
+            (w_t, lambda: len(score_paths(t_scorer, model_paths, prefetch=False)[0])),
+            (w_o, lambda: len(score_paths(o_scorer, model_paths, prefetch=False)[0])),
         ]
         for r in range(args.rounds):
             for row, fn in jobs:
@@ -255,7 +269,7 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    rows = [a_t, a_o, b_t, b_o, c_all, c_one, *cl.values()]
+    rows = [a_t, a_o, b_t, b_o, w_t, w_o, c_all, c_one, *cl.values()]
     by_key = {row.key: row for row in rows}
     print(
         f"\nMachine: {os.cpu_count()} cores; {start_load} at start, {load()} at end; SPILLGUARD_THREADS="
@@ -278,6 +292,7 @@ def main() -> None:
     print()
     line("onnxruntime / torch, model only", ratios(a_o, a_t))
     line("onnxruntime / torch, `predict` with decoding", ratios(b_o, b_t))
+    line("onnxruntime / torch, decoding and scoring in turn on one thread", ratios(w_o, w_t))
     line("one-core in-process / whole in-process `predict`", ratios(c_one, c_all))
     if 1 in cl:
         line("1 worker / one-core in-process (like for like)", ratios(cl[1], c_one))
