@@ -146,9 +146,9 @@ class Service:
             m = self.holder.recent(v.model_id)
             if m is not None:
                 return m
-            seen = self._unavailable.get(v.model_id)
-            if seen is not None and time.monotonic() - seen[0] < UNAVAILABLE_TTL:
-                raise seen[1]
+            failed = self._recent_failure(v.model_id)
+            if failed is not None:
+                raise failed
             try:  # its messages name the model, not the verdict: one answer for all its verdicts
                 m = self._load_verdict_model(v)
             except ServiceError as exc:
@@ -158,35 +158,33 @@ class Service:
             self.holder.remember(m)
             return m
 
+    def _recent_failure(self, model_id: str) -> ServiceError | None:
+        """The error of a failed load of ``model_id`` within the last ``UNAVAILABLE_TTL`` seconds."""
+        seen = self._unavailable.get(model_id)
+        return seen[1] if seen is not None and time.monotonic() - seen[0] < UNAVAILABLE_TTL else None
+
     def _load_verdict_model(self, v: Verdict) -> LoadedModel:
         rec = self.store.model(v.model_id)
         tail = "; an error map drawn by another model would mislead (?model=current draws one anyway, marked)"
+
+        def gone(why: str) -> ServiceError:  # the messages differ; status, code and details do not
+            return ServiceError(410, "model_gone", f"this verdict was made by model {v.model_id}{why}{tail}",
+                                {"model_id": v.model_id})  # fmt: skip
+
         if rec is None or rec.run_path is None:
-            raise ServiceError(
-                410, "model_gone",
-                f"this verdict was made by model {v.model_id}, which is not in memory and whose run path was "
-                f"not recorded (scored before schema version 2){tail}",
-                {"model_id": v.model_id},
-            )  # fmt: skip
+            raise gone(
+                ", which is not in memory and whose run path was not recorded (scored before schema version 2)"
+            )
         path = Path(rec.run_path)
         if not path.exists():
             log.warning("model %s: its run path %s is gone", v.model_id, path)
-            raise ServiceError(
-                410, "model_gone",
-                f"this verdict was made by model {v.model_id}; its run '{rec.run}' is no longer where it "
-                f"was served from (moved or deleted){tail}",
-                {"model_id": v.model_id},
-            )  # fmt: skip
+            raise gone(f"; its run '{rec.run}' is no longer where it was served from (moved or deleted)")
         try:
             m = load_model(path, None, self.cfg.loader)
         except UserError as exc:
             log.warning("model %s: %s", v.model_id, exc)
-            raise ServiceError(
-                410, "model_gone",
-                f"this verdict was made by model {v.model_id}; its run '{rec.run}' no longer loads "
-                f"({str(exc).removeprefix(str(path) + ': ').replace(str(path), rec.run)}){tail}",
-                {"model_id": v.model_id},
-            ) from None  # fmt: skip
+            why = str(exc).removeprefix(str(path) + ": ").replace(str(path), rec.run)
+            raise gone(f"; its run '{rec.run}' no longer loads ({why})") from None
         if m.info.model_id != v.model_id:
             log.warning("model %s: its run path %s now holds %s", v.model_id, path, m.info.model_id)
             raise ServiceError(
@@ -203,9 +201,9 @@ class Service:
         m = self.holder.recent(model_id)
         if m is not None:
             return None if m.explainer is not None else f"model {model_id} is an exported model: no error map"
-        seen = self._unavailable.get(model_id)
-        if seen is not None and time.monotonic() - seen[0] < UNAVAILABLE_TTL:
-            return seen[1].message
+        failed = self._recent_failure(model_id)
+        if failed is not None:
+            return failed.message
         rec = self.store.model(model_id)
         if rec is None or rec.run_path is None:
             return f"model {model_id} was not recorded (scored before schema version 2): no error map"
