@@ -240,9 +240,10 @@ def _entry_problem(p: Path) -> str | None:
     return None
 
 
-def _walk_files(root: Path, recursive: bool) -> Iterator[Path]:
-    """Every non-directory entry under ``root`` (one level, or all levels without following
-    directory symbolic links, so loops end). Hidden folders are entered as before; order unsorted."""
+def _walk_names(root: Path, recursive: bool) -> Iterator[str]:
+    """Every non-directory entry under ``root`` as a '/'-joined name relative to it (one level, or all
+    levels without following directory symbolic links, so loops end). Hidden folders are entered;
+    order unsorted. Names, not Paths: an archive of millions of files is listed before any Path."""
     if not recursive:
         for entry in os.scandir(root):
             try:
@@ -250,12 +251,20 @@ def _walk_files(root: Path, recursive: bool) -> Iterator[Path]:
             except OSError:  # e.g. a symbolic link loop: listed, so that it becomes a named skip
                 is_dir = False
             if not is_dir:
-                yield Path(entry.path)
+                yield entry.name
         return
-    for folder, _dirs, files in os.walk(root, followlinks=False):
-        base = Path(folder)
+    top = os.fspath(root)
+    prefix = top if top.endswith(os.sep) else top + os.sep
+    for folder, _dirs, files in os.walk(top, followlinks=False):
+        sub = "" if folder == top else folder[len(prefix) :].replace(os.sep, "/") + "/"
         for name in files:  # links to folders are in ``dirs``, listed but never entered
-            yield base / name
+            yield sub + name
+
+
+def _walk_files(root: Path, recursive: bool) -> Iterator[Path]:
+    """The entries of :func:`_walk_names` as paths under ``root``."""
+    for name in _walk_names(root, recursive):
+        yield root / name
 
 
 def scan_folder(
@@ -359,18 +368,14 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def glob_files(pattern: str) -> list[Path]:
-    """Files matching a glob ``pattern`` (``*``, ``?``, ``[...]``, ``**`` for any depth), sorted.
+def glob_stats(pattern: str) -> list[tuple[Path, os.stat_result | None]]:
+    """Files matching a glob ``pattern`` (``*``, ``?``, ``[...]``, ``**`` for any depth), sorted, each
+    with its ``os.stat`` result taken once while listing (None: the name could not be followed, e.g. a
+    broken symbolic link), so callers need not stat again.
 
     Unlike ``glob.glob(recursive=True)`` it never follows a link to a folder, so a folder with a
     symbolic-link loop is listed once and the listing ends. Each real file is listed once.
     """
-    return [p for p, _ in glob_stats(pattern)]
-
-
-def glob_stats(pattern: str) -> list[tuple[Path, os.stat_result | None]]:
-    """:func:`glob_files` with each file's ``os.stat`` result, taken once while listing (None: the
-    name could not be followed, e.g. a broken symbolic link), so callers need not stat again."""
     parts = Path(pattern).parts
     k = next((i for i, part in enumerate(parts) if any(ch in part for ch in "*?[")), len(parts))
     if k == len(parts):
@@ -401,20 +406,6 @@ def glob_stats(pattern: str) -> list[tuple[Path, os.stat_result | None]]:
             seen.add((st.st_dev, st.st_ino))
             out.append((p, st))
     return out
-
-
-def _walk_names(root: Path, recursive: bool) -> Iterator[str]:
-    """The entries of :func:`_walk_files` as '/'-joined names relative to ``root``."""
-    if not recursive:
-        for p in _walk_files(root, recursive=False):
-            yield p.name
-        return
-    top = os.fspath(root)
-    prefix = top if top.endswith(os.sep) else top + os.sep
-    for folder, _dirs, files in os.walk(top, followlinks=False):
-        sub = "" if folder == top else folder[len(prefix) :].replace(os.sep, "/") + "/"
-        for name in files:
-            yield sub + name
 
 
 def require_images(scan: ScanResult, folder: str | os.PathLike[str], strict: bool = False) -> list[Path]:
