@@ -65,16 +65,26 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:120]}" if text else type(exc).__name__
 
 
+def unfollowable_link(p: Path) -> str | None:
+    """Why ``p`` is a symbolic link that cannot be followed ("symbolic link loop", "broken symbolic
+    link (its target is missing)"), or None when it can be (or is no link)."""
+    try:
+        p.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if p.is_symlink():
+            return "broken symbolic link (its target is missing)"
+    return None
+
+
 def _check_file(p: Path) -> None:
     try:
         st = p.stat()
-    except OSError as exc:
-        if p.is_symlink():
-            loop = exc.errno == errno.ELOOP
-            raise UserError(
-                f"{p}: {'symbolic link loop' if loop else 'broken symbolic link (its target is missing)'}; "
-                "fix or remove the link"
-            ) from None
+    except OSError:
+        link = unfollowable_link(p)
+        if link is not None:
+            raise UserError(f"{p}: {link}; fix or remove the link") from None
         raise UserError(f"{p}: no such file; check the path") from None
     if not stat.S_ISREG(st.st_mode):
         raise UserError(f"{p}: no such file; check the path")
@@ -228,11 +238,7 @@ def _entry_problem(p: Path) -> str | None:
     try:
         st = p.stat()
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "symbolic link loop"
-        if p.is_symlink():
-            return "broken symbolic link (its target is missing)"
-        return f"cannot read ({exc.strerror or exc})"
+        return unfollowable_link(p) or f"cannot read ({exc.strerror or exc})"
     if not stat.S_ISREG(st.st_mode):
         return "not a regular file"
     if st.st_size == 0:

@@ -15,7 +15,6 @@ of skips ``(path, reason)``; with ``strict`` the first one raises a UserError in
 from __future__ import annotations
 
 import csv
-import errno
 import os
 import warnings
 from collections.abc import Sequence
@@ -27,7 +26,15 @@ import numpy as np
 from PIL import Image
 
 from sharedcore.errors import UserError
-from sharedcore.images import IMAGE_SUFFIXES, convert_mode, decode_array, gc_paused, glob_stats, scan_folder
+from sharedcore.images import (
+    IMAGE_SUFFIXES,
+    convert_mode,
+    decode_array,
+    gc_paused,
+    glob_stats,
+    scan_folder,
+    unfollowable_link,
+)
 
 Skip = tuple[Path, str]
 LABEL_WORDS = {"0": 0, "1": 1, "normal": 0, "spill": 1, "anomalous": 1, "anomaly": 1}
@@ -63,14 +70,6 @@ def report_skips(skipped: Sequence[Skip], listed_in: str | None = "metrics.json"
         if len(skipped) > 50:
             where = f" (all listed in {listed_in})" if listed_in else ""
             info(f"  ... and {len(skipped) - 50} more{where}")
-
-
-def _is_loop(p: Path) -> bool:
-    try:
-        p.stat()
-    except OSError as exc:
-        return exc.errno == errno.ELOOP
-    return False
 
 
 def list_images(folder: str | os.PathLike[str], recursive: bool = False) -> tuple[list[Path], list[Skip]]:
@@ -332,10 +331,8 @@ def _expand(items: Sequence[str]) -> tuple[list[Path], list[Skip]]:
             for m, st in matches:  # a broken or looping link is a skip with its reason, not silently dropped
                 if st is not None:  # a regular file (a glob lists no other kind)
                     listed.append((m, st))
-                elif m.is_symlink():
-                    loop = not os.path.exists(os.path.realpath(m)) and _is_loop(m)
-                    why = "symbolic link loop" if loop else "broken symbolic link (its target is missing)"
-                    skipped.append((m, f"{why}; fix or remove the link"))
+                elif (link := unfollowable_link(m)) is not None:
+                    skipped.append((m, f"{link}; fix or remove the link"))
         else:
             raise UserError(f"{item}: no such file or folder; check the path")
     return _once(listed, skipped)
