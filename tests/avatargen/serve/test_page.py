@@ -12,24 +12,15 @@ from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import chromium, page_with_errors
 
 from .conftest import LiveServer
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); the page test needs it")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed (extra 'browser')"
-    )
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def cli_posterior(model_file: Path, pins: dict[str, str], query: str) -> dict[str, float]:
@@ -58,9 +49,7 @@ def cli_posterior(model_file: Path, pins: dict[str, str], query: str) -> dict[st
 def test_pin_two_attributes_and_read_a_probability(
     browser: Any, live_server: LiveServer, model_file: Path
 ) -> None:
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = page_with_errors(browser)
     page.goto(live_server.url + "/")
     page.wait_for_function("document.body.dataset.state === 'ready'")
     page.select_option('select[data-attr="hair_color"]', "blonde")
