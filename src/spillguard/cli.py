@@ -356,7 +356,7 @@ def serve(
         ..., help="Run folder made by 'spillguard train', or a model.onnx from 'export' (the model to serve)."
     ),
     host: str = typer.Option("127.0.0.1", help="Address to listen on; beyond loopback a token is required."),
-    port: int = typer.Option(8000, help="TCP port."),
+    port: int = typer.Option(8000, help="TCP port (0: a free port, printed at start)."),
     db: Path = typer.Option(Path("verdicts.sqlite"), help="SQLite database of verdicts and feedback."),
     store: Path | None = typer.Option(
         None, help="Folder of kept images (content-addressed; default '<db stem>-images' beside the db)."
@@ -379,55 +379,30 @@ def serve(
     ),
 ) -> None:
     """Serve the model over HTTP: /v1/score, /v1/score/batch, /review, /metrics, /docs (until SIGTERM)."""
-    _check_serve_options(port, max_mb, max_pixels, max_batch, score_batch, sample_normals, db, store)
-    extra = _model_extra(run, backend)
-    if extra == "runtime":
-        require("spillguard serve", "serve", "runtime")
-    else:
-        _torch("serve RUN", "serve", extra)
-    from spillguard.deploy.service.app import ServiceConfig
-    from spillguard.deploy.service.app import serve as run_server
-    from spillguard.deploy.service.model import backend_loader
-    from spillguard.deploy.service.uploads import Limits
+    from spillguard.deploy.service.config import ServiceConfig, limits_from_options
 
-    limits = Limits(max_bytes=int(max_mb * 1024 * 1024), max_pixels=max_pixels, max_batch=max_batch)
-    cfg = ServiceConfig(
+    cfg = ServiceConfig(  # every option checked here, before the model is loaded or a port opened
         run=run,
         db=db,
         store=store,
         token=token,
         rule=rule,
         sample_normals=sample_normals,
-        limits=limits,
+        limits=limits_from_options(max_mb, max_pixels, max_batch),
         score_batch=score_batch,
-        loader=backend_loader(backend),
+        host=host,
+        port=port,
     )
-    run_server(cfg, host=host, port=port)
+    extra = _model_extra(run, backend)
+    if extra == "runtime":
+        require("spillguard serve", "serve", "runtime")
+    else:
+        _torch("serve RUN", "serve", extra)
+    from spillguard.deploy.service.app import serve as run_server
+    from spillguard.deploy.service.model import backend_loader
 
-
-def _check_serve_options(
-    port: int,
-    max_mb: float,
-    max_pixels: int,
-    max_batch: int,
-    score_batch: int,
-    sample_normals: float,
-    db: Path,
-    store: Path | None,
-) -> None:
-    """serve's numbers and paths, before the model is loaded or a port opened (a NaN --max-mb was a
-    ValueError; -1 or --max-batch 0 started a server that refused every image)."""
-    from sharedcore.validate import check_float, check_int, check_probability
-
-    check_int(port, "--port", 0, 65535, fix="0 picks a free port")
-    check_float(max_mb, "--max-mb", 0.0, 4096.0, low_open=True)
-    check_int(max_pixels, "--max-pixels", 1, 2**31)
-    check_int(max_batch, "--max-batch", 1, 1_000_000)
-    check_int(score_batch, "--score-batch", 1, 65_536)
-    check_probability(sample_normals, "--sample-normals")
-    check_output(db, force=True, kind="file")  # an existing database is reused, never replaced
-    if store is not None and store.exists() and not store.is_dir():
-        raise UserError(f"--store {store}: exists and is not a folder; name a folder of kept images")
+    cfg.loader = backend_loader(backend)
+    run_server(cfg)
 
 
 feedback_app = typer.Typer(help="Operators' labels from the review page.", no_args_is_help=True)

@@ -16,9 +16,9 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,12 +33,14 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sharedcore.errors import UserError
+from sharedcore.web import BodyLimit, Receive, Scope, Send, ServiceError, error_response, listen, loopback
 from spillguard import __version__
 from spillguard.deploy.service.batching import MicroBatcher
+from spillguard.deploy.service.config import ServiceConfig
 from spillguard.deploy.service.drift import image_stats
 from spillguard.deploy.service.explain_png import error_png, explain_strip
 from spillguard.deploy.service.metrics import ServiceMetrics
-from spillguard.deploy.service.model import LoadedModel, ModelHolder, ScorerLoader, auto_loader, load_model
+from spillguard.deploy.service.model import LoadedModel, ModelHolder, load_model
 from spillguard.deploy.service.schemas import (
     BatchOut,
     ErrorOut,
@@ -52,7 +54,7 @@ from spillguard.deploy.service.schemas import (
     VerdictOut,
 )
 from spillguard.deploy.service.store import ModelRecord, NewVerdict, SQLiteStore, Store, Verdict
-from spillguard.deploy.service.uploads import Limits, ServiceError, Upload, check_image
+from spillguard.deploy.service.uploads import Limits, Upload, check_image
 
 log = logging.getLogger("spillguard.serve")
 JSON_BODY_LIMIT = 64 * 1024
@@ -74,35 +76,10 @@ def db_unavailable(exc: BaseException) -> ServiceError:
     )
 
 
-@dataclass
-class ServiceConfig:
-    """Everything ``spillguard serve`` passes to the app."""
-
-    run: Path
-    db: Path = Path("verdicts.sqlite")
-    store: Path | None = None  # kept images; default: a folder "<db stem>-images" beside the database
-    token: str | None = None  # bearer token of the write endpoints (feedback, reload)
-    rule: str | None = None  # threshold rule of verdicts (default: the run's)
-    sample_normals: float = 0.05  # share of normal verdicts whose image is kept (chosen by sha256)
-    limits: Limits = field(default_factory=Limits)
-    max_batch_bytes: int = 64 * 1024 * 1024
-    drift_window: int = 500  # recent verdicts compared with the validation normals
-    score_batch: int = 256  # most images per model call of the micro-batcher (1: no micro-batching)
-    keep_models: int = 3  # models kept in memory (the current one and the last replaced ones) for explain
-    loader: ScorerLoader = auto_loader  # .onnx on onnxruntime, a run folder on torch (backend_loader)
-
-    @property
-    def image_dir(self) -> Path:
-        """The folder of kept images."""
-        return self.store if self.store is not None else self.db.with_name(f"{self.db.stem}-images")
-
-
 class Service:
     """The app's state: the model holder, the store, the batcher, the metrics."""
 
     def __init__(self, cfg: ServiceConfig) -> None:
-        if not 0.0 <= cfg.sample_normals <= 1.0:
-            raise UserError(f"--sample-normals {cfg.sample_normals}: must be between 0 and 1")
         self.cfg = cfg
         self.token = cfg.token or None
         self.holder = ModelHolder(load_model(cfg.run, cfg.rule, cfg.loader), cfg.keep_models)
@@ -117,8 +94,6 @@ class Service:
         self._load_lock = threading.Lock()  # one lazy load of a verdict's model at a time
         self._unavailable: dict[str, tuple[float, ServiceError]] = {}
         self.metrics = ServiceMetrics()
-        if cfg.score_batch < 1:
-            raise UserError(f"--score-batch {cfg.score_batch}: must be >= 1")
         self.batcher = MicroBatcher(
             max_batch=cfg.score_batch, on_batch=self.metrics.batch.observe, work=score_and_stats
         )
@@ -310,28 +285,11 @@ def check_name(value: str | None, what: str) -> str | None:
     return value
 
 
-def _error(
-    status: int,
-    code: str,
-    detail: str,
-    headers: dict[str, str] | None = None,
-    extra: dict[str, object] | None = None,
-) -> JSONResponse:
-    return JSONResponse(
-        {"error": code, "detail": detail, **(extra or {})}, status_code=status, headers=headers
-    )
-
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-
 class Instrumented:
-    """Pure ASGI middleware: a body-size limit per route (413 before parsing) and request metrics."""
+    """Pure ASGI middleware: request counts and latency by route and status."""
 
-    def __init__(self, app: Any, metrics: ServiceMetrics, limit_for: Callable[[str], int]) -> None:
-        self.app, self.metrics, self.limit_for = app, metrics, limit_for
+    def __init__(self, app: Any, metrics: ServiceMetrics) -> None:
+        self.app, self.metrics = app, metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -339,36 +297,14 @@ class Instrumented:
             return
         t0 = time.perf_counter()
         status = [500]
-        limit = self.limit_for(scope["path"])
 
         async def send_status(msg: MutableMapping[str, Any]) -> None:
             if msg["type"] == "http.response.start":
                 status[0] = msg["status"]
             await send(msg)
 
-        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         try:
-            if length is not None and length.isdigit() and int(length) > limit:
-                self.metrics.errors.labels("too_large").inc()
-                await _error(
-                    413,
-                    "too_large",
-                    f"request body of {int(length):,} bytes is over the limit of {limit:,} bytes",
-                )(scope, receive, send_status)
-                return
-            seen = [0]
-
-            async def limited() -> MutableMapping[str, Any]:
-                msg = await receive()
-                if msg["type"] == "http.request":
-                    seen[0] += len(msg.get("body", b""))
-                    if seen[0] > limit:
-                        raise ServiceError(
-                            413, "too_large", f"request body is over the limit of {limit:,} bytes"
-                        )
-                return msg
-
-            await self.app(scope, limited, send_status)
+            await self.app(scope, receive, send_status)
         finally:
             route = scope.get("route")
             name = getattr(route, "path", None) or (
@@ -443,21 +379,24 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
             return cfg.max_batch_bytes
         return JSON_BODY_LIMIT
 
-    app.add_middleware(Instrumented, metrics=svc.metrics, limit_for=limit_for)
+    app.add_middleware(
+        BodyLimit, limit_for=limit_for, on_reject=lambda code: svc.metrics.errors.labels(code).inc()
+    )
+    app.add_middleware(Instrumented, metrics=svc.metrics)
 
     @app.exception_handler(ServiceError)
-    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+    async def _serviceerror_response(request: Request, exc: ServiceError) -> JSONResponse:
         svc.metrics.errors.labels(exc.code).inc()
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         if exc.status == 503:
             headers = {"Retry-After": "5"}
-        return _error(exc.status, exc.code, exc.message, headers, exc.extra)
+        return error_response(exc.status, exc.code, exc.message, headers, exc.extra)
 
     @app.exception_handler(sqlite3.Error)
-    async def _db_error(request: Request, exc: sqlite3.Error) -> JSONResponse:  # a read that failed
+    async def _dberror_response(request: Request, exc: sqlite3.Error) -> JSONResponse:  # a read that failed
         svc.metrics.errors.labels("db_unavailable").inc()
         log.warning("%s %s: database error %s", request.method, request.url.path, exc)
-        return _error(
+        return error_response(
             503, "db_unavailable", f"the verdict database cannot be read ({type(exc).__name__}: {exc}); see /readyz",
             {"Retry-After": "5"},
         )  # fmt: skip
@@ -466,7 +405,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     async def _internal(request: Request, exc: Exception) -> JSONResponse:  # a bug: JSON, logged in full
         svc.metrics.errors.labels("internal_error").inc()
         log.exception("%s %s failed", request.method, request.url.path)
-        return _error(
+        return error_response(
             500,
             "internal_error",
             f"{request.method} {request.url.path}: {type(exc).__name__} (see the server log)",
@@ -476,12 +415,12 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         svc.metrics.errors.labels("invalid_request").inc()
         parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()]
-        return _error(422, "invalid_request", "; ".join(parts) or "invalid request")
+        return error_response(422, "invalid_request", "; ".join(parts) or "invalid request")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}")
+        return error_response(exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}")
 
     async def need_token(request: Request) -> None:
         svc.check_token(request)
@@ -750,54 +689,36 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     return app
 
 
-def loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost."""
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_port(host: str, port: int) -> None:
-    """UserError when ``host:port`` cannot be listened on (in use, or not an address of this machine)."""
-    import socket
-
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        with socket.socket(infos[0][0], socket.SOCK_STREAM) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(infos[0][4])
-    except OSError as exc:
-        raise UserError(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or --host"
-        ) from None
-
-
-def serve(cfg: ServiceConfig, host: str = "127.0.0.1", port: int = 8000, drain_seconds: float = 30.0) -> None:
-    """Run the service with uvicorn until SIGTERM/SIGINT (in-flight requests are drained first)."""
+def serve(
+    cfg: ServiceConfig, host: str | None = None, port: int | None = None, drain_seconds: float = 30.0
+) -> None:
+    """Run the service with uvicorn on ``cfg.host:cfg.port`` (``host``/``port`` replace them; port 0: a
+    free port, printed) until SIGTERM/SIGINT (in-flight requests are drained first)."""
     import uvicorn
 
+    if host is not None or port is not None:  # checked again by ServiceConfig
+        cfg = replace(cfg, host=cfg.host if host is None else host, port=cfg.port if port is None else port)
     cfg.token = cfg.token or os.environ.get("SPILLGUARD_TOKEN") or None
-    if not loopback(host) and not cfg.token:
+    if not loopback(cfg.host) and not cfg.token:
         raise UserError(
-            f"--host {host}: refusing to listen beyond loopback without a token; pass --token or set SPILLGUARD_TOKEN"
+            f"--host {cfg.host}: refusing to listen beyond loopback without a token; "
+            "pass --token or set SPILLGUARD_TOKEN"
         )
-    if not 0 < port < 65536:
-        raise UserError(f"--port {port}: must be between 1 and 65535")
-    check_port(host, port)
-    app = create_app(cfg)
+    sock = listen(cfg.host, cfg.port)
+    try:
+        app = create_app(cfg)
+    except BaseException:
+        sock.close()
+        raise
     info = app.state.service.holder.current.info
+    bound = sock.getsockname()[1]
     print(
         f"spillguard serve: model {info.model_id} ({info.config}, rule {info.rule}), db {cfg.db}, "
-        f"images {cfg.image_dir}; http://{host}:{port}/review  (docs: /docs)",
+        f"images {cfg.image_dir}; http://{cfg.host}:{bound}/review  (docs: /docs)",
         flush=True,
     )
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False,
+        app, host=cfg.host, port=bound, log_level="warning", access_log=False,
         timeout_graceful_shutdown=int(drain_seconds), lifespan="on",
     )  # fmt: skip
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])

@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from sharedcore.web import ServiceError
 from spillguard.deploy.service.drift import DriftReport, HourShare, drift_report
-from spillguard.deploy.service.uploads import ServiceError
 
 if TYPE_CHECKING:
     from spillguard.deploy.service.app import Service

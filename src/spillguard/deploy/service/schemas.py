@@ -105,7 +105,7 @@ class ErrorOut(BaseModel):
     """Every error: a short code and a one-line message naming the problem."""
 
     error: str
-    detail: str
+    message: str
     part: int | None = Field(None, description="batch: 0-based index of the rejected file part")
     filename: str | None = Field(None, description="batch: the rejected part's file name (a label)")
     model_id: str | None = Field(None, description="explain: the model the error is about")

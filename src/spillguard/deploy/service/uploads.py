@@ -12,20 +12,12 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from sharedcore.errors import UserError
+from sharedcore.web import ServiceError
 from spillguard.data import decode_image
 
 ACCEPTED_FORMATS = ("JPEG", "PNG")
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 4_000_000
-
-
-class ServiceError(Exception):
-    """A client mistake: HTTP ``status``, a short machine-readable ``code`` and a one-line message."""
-
-    def __init__(self, status: int, code: str, message: str, extra: dict[str, object] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, " ".join(message.split())
-        self.extra = dict(extra or {})  # more fields of the JSON body (e.g. a batch's part and filename)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from sharedcore.errors import UserError
+from sharedcore.web import loopback
 from spillguard.data import decode_image
-from spillguard.deploy.service.app import ServiceConfig, create_app, loopback, serve
+from spillguard.deploy.service.app import ServiceConfig, create_app, serve
 from spillguard.deploy.service.store import SCHEMA_VERSION
 from spillguard.deploy.service.uploads import Limits
 from spillguard.detector import SpillDetector
@@ -106,7 +107,7 @@ def test_batch_scores_in_order_like_single_requests(make_client, spill_jpegs, no
     n = len(c.get("/v1/drift").json()["decile_shares"])
     assert n == 10
     bad = c.post("/v1/score/batch", files=[("files", ("a.jpg", data[0])), ("files", ("b.jpg", b"junk"))])
-    assert bad.status_code == 415 and "image 1 (b.jpg)" in bad.json()["detail"]
+    assert bad.status_code == 415 and "image 1 (b.jpg)" in bad.json()["message"]
     assert c.post("/v1/score/batch", content=data[0]).status_code == 415
 
 
@@ -135,7 +136,7 @@ def test_bad_input_gets_a_json_4xx_and_nothing_is_stored(make_client, tmp_path, 
     for data, status, code in cases:
         r = c.post("/v1/score", content=data, headers={"content-type": "image/jpeg"})
         assert r.status_code == status, (code, r.text)
-        assert r.json()["error"] == code and r.json()["detail"], r.text
+        assert r.json()["error"] == code and r.json()["message"], r.text
     r = c.post("/v1/score", files={"file": ("big.jpg", big_jpeg)})
     assert r.status_code == 413 and r.json()["error"] == "too_large"
     chunks = (big_jpeg[i : i + 65536] for i in range(0, len(big_jpeg), 65536))  # no Content-Length
@@ -204,7 +205,7 @@ def test_reload_swaps_atomically_and_no_request_fails(make_client, tiny_run, tmp
     before = c.get("/readyz").json()["model"]["id"]
     bad = c.post("/v1/admin/reload", json={"run": str(tmp_path / "missing")}, headers=AUTH)
     assert (
-        bad.status_code == 422 and bad.json()["error"] == "bad_run" and "checkpoint" in bad.json()["detail"]
+        bad.status_code == 422 and bad.json()["error"] == "bad_run" and "checkpoint" in bad.json()["message"]
     )
     assert c.get("/readyz").json()["model"]["id"] == before
 

@@ -55,7 +55,7 @@ def test_onnx_served_verdicts_equal_the_torch_served_ones(
     flagged = next(r for r in by_onnx if r["verdict"] == "spill")
     r = onnx_client.get(f"/v1/verdicts/{flagged['id']}/explain.png")
     assert r.status_code == 409 and r.headers["content-type"] == "application/json"
-    assert r.json()["error"] == "no_explainer" and "torch run folder" in r.json()["detail"]
+    assert r.json()["error"] == "no_explainer" and "torch run folder" in r.json()["message"]
     assert onnx_client.get("/v1/verdicts/{}".format(flagged["id"])).status_code == 200
     page = onnx_client.get("/review")
     assert page.status_code == 200 and "model.onnx@" in page.text
@@ -76,7 +76,9 @@ def test_reload_accepts_a_run_folder_or_an_onnx_file(
     # map silently drawn by the torch run now in use; ?model=current draws one anyway, marked
     own = c.get(f"/v1/verdicts/{flagged['id']}/explain.png")
     assert own.status_code == 409 and own.json()["error"] == "no_explainer"
-    assert own.json()["model_id"] == flagged["model"]["id"] and flagged["model"]["id"] in own.json()["detail"]
+    assert (
+        own.json()["model_id"] == flagged["model"]["id"] and flagged["model"]["id"] in own.json()["message"]
+    )
     cur = c.get(f"/v1/verdicts/{flagged['id']}/explain.png?model=current")
     assert cur.status_code == 200 and cur.headers["x-spillguard-model"] == r.json()["model"]["id"]
     assert cur.headers["x-spillguard-verdict-model"] == flagged["model"]["id"]
@@ -91,7 +93,7 @@ def test_reload_accepts_a_run_folder_or_an_onnx_file(
     broken.write_bytes(tiny_onnx.read_bytes()[:1000])
     bad = c.post("/v1/admin/reload", json={"run": str(broken)}, headers=AUTH)
     assert (
-        bad.status_code == 422 and bad.json()["error"] == "bad_run" and "broken.onnx" in bad.json()["detail"]
+        bad.status_code == 422 and bad.json()["error"] == "bad_run" and "broken.onnx" in bad.json()["message"]
     )
     assert c.get("/readyz").json()["model"]["run"] == tiny_run.name  # the old model stays
     back = c.post("/v1/admin/reload", json={"run": str(tiny_onnx)}, headers=AUTH)
@@ -115,6 +117,6 @@ def test_backend_onnx_scores_a_run_folder_on_onnxruntime_and_torch_explains(
 def test_backend_torch_refuses_an_onnx_file(make_client, tiny_onnx: Path) -> None:
     c = make_client(loader=backend_loader("torch"))
     r = c.post("/v1/admin/reload", json={"run": str(tiny_onnx)}, headers=AUTH)
-    assert r.status_code == 422 and "--backend onnx" in r.json()["detail"]
+    assert r.status_code == 422 and "--backend onnx" in r.json()["message"]
     with pytest.raises(UserError, match="backend 'tensorrt' is unknown"):
         backend_loader("tensorrt")

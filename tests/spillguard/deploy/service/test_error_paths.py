@@ -43,7 +43,7 @@ def test_one_bad_image_rejects_the_batch_naming_part_and_file(
         assert r.status_code == status, (code, r.text)
         body = r.json()
         assert body["error"] == code and body["part"] == part and body["filename"] == name
-        assert f"image {part} ({name})" in body["detail"]
+        assert f"image {part} ({name})" in body["message"]
     # a client that sends a control character in a part's file name (httpx would escape it)
     raw = b"".join(
         b'--B\r\nContent-Disposition: form-data; name="files"; filename="' + n + b'"\r\n\r\n' + d + b"\r\n"
@@ -75,7 +75,7 @@ def test_a_kept_image_deleted_or_damaged_in_the_store(make_client, tmp_path: Pat
     for suffix in ("/image", "/explain.png"):
         r = c.get(f"/v1/verdicts/{gone['id']}{suffix}")
         assert r.status_code == 410 and r.json()["error"] == "image_missing", r.text
-        assert "missing from the image store" in r.json()["detail"]
+        assert "missing from the image store" in r.json()["message"]
     r = c.get(f"/v1/verdicts/{damaged['id']}/explain.png")
     assert r.status_code == 410 and r.json()["error"] == "image_damaged", r.text
     assert c.get(f"/v1/verdicts/{gone['id']}").json()["image_kept"]  # the row is intact
@@ -101,7 +101,7 @@ def test_a_database_refusing_writes_is_not_ready_and_answers_503(
         assert "not writable" in ready.json()["database"]
         r = c.post("/v1/score", content=spill_jpegs[1])
         assert r.status_code == 503 and r.json()["error"] == "db_unavailable", r.text
-        assert "nothing was stored" in r.json()["detail"] and r.headers["retry-after"]
+        assert "nothing was stored" in r.json()["message"] and r.headers["retry-after"]
         batch = c.post("/v1/score/batch", files=[("files", ("a.jpg", spill_jpegs[2]))])
         assert batch.status_code == 503 and batch.json()["error"] == "db_unavailable"
         fb = c.post(f"/v1/verdicts/{vid}/feedback", json={"label": "spill", "operator": "a"}, headers=AUTH)
@@ -150,7 +150,7 @@ def test_reload_with_a_broken_run_is_422_and_keeps_the_model(
     for run in (str(junk), str(no_cfg), str(a_file), "runs/x\x00y", str(tmp_path / "missing")):
         r = c.post("/v1/admin/reload", json={"run": run}, headers=AUTH)
         assert r.status_code == 422 and r.json()["error"] == "bad_run", (run, r.text)
-        assert r.json()["detail"] and "\n" not in r.json()["detail"]
+        assert r.json()["message"] and "\n" not in r.json()["message"]
     assert c.get("/readyz").json()["model"]["id"] == before
     assert c.app.state.service.holder.recent_ids() == [before]  # type: ignore[attr-defined]
 
@@ -178,7 +178,7 @@ def test_a_database_file_deleted_or_made_read_only_while_serving(
     ready = c.get("/readyz")
     assert ready.status_code == 503 and "deleted while serving" in ready.json()["database"]
     r = c.post("/v1/score", content=spill_jpegs[2])
-    assert r.status_code == 503 and r.json()["error"] == "db_unavailable" and "restart" in r.json()["detail"]
+    assert r.status_code == 503 and r.json()["error"] == "db_unavailable" and "restart" in r.json()["message"]
     got = c.get("/v1/verdicts/1")  # reads through the vanished file: 503 too, never a 500
     assert got.status_code in (200, 503) and (
         got.status_code == 200 or got.json()["error"] == "db_unavailable"

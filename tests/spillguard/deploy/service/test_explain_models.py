@@ -112,8 +112,8 @@ def test_explain_is_drawn_by_the_verdicts_model_across_reload_and_restart(
         assert r.status_code == 409 and r.headers["content-type"] == "application/json"
         body = r.json()
         assert body["error"] == "model_changed" and body["model_id"] == a["model"]["id"]
-        assert a["model"]["id"] in body["detail"] and body["found_model_id"].startswith("first@")
-        assert str(tmp_path) not in body["detail"]  # no server path in an unauthenticated answer
+        assert a["model"]["id"] in body["message"] and body["found_model_id"].startswith("first@")
+        assert str(tmp_path) not in body["message"]  # no server path in an unauthenticated answer
         assert _explain(c, a["id"], "?only=error").json()["error"] == "model_changed"  # remembered
         page = c.get("/review").text
         assert "retrained or replaced in place" in page and "drawn by the current model instead" in page
@@ -129,7 +129,7 @@ def test_explain_is_drawn_by_the_verdicts_model_across_reload_and_restart(
         assert "is gone from where it was served" in c.get("/review").text  # known without a load
         r = _explain(c, a["id"])
         assert r.status_code == 410 and r.json()["error"] == "model_gone"
-        assert r.json()["model_id"] == a["model"]["id"] and "'first'" in r.json()["detail"]
+        assert r.json()["model_id"] == a["model"]["id"] and "'first'" in r.json()["message"]
         assert c.get(f"/v1/verdicts/{a['id']}").json()["model_id"] == a["model"]["id"]  # the row is intact
     finally:
         c.__exit__(None, None, None)
@@ -188,7 +188,7 @@ def test_a_schema_1_database_is_migrated_and_keeps_working(
         assert (
             r.status_code == 410
             and r.json()["error"] == "model_gone"
-            and "schema version 2" in r.json()["detail"]
+            and "schema version 2" in r.json()["message"]
         )
         assert c.post("/v1/score", content=spill_jpegs[0]).status_code == 200
     finally:
@@ -222,7 +222,7 @@ def test_a_recorded_run_that_no_longer_loads_is_410_without_server_paths(
         for v in (a, b):  # the second answer comes from the remembered failure, naming the same model
             r = _explain(c, v["id"])
             assert r.status_code == 410 and r.json()["error"] == "model_gone", r.text
-            assert "no longer loads" in r.json()["detail"] and a["model"]["id"] in r.json()["detail"]
-            assert str(tmp_path) not in r.json()["detail"]
+            assert "no longer loads" in r.json()["message"] and a["model"]["id"] in r.json()["message"]
+            assert str(tmp_path) not in r.json()["message"]
     finally:
         c.__exit__(None, None, None)

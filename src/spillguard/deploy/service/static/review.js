@@ -37,7 +37,7 @@
         method: "POST", headers, body: JSON.stringify({ label: value, operator: who }),
       });
       const body = await res.json();
-      if (!res.ok) { say("Not saved: " + (body.detail || res.status), true); return; }
+      if (!res.ok) { say("Not saved: " + (body.message || res.status), true); return; }
       const next = card.nextElementSibling || card.previousElementSibling;
       card.remove();
       bump("n-waiting", -1);
@@ -59,7 +59,7 @@
     let why = "error map unavailable";
     try {
       const res = await fetch(img.src);
-      if (!res.ok) why = (await res.json()).detail || why;
+      if (!res.ok) why = (await res.json()).message || why;
     } catch (err) { /* keep the generic text */ }
     const note = document.createElement("p");
     note.className = "note";
