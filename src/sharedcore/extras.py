@@ -62,6 +62,7 @@ EXTRAS: dict[str, tuple[Package, ...]] = {
         _SCIPY,
     ),
     "cluster": (_p("dask"), _p("distributed"), _p("pyarrow")),
+    "plant": (_p("psycopg"), _p("psycopg_pool", "psycopg-pool"), _p("paho", "paho-mqtt")),
     "wandb": (_p("wandb"),),
 }
 

@@ -27,7 +27,7 @@ from spillguard.pipelines.predict import predict_paths, write_predictions
 # core plus the `runtime` extra.
 
 #: This tool's install extras, in the order a missing package is looked up (sharedcore.extras).
-EXTRAS = ("train", "runtime", "export", "serve", "cluster", "wandb")
+EXTRAS = ("train", "runtime", "export", "serve", "cluster", "plant", "wandb")
 
 
 def _torch(command: str, *extras: str) -> None:

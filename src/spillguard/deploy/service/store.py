@@ -21,8 +21,9 @@ from typing import Any, Protocol
 
 from sharedcore.errors import UserError
 
-SCHEMA_VERSION = 2  # 1: verdicts, feedback, meta; 2: + models (what each model id was loaded from)
-READABLE_VERSIONS = (1, 2)  # the verdict and feedback tables are the same in both (feedback export)
+SCHEMA_VERSION = 3  # 1: verdicts, feedback, meta; 2: + models (what each model id was loaded from);
+# 3: + verdicts.line, outbox (verdicts waiting for the MQTT publisher), live_models (the live model per line)
+READABLE_VERSIONS = (1, 2, 3)  # the verdict and feedback tables are the same in all (feedback export)
 LABELS = ("spill", "no_spill")
 
 MODELS_TABLE = """
@@ -37,6 +38,20 @@ CREATE TABLE IF NOT EXISTS models (
     first_served_at TEXT NOT NULL,
     first_served_ts REAL NOT NULL,
     last_loaded_at TEXT NOT NULL
+);
+"""
+
+PLANT_TABLES = """
+CREATE TABLE IF NOT EXISTS outbox (
+    verdict_id INTEGER PRIMARY KEY REFERENCES verdicts (id),
+    line TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_line ON outbox (line, verdict_id);
+CREATE TABLE IF NOT EXISTS live_models (
+    line TEXT PRIMARY KEY,
+    model_id TEXT NOT NULL REFERENCES models (model_id),
+    promoted_at TEXT NOT NULL,
+    promoted_ts REAL NOT NULL
 );
 """
 
@@ -59,7 +74,8 @@ CREATE TABLE IF NOT EXISTS verdicts (
     verdict TEXT NOT NULL CHECK (verdict IN ('spill', 'no_spill')),
     model_id TEXT NOT NULL,
     brightness REAL NOT NULL,
-    saturation REAL NOT NULL
+    saturation REAL NOT NULL,
+    line TEXT
 );
 CREATE INDEX IF NOT EXISTS verdicts_verdict_score ON verdicts (verdict, score DESC);
 CREATE INDEX IF NOT EXISTS verdicts_ts ON verdicts (created_ts);
@@ -74,6 +90,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 CREATE INDEX IF NOT EXISTS feedback_verdict ON feedback (verdict_id, id);
 """
+    + PLANT_TABLES
 )
 
 # Each step takes a database of version N-1 to N (in one transaction with the version bump).
@@ -87,6 +104,7 @@ SELECT model_id, substr(model_id, 1, instr(model_id || '@', '@') - 1), NULL, NUL
        MIN(created_at), MIN(created_ts), MAX(created_at)
 FROM verdicts GROUP BY model_id;
 """,
+    3: "ALTER TABLE verdicts ADD COLUMN line TEXT;\n" + PLANT_TABLES,
 }
 
 EXT = {"JPEG": "jpg", "PNG": "png"}
@@ -114,6 +132,11 @@ class NewVerdict:
     model_id: str
     brightness: float
     saturation: float
+    line: str | None = None  # the line of the instance that scored it (serve --line)
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be reached now (the service answers 503 with Retry-After)."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +187,7 @@ class Verdict:
     brightness: float
     saturation: float
     feedback: Feedback | None = None
+    line: str | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +231,13 @@ class Store(Protocol):
     def hourly(self, hours: int) -> list[tuple[int, int, int]]: ...
     def count(self) -> int: ...
     def close(self) -> None: ...
+    # a plant: the outbox of the MQTT publisher, the live model per line, counts of every line
+    def set_live_model(self, line: str, model_id: str) -> Future[None]: ...
+    def mark_published(self, ids: Sequence[int]) -> Future[None]: ...
+    def live_model(self, line: str) -> ModelRecord | None: ...
+    def unpublished(self, line: str, limit: int = 256) -> list[Verdict]: ...
+    def waiting(self, line: str | None = None) -> int: ...
+    def line_counts(self) -> list[tuple[str, str, int]]: ...
 
 
 class ImageFiles:
@@ -272,7 +303,7 @@ def _statements(script: str) -> list[str]:
 
 _VERDICT_COLS = (
     "id, created_at, created_ts, camera, source, image_sha256, image_format, image_kept, score, "
-    "threshold, rule, verdict, model_id, brightness, saturation"
+    "threshold, rule, verdict, model_id, brightness, saturation, line"
 )
 _VERDICT_NAMES = [c.strip() for c in _VERDICT_COLS.split(",")]
 _MODEL_COLS = (
@@ -285,8 +316,11 @@ class SQLiteStore:
     """SQLite verdict store (WAL). One writer thread commits queued writes together; reads use a
     separate read-only connection. ``images`` is the folder of kept images."""
 
-    def __init__(self, path: str | os.PathLike[str], images: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], images: str | os.PathLike[str], outbox: bool = False
+    ) -> None:
         self.path = Path(path)
+        self.outbox_enabled = outbox  # verdicts are also queued for the MQTT publisher
         self.files = ImageFiles(images)
         if self.path.is_dir():
             raise UserError(f"{self.path}: is a folder; --db must name a database file, e.g. verdicts.sqlite")
@@ -437,15 +471,20 @@ class SQLiteStore:
                     self.files.put(r.image_sha256, r.image_format, r.image)
                 cur = conn.execute(
                     "INSERT INTO verdicts (created_at, created_ts, camera, source, image_sha256, image_format, "
-                    "image_kept, score, threshold, rule, verdict, model_id, brightness, saturation) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "image_kept, score, threshold, rule, verdict, model_id, brightness, saturation, line) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         utc_iso(r.created_ts), r.created_ts, r.camera, r.source, r.image_sha256,
                         r.image_format, int(r.image is not None), r.score, r.threshold, r.rule, r.verdict,
-                        r.model_id, r.brightness, r.saturation,
+                        r.model_id, r.brightness, r.saturation, r.line,
                     ),
                 )  # fmt: skip
                 ids.append(int(cur.lastrowid or 0))
+            if self.outbox_enabled:
+                conn.executemany(
+                    "INSERT INTO outbox (verdict_id, line) VALUES (?, ?)",
+                    [(i, r.line or "") for i, r in zip(ids, rows, strict=True)],
+                )
             return ids
 
         return self._submit(fn)
@@ -492,6 +531,28 @@ class SQLiteStore:
 
         return self._submit(fn)
 
+    def set_live_model(self, line: str, model_id: str) -> Future[None]:
+        """Make ``model_id`` (recorded already) the live model of ``line``: every instance serving the
+        line swaps to it at its next poll."""
+
+        def fn(conn: sqlite3.Connection) -> None:
+            now = time.time()
+            conn.execute(
+                "INSERT OR REPLACE INTO live_models (line, model_id, promoted_at, promoted_ts) VALUES (?, ?, ?, ?)",
+                (line, model_id, utc_iso(now), now),
+            )
+
+        return self._submit(fn)
+
+    def mark_published(self, ids: Sequence[int]) -> Future[None]:
+        """Take verdicts the broker has acknowledged out of the outbox."""
+        id_list = [(int(i),) for i in ids]
+
+        def fn(conn: sqlite3.Connection) -> None:
+            conn.executemany("DELETE FROM outbox WHERE verdict_id = ?", id_list)
+
+        return self._submit(fn)
+
     def ping_write(self) -> Future[None]:
         """A real write (the readiness probe): resolves once the database has accepted it; fails when
         the file was deleted, replaced or made read-only on disk."""
@@ -518,9 +579,10 @@ class SQLiteStore:
             f"LEFT JOIN feedback f ON f.id = {_LATEST_FB} WHERE {where} {tail}"
         )
         out = []
+        n = len(_VERDICT_NAMES)
         for r in self._rows(sql, args):
-            fb = Feedback(r[15], r[0], r[16], r[17], r[18], r[19]) if r[15] is not None else None
-            fields = dict(zip(_VERDICT_NAMES, r[:15], strict=True))
+            fb = Feedback(r[n], r[0], r[n + 1], r[n + 2], r[n + 3], r[n + 4]) if r[n] is not None else None
+            fields = dict(zip(_VERDICT_NAMES, r[:n], strict=True))
             fields["image_kept"] = bool(fields["image_kept"])
             out.append(Verdict(**fields, feedback=fb))
         return out
@@ -544,6 +606,36 @@ class SQLiteStore:
         """The recorded model of this id, or None."""
         rows = self._rows(f"SELECT {_MODEL_COLS} FROM models WHERE model_id = ?", (model_id,))
         return ModelRecord(*rows[0]) if rows else None
+
+    def live_model(self, line: str) -> ModelRecord | None:
+        """The model promoted for ``line``, or None when none was."""
+        cols = ", ".join("m." + c.strip() for c in _MODEL_COLS.split(","))
+        rows = self._rows(
+            f"SELECT {cols} FROM live_models l JOIN models m ON m.model_id = l.model_id WHERE l.line = ?",
+            (line,),
+        )
+        return ModelRecord(*rows[0]) if rows else None
+
+    def unpublished(self, line: str, limit: int = 256) -> list[Verdict]:
+        """Verdicts of ``line`` waiting in the outbox, oldest first."""
+        return self._verdicts(
+            "v.id IN (SELECT o.verdict_id FROM outbox o WHERE o.line = ? ORDER BY o.verdict_id LIMIT ?)",
+            (line, limit),
+            "ORDER BY v.id",
+        )
+
+    def waiting(self, line: str | None = None) -> int:
+        """Verdicts waiting in the outbox (of ``line``, or of every line)."""
+        if line is None:
+            return int(self._rows("SELECT COUNT(*) FROM outbox")[0][0])
+        return int(self._rows("SELECT COUNT(*) FROM outbox WHERE line = ?", (line,))[0][0])
+
+    def line_counts(self) -> list[tuple[str, str, int]]:
+        """(line, verdict, rows) of every instance that wrote to this database (line '' when unnamed)."""
+        rows = self._rows(
+            "SELECT COALESCE(line, ''), verdict, COUNT(*) FROM verdicts GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+        return [(str(a), str(b), int(c)) for a, b, c in rows]
 
     @staticmethod
     def _filters(camera: str | None, since: float | None, until: float | None) -> tuple[str, list[Any]]:
