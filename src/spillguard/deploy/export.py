@@ -5,7 +5,8 @@ The graph holds everything after resizing, exactly as ``SpillDetector.score_samp
 statistics, the network (BatchNorm folded, as torch scores), and the score (the head's
 softplus(logit) and p(spill) = sigmoid(logit), or the reconstruction error map with the config's
 ``mse``/``local``/``combined`` reduction). The batch axis is dynamic; thresholds, rule, input size,
-colour space, training-data summary and versions go into the model's metadata.
+colour space, training-data summary and versions go into the model's metadata, and the SHA-256 of
+all of it last (``spillguard.deploy.checksum``), checked whenever the model is loaded.
 
 Exporter: torch's TorchScript-based ``torch.onnx.export(..., dynamo=False)`` (opset 17), offline;
 why not the dynamo exporter: see ``export_bytes``.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import warnings
 from pathlib import Path
@@ -28,6 +30,7 @@ from sharedcore.atomic import atomic_path
 from sharedcore.errors import UserError
 from spillguard import __version__
 from spillguard.data.preprocess import convert_colour
+from spillguard.deploy.checksum import add_checksum
 from spillguard.deploy.runtime import (
     FORMAT_VERSION,
     INPUT_NAME,
@@ -127,10 +130,16 @@ def metadata(
     (the run's drift_reference.json) travels too, so that a served model.onnx has its drift panel."""
     cfg = det.config
     extra = {"drift_reference": drift_reference} if drift_reference else {}
+    bad = {k: v for k, v in det.thresholds_.items() if not math.isfinite(v)}
+    if bad:  # a NaN threshold calls every image normal; never ship one
+        raise UserError(
+            f"the run's thresholds {', '.join(f'{k}={v}' for k, v in bad.items())} are not finite numbers; "
+            "retrain or recalibrate it before exporting"
+        )
     return {
         META_FORMAT: str(FORMAT_VERSION),
         "spillguard_version": __version__,
-        "thresholds": json.dumps(det.thresholds_),
+        "thresholds": json.dumps(det.thresholds_, allow_nan=False),
         "threshold_rule": det.threshold_rule_,
         "input_size": json.dumps(list(cfg.input_size)),
         "input": f"{INPUT_NAME}: (N, {cfg.height}, {cfg.width}, 3) uint8 RGB, resized outside the graph (bilinear, spillguard.data.resize_to_input)",
@@ -182,7 +191,7 @@ def export_bytes(
     for k, v in metadata(det, training or {}, drift_reference).items():
         model.metadata_props.add(key=k, value=v)
     onnx.checker.check_model(model)
-    return bytes(model.SerializeToString())
+    return add_checksum(bytes(model.SerializeToString()))
 
 
 def parity_error(reference: np.ndarray, other: np.ndarray, threshold: float) -> float:

@@ -9,6 +9,7 @@ the model's metadata; resizing stays outside the graph (``spillguard.data.decode
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,9 +17,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from sharedcore.errors import UserError
+from spillguard.deploy.checksum import CHECKSUM_KEY, NotProtobuf, content_checksum
 from spillguard.post_processing.thresholds import check_rule
 
-FORMAT_VERSION = 1  # of the exported graph + metadata; another version is refused on load
+#: Of the exported graph + metadata; another version is refused on load. 2: the model carries its
+#: checksum (``spillguard.deploy.checksum``), checked before anything else is read.
+FORMAT_VERSION = 2
 INPUT_NAME = "images"  # (N, H, W, 3) uint8 RGB at the model's input size
 SCORE_NAME = "score"  # (N,) float32, higher = more likely a spill
 PROBA_NAME = "p_spill"  # (N,) float32, head models only
@@ -116,10 +120,24 @@ def read_metadata(meta: dict[str, str], name: str) -> dict[str, Any]:
         for key in ("thresholds", "input_size", "training_data"):
             if key in meta:
                 out[key] = json.loads(meta[key])
-        out["thresholds"] = {str(k): float(v) for k, v in out["thresholds"].items()}
+        thresholds = out["thresholds"]
+        if not isinstance(thresholds, dict) or not thresholds:
+            raise ValueError("thresholds is not a mapping of rule names to numbers")
         h, w = (int(v) for v in out["input_size"])
     except (ValueError, TypeError, AttributeError) as exc:
         raise UserError(f"{name}: malformed spillguard metadata ({exc}); re-export it") from None
+    for rule, value in thresholds.items():  # a NaN threshold would call every image normal
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise UserError(
+                f"{name}: damaged model file: threshold {rule!r} is {json.dumps(value)}, not a finite "
+                "number; re-export it with 'spillguard export'"
+            )
+    out["thresholds"] = {str(k): float(v) for k, v in thresholds.items()}
+    if out["threshold_rule"] not in out["thresholds"]:
+        raise UserError(
+            f"{name}: damaged model file: its verdict rule {out['threshold_rule']!r} has no threshold "
+            f"(it has {', '.join(out['thresholds'])}); re-export it with 'spillguard export'"
+        )
     if not (0 < h and 0 < w and h * w <= INPUT_PIXELS_MAX):
         raise UserError(
             f"{name}: damaged model file: input_size {h}x{w} is not a size spillguard exports (1 to "
@@ -173,8 +191,23 @@ class OnnxDetector:
             name = str(p)
         if not data:
             raise UserError(f"{name}: empty file; re-export it with 'spillguard export'")
+        try:
+            stated, actual = content_checksum(data)
+        except NotProtobuf as exc:
+            raise UserError(
+                f"{name}: not a readable ONNX model ({exc}); re-export it with 'spillguard export'"
+            ) from None
+        if stated is not None and stated != actual:  # checked before onnxruntime parses the graph
+            raise UserError(
+                f"{name}: damaged model file: its contents do not match the checksum it carries "
+                f"({CHECKSUM_KEY}); re-export it with 'spillguard export'"
+            )
         session = _session(data, name)
         meta = read_metadata(dict(session.get_modelmeta().custom_metadata_map), name)
+        if stated is None:
+            raise UserError(
+                f"{name}: the model carries no checksum ({CHECKSUM_KEY}); re-export it with 'spillguard export'"
+            )
         check_graph_input(session, meta["input_size"], name)
         return cls(session, meta, name)
 

@@ -62,6 +62,24 @@ def test_output_folder_checks_come_before_any_cluster(
     assert (user / "notes.txt").read_text() == "keep me" and not (tmp_path / "new").exists()
 
 
+def test_a_damaged_model_is_refused_before_the_cluster_and_by_a_worker(
+    small_archive: Path, tiny_onnx: Path, tmp_path: Path
+) -> None:
+    """One flipped bit changed verdicts with no word (issue 21): the check before the cluster starts
+    refuses it, and so does a worker's plugin given the same bytes."""
+    from spillguard.deploy.cluster import ModelPlugin
+
+    blob = bytearray(tiny_onnx.read_bytes())
+    blob[len(blob) // 2] ^= 0x10
+    bad = tmp_path / "flipped.onnx"
+    bad.write_bytes(bytes(blob))
+    with pytest.raises(UserError, match="checksum"):
+        score_archive(bad, [str(small_archive)], tmp_path / "out", "tcp://127.0.0.1:1")
+    with pytest.raises(UserError, match="checksum"):
+        ModelPlugin("onnx", bytes(blob), "w").setup()
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[distributed.LocalCluster]:
     """Two single-threaded worker processes on 127.0.0.1; closed in teardown even when a test fails."""

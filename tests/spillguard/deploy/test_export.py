@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from typer.testing import CliRunner
 
 from sharedcore.errors import UserError
 from spillguard.cli import app
+from spillguard.deploy.checksum import CHECKSUM_KEY, add_checksum
 from spillguard.deploy.export import PARITY_RTOL, export_bytes, parity_error
 from spillguard.deploy.runtime import FORMAT_VERSION, META_FORMAT, OnnxDetector
 from spillguard.detector import SpillDetector
@@ -96,7 +99,9 @@ def test_wrong_input_shape_is_a_user_error(tiny_onnx: Path) -> None:
         det.threshold("prior")
 
 
-def _with_metadata(src: Path, dst: Path, **changes: str | None) -> Path:
+def _with_metadata(src: Path, dst: Path, resign: bool = True, **changes: str | None) -> Path:
+    """``src`` with metadata changed; ``resign``: with the checksum of the changed model (as a careless
+    tool would write it), so that the metadata checks, not the checksum, must refuse it."""
     model = onnx.load(str(src))
     props = {p.key: p.value for p in model.metadata_props}
     for k, v in changes.items():
@@ -104,10 +109,13 @@ def _with_metadata(src: Path, dst: Path, **changes: str | None) -> Path:
             props.pop(k, None)
         else:
             props[k] = v
+    if resign:
+        props.pop(CHECKSUM_KEY, None)
     del model.metadata_props[:]
     for k, v in props.items():
         model.metadata_props.add(key=k, value=v)
-    onnx.save(model, str(dst))
+    data = model.SerializeToString()
+    dst.write_bytes(add_checksum(data) if resign else data)
     return dst
 
 
@@ -121,9 +129,9 @@ def test_broken_or_foreign_models_are_refused_in_one_line(tiny_onnx: Path, tmp_p
     for path, blob, _ in cases.values():
         path.write_bytes(blob)
     cases["version"] = (
-        _with_metadata(tiny_onnx, tmp_path / "v2.onnx", **{META_FORMAT: "2"}),
+        _with_metadata(tiny_onnx, tmp_path / "v9.onnx", **{META_FORMAT: "9"}),
         b"",
-        "format version 2 found, version 1 expected",
+        f"format version 9 found, version {FORMAT_VERSION} expected",
     )
     cases["foreign"] = (
         _with_metadata(tiny_onnx, tmp_path / "plain.onnx", **{META_FORMAT: None}),
@@ -233,3 +241,90 @@ def test_export_of_a_run_with_a_damaged_file(
     assert isinstance(res.exception, UserError), res.output
     assert str(res.exception).startswith("damaged run file:") and what in str(res.exception)
     assert not (tmp_path / "m.onnx").exists()
+
+
+def _refused(path: Path, tmp_path: Path, message: str) -> None:
+    """Refused in one line naming the file, by the library and by predict (exit 2)."""
+    with pytest.raises(UserError, match=message) as exc:
+        OnnxDetector.load(path)
+    assert "\n" not in str(exc.value) and str(path) in str(exc.value)
+    res = runner.invoke(app, ["-q", "predict", str(path), str(tmp_path)])
+    assert isinstance(res.exception, UserError) and message in str(res.exception), res.output
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "what"),
+    [
+        ('{"balanced": NaN, "fpr": 0.1}', "threshold 'balanced' is NaN"),
+        ('{"balanced": Infinity}', "threshold 'balanced' is Infinity"),
+        ('{"balanced": -Infinity}', "threshold 'balanced' is -Infinity"),
+        ('{"balanced": "0.5"}', "threshold 'balanced' is \"0.5\""),
+        ('{"balanced": true}', "threshold 'balanced' is true"),
+        ('{"balanced": null}', "threshold 'balanced' is null"),
+        ('{"fpr": 0.5}', "verdict rule 'balanced' has no threshold"),
+        ("{}", "thresholds is not a mapping"),
+        ("[0.5]", "thresholds is not a mapping"),
+    ],
+)
+def test_insane_thresholds_are_refused_even_under_a_valid_checksum(
+    tiny_onnx: Path, tmp_path: Path, thresholds: str, what: str
+) -> None:
+    """A NaN threshold scored every image 'normal' with exit 0 (issue 21)."""
+    assert OnnxDetector.load(tiny_onnx).threshold_rule_ == "balanced"
+    bad = _with_metadata(tiny_onnx, tmp_path / "t.onnx", thresholds=thresholds)
+    _refused(bad, tmp_path, what)
+
+
+def test_a_flipped_bit_anywhere_is_refused(tiny_onnx: Path, tmp_path: Path) -> None:
+    """One flipped bit in the weights loaded and changed verdicts with no word (issue 21); now the
+    checksum refuses it, and a flip anywhere else (framing, metadata, the checksum) is refused too."""
+    data = tiny_onnx.read_bytes()
+    weights = max(onnx.load_from_string(data).graph.initializer, key=lambda t: len(t.raw_data))
+    at = data.index(weights.raw_data) + len(weights.raw_data) // 2
+    rng = np.random.default_rng(0)
+    positions = [at, len(data) - 1, *rng.integers(0, len(data), 60).tolist()]
+    for i, pos in enumerate(positions):
+        blob = bytearray(data)
+        blob[pos] ^= 1 << int(rng.integers(0, 8))
+        path = tmp_path / f"flip{i}.onnx"
+        path.write_bytes(bytes(blob))
+        with pytest.raises(UserError) as exc:
+            OnnxDetector.load(path)
+        assert "\n" not in str(exc.value) and str(path) in str(exc.value), pos
+    _refused(tmp_path / "flip0.onnx", tmp_path, "do not match the checksum it carries")
+    res = subprocess.run(  # the real entry point: one line, exit 2
+        [sys.executable, "-m", "spillguard", "predict", str(tmp_path / "flip0.onnx"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "do not match the checksum" in res.stderr
+    unsigned = _with_metadata(tiny_onnx, tmp_path / "unsigned.onnx", resign=False, **{CHECKSUM_KEY: None})
+    _refused(unsigned, tmp_path, "carries no checksum")
+    twice = tmp_path / "twice.onnx"  # a second entry appended: neither can be trusted
+    twice.write_bytes(add_checksum(data[: data.rindex(CHECKSUM_KEY.encode()) - 4]) + data[-80:])
+    with pytest.raises(UserError):
+        OnnxDetector.load(twice)
+
+
+def test_the_checksum_covers_every_byte_but_its_own_entry(tiny_onnx: Path) -> None:
+    from spillguard.deploy.checksum import content_checksum
+
+    data = tiny_onnx.read_bytes()
+    stated, actual = content_checksum(data)
+    assert stated == actual and len(actual) == 64
+    model = onnx.load_from_string(data)  # onnx reads the appended entry as one more metadata prop
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props[CHECKSUM_KEY] == stated
+    with pytest.raises(ValueError, match="already carries"):
+        add_checksum(data)
+
+
+def test_export_refuses_a_detector_with_a_nan_threshold(
+    synth_images: tuple[list[Path], np.ndarray],
+) -> None:
+    det = random_detector(synth_images[1], model="conv_ae", score="mse", supervision="none")
+    det.thresholds_["fpr"] = float("nan")
+    with pytest.raises(UserError, match="fpr=nan are not finite"):
+        export_bytes(det)
