@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from sharedcore.errors import UserError
-from sharedcore.validate import check_float, check_int, check_seed
+from sharedcore.validate import SEED_MAX, check_float, check_int, check_seed
 from spillguard.data.anomaly_looks import check_mix
 from spillguard.post_processing.thresholds import THRESHOLD_RULES
 
@@ -51,25 +51,50 @@ INPUT_PIXELS_MAX = 512 * 512
 FieldCheck = Callable[[Any, str], Any]
 
 
+def _described(check: FieldCheck, text: str) -> FieldCheck:
+    """``check`` with ``text`` (what it accepts, for the configuration reference) as its docstring."""
+    check.__doc__ = text
+    return check
+
+
+def _range(low: float, high: float | None, open_ends: bool = False) -> str:
+    if high is None:
+        return f"at least {low:,}" if not open_ends else f"above {low:,}"
+    if open_ends:
+        return f"above {low:g} and below {high:g}"
+    return f"{low:,} to {high:,}" if isinstance(low, int) else f"{low:g} to {high:g}"
+
+
 def _int(low: int, high: int | None = None) -> FieldCheck:
-    return lambda v, name: check_int(v, name, low, high)
+    def check(v: Any, name: str) -> int:
+        return check_int(v, name, low, high)
+
+    return _described(check, f"integer, {_range(low, high)}")
 
 
 def _float(low: float, high: float | None = None, *, open_ends: bool = False) -> FieldCheck:
-    return lambda v, name: check_float(v, name, low, high, low_open=open_ends, high_open=open_ends)
+    def check(v: Any, name: str) -> float:
+        return check_float(v, name, low, high, low_open=open_ends, high_open=open_ends)
+
+    return _described(check, f"number, {_range(low, high, open_ends)}")
 
 
 def _optional(check: FieldCheck) -> FieldCheck:
-    return lambda v, name: None if v is None else check(v, name)
+    def optional(v: Any, name: str) -> Any:
+        return None if v is None else check(v, name)
+
+    return _described(optional, f"{check.__doc__}, or unset")
 
 
 def _bool(v: Any, name: str) -> bool:
+    """true or false"""
     if not isinstance(v, bool):
         raise UserError(f"{name}: {v!r} is not true or false; write true or false")
     return v
 
 
 def _mapping(v: Any, name: str) -> dict[str, Any]:
+    """a mapping of names to values"""
     if not isinstance(v, dict) or not all(isinstance(k, str) for k in v):
         raise UserError(
             f"{name}: {v!r} is not a mapping of parameter names to values; write {{}} or name: value"
@@ -78,6 +103,7 @@ def _mapping(v: Any, name: str) -> dict[str, Any]:
 
 
 def _text(v: Any, name: str) -> str:
+    """text"""
     if not isinstance(v, str):
         raise UserError(f"{name}: {v!r} is not text; write one of the names listed in the docs")
     return v
@@ -85,6 +111,9 @@ def _text(v: Any, name: str) -> str:
 
 def _seed(v: Any, name: str) -> int:
     return check_seed(v, name)
+
+
+_described(_seed, f"integer, 0 to {SEED_MAX:,} (a seed)")
 
 
 #: The type and range of every TrainConfig field, checked (and normalised: 5.0 -> 5) by
@@ -185,6 +214,26 @@ def check_structure(data: Any, source: str) -> None:
             stack.extend((v, level + 1) for v in obj)
 
 
+def field_choices() -> dict[str, Any]:
+    """The names each text field of TrainConfig accepts (checked by ``TrainConfig.validate``)."""
+    from spillguard.models import MODELS
+    from spillguard.models.losses import LOSSES
+    from spillguard.post_processing.scores import SCORES
+
+    return {
+        "model": MODELS,
+        "loss": LOSSES,
+        "score": (*SCORES, "head"),
+        "colour": COLOUR_SPACES,
+        "illumination": ILLUMINATION,
+        "augment": AUGMENTATIONS,
+        "threshold_rule": THRESHOLD_RULES,
+        "supervision": SUPERVISION,
+        "lr_schedule": LR_SCHEDULES,
+        "device": ("auto", "cpu", "cuda"),
+    }
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run; defaults are the shipped detector."""
@@ -201,8 +250,8 @@ class TrainConfig:
     # input size after resizing, pixels; None: chosen from the training images' median size within
     # input_pixels (spillguard.training.input_size; the pit crops give 32x48)
     height: int | None = None
-    width: int | None = None
-    input_pixels: int = 128 * 128
+    width: int | None = None  # see height
+    input_pixels: int = 128 * 128  # most pixels (height x width) of an input size chosen from the data
     colour: str = "rgb"  # one of COLOUR_SPACES
     illumination: str = "none"  # one of ILLUMINATION: per-image brightness/contrast normalisation
     augment: str = "lighting"  # one of AUGMENTATIONS (a head always gets flips and reframing too)
@@ -245,10 +294,6 @@ class TrainConfig:
 
     def validate(self, source: str = "config") -> TrainConfig:
         """Raise UserError naming the first invalid field; return self."""
-        from spillguard.models import MODELS
-        from spillguard.models.losses import LOSSES
-        from spillguard.post_processing.scores import SCORES
-
         for f in dataclasses.fields(self):  # types and ranges first: FIELD_CHECKS
             check = FIELD_CHECKS.get(f.name)
             if check is not None:
@@ -259,19 +304,7 @@ class TrainConfig:
                 f"pixels is over the input budget of {INPUT_PIXELS_MAX:,} (512x512); use a smaller input size"
             )
 
-        choices: dict[str, Any] = {
-            "model": MODELS,
-            "loss": LOSSES,
-            "score": (*SCORES, "head"),
-            "colour": COLOUR_SPACES,
-            "illumination": ILLUMINATION,
-            "augment": AUGMENTATIONS,
-            "threshold_rule": THRESHOLD_RULES,
-            "supervision": SUPERVISION,
-            "lr_schedule": LR_SCHEDULES,
-            "device": ("auto", "cpu", "cuda"),
-        }
-        for name, allowed in choices.items():
+        for name, allowed in field_choices().items():
             value = getattr(self, name)
             if value is None and name == "threshold_rule":
                 continue

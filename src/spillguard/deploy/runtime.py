@@ -56,7 +56,7 @@ def onnx_threads() -> int:
     return int(env) if env.isdigit() and int(env) > 0 else 1
 
 
-#: Images per ``session.run`` call. Measured single-threaded on the 2-core machine (README, "Deploying"):
+#: Images per ``session.run`` call. Measured single-threaded on the 2-core machine (docs/guides/archive.md):
 #: batches of 16-32 score 1.3x more images per CPU-second than 512-2048 (a small batch's activations
 #: stay in the core's L2 cache and leave the memory bus to the decoding thread); the per-call overhead
 #: (about 70 us) is under 3% of a batch of 32.

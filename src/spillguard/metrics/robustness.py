@@ -1,7 +1,7 @@
 """A validation suite that needs no test labels: held-out normals against known spills and against
 procedural looks pasted onto held-out normals (pit "speckled", "flooded"; "generic": the looks of
 ``spillguard.data.anomaly_looks``), each plain and under
-simulated camera/lighting shift. Its mean AUC is how settings were chosen (see README)."""
+simulated camera/lighting shift. Its mean AUC is how settings were chosen (docs/results.md)."""
 
 from __future__ import annotations
 
