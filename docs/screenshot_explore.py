@@ -15,7 +15,7 @@ from pathlib import Path
 import uvicorn
 from playwright.sync_api import sync_playwright
 
-from avatargen.serve.app import create_app
+from avatargen.serve.main import create_app
 from avatargen.serve.service import StyleService, load_model
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]

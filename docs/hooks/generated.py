@@ -137,7 +137,7 @@ def openapi_markdown(spec: dict[str, Any]) -> str:
 
 def avatargen_openapi() -> dict[str, Any]:
     """The OpenAPI document of ``avatargen serve example`` (the app built in memory)."""
-    from avatargen.serve.app import create_app
+    from avatargen.serve.main import create_app
     from avatargen.serve.service import StyleService, load_model
 
     return create_app(StyleService(load_model("example"))).openapi()

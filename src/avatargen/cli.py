@@ -77,7 +77,7 @@ def serve(
 ) -> None:
     """Serve avatars with probabilities over HTTP (FastAPI; the explore page at /, the API at /docs)."""
     require("avatargen serve", "avatargen", "serve")
-    from avatargen.serve.app import run_server
+    from avatargen.serve.server import run_server
 
     run_server(model, mapping, host=host, port=port, workers=workers, access_log=access_log)
 

@@ -2219,7 +2219,7 @@ def run_sweep(root: Path, select: str | None = None, verbose: bool = False) -> S
     import importlib.resources.readers  # noqa: F401
 
     import avatargen.demo
-    import avatargen.serve.app
+    import avatargen.serve.main
     import avatargen.styles.experiment  # noqa: F401
     from avatargen.cli import app  # noqa: F401
 
@@ -2265,7 +2265,7 @@ def _run_cases(root: Path, fx: Path, cases_dir: Path, logs: Path, select: str | 
             if client is None:
                 from fastapi.testclient import TestClient
 
-                from avatargen.serve.app import create_app
+                from avatargen.serve.main import create_app
                 from avatargen.serve.service import StyleService
                 from avatargen.styles.model import StyleModel
 

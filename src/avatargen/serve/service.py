@@ -13,7 +13,6 @@ import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -24,32 +23,16 @@ from avatargen import __version__
 from avatargen.render.draw import resolve_mapping, sized_svg, style_svg, svg_to_png
 from avatargen.render.mapping import StyleMapping, normalise
 from avatargen.serve.cache import LRUCache
+from avatargen.serve.errors import ServeError
+from avatargen.serve.impossible import explain_impossible
+from avatargen.serve.limits import DEFAULT_SIZE, MAX_K, MAX_N, MAX_SIDE, MIN_SIDE, RESERVED, check_seed
 from avatargen.styles.model import StyleModel
-from sharedcore.cli_params import parse_size
 from sharedcore.errors import UserError
-from sharedcore.validate import SEED_MAX
 
-DEFAULT_SIZE = "264x280"
-MIN_SIDE, MAX_SIDE = 8, 1024  # pixels per side of a served avatar
-MAX_N = 1000  # styles per /v1/sample request
-MAX_K = 100  # styles per /v1/most-probable request
-MAX_SEED = SEED_MAX  # the seeds every --seed option accepts, so any URL's seed works in the CLIs too
-# Query parameters with a meaning of their own; every other parameter pins an attribute.
-RESERVED = ("seed", "size", "n", "unique", "query", "k")
 IMMUTABLE = "public, max-age=31536000, immutable"
 EXAMPLE_NAME = "example"  # `avatargen serve example`: the built-in example model
 
 Pins = tuple[tuple[str, str], ...]  # canonical: (attribute, value) in the model's attribute order
-
-
-class ServeError(Exception):
-    """A request the client can fix: an HTTP status and the JSON body of ``schemas.ErrorBody``."""
-
-    def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
-        message = " ".join(message.split())  # one line, as UserError: a name may hold a newline (%0A)
-        super().__init__(message)
-        self.status = status
-        self.body: dict[str, Any] = {"error": error, "message": message, **extra}
 
 
 @dataclass(frozen=True)
@@ -397,73 +380,3 @@ class StyleService:
             },
             "model_digest": self.digest,
         }
-
-
-def check_seed(seed: int) -> None:
-    """Seeds are integers 0..MAX_SEED (2**32-1, as every --seed option); others -> 422."""
-    if not 0 <= seed <= MAX_SEED:
-        raise ServeError(422, "bad_parameter", f"seed={seed}: give an integer 0..{MAX_SEED}")
-
-
-@lru_cache(maxsize=1024)
-def served_size(text: str) -> tuple[int, int]:
-    """``WxH`` or a scale (``2x``) of 264x280, each side MIN_SIDE..MAX_SIDE; else 422."""
-    try:
-        size = parse_size(text, where="size")
-    except UserError as exc:
-        raise ServeError(422, "bad_size", str(exc)) from None
-    if not all(MIN_SIDE <= s <= MAX_SIDE for s in size):
-        raise ServeError(
-            422, "bad_size", f"size '{text}': each side must be {MIN_SIDE}..{MAX_SIDE} pixels here"
-        )
-    return size
-
-
-def explain_impossible(model: StyleModel, pins: dict[str, str]) -> tuple[str, str | None]:
-    """Why pins have probability 0: the hard rule(s) that forbid them, found by applying the rules
-    forward from the pins until one contradicts a pin or an earlier consequence; else the zero-count
-    pin or pair. Returns (one-line message, the rule as text or None)."""
-    desc = ", ".join(f"{a}={v}" for a, v in pins.items())
-    source = model.rules_.source
-    facts: dict[str, tuple[str, list[str]]] = {a: (v, []) for a, v in pins.items()}  # value, rules used
-    changed = True
-    while changed:
-        changed = False
-        for i, r in enumerate(model.rules_.rules, start=1):
-            fact = facts.get(r.if_attr)
-            if fact is None or fact[0] != r.if_value:
-                continue
-            chain = [*fact[1], f"rule {i} ({r})"]
-            have = facts.get(r.then_attr)
-            if have is None:
-                facts[r.then_attr] = (r.then_value, chain)
-                changed = True
-            elif have[0] != r.then_value:
-                used = list(dict.fromkeys([*have[1], *chain]))
-                rule = str(r) if len(used) == 1 else "; ".join(used)
-                verb = "forbids" if len(used) == 1 else "together forbid"
-                return (
-                    f"pins {desc} have probability 0: {' and '.join(used)} of {Path(source).name} "
-                    f"{verb} this combination; change or drop a pin",
-                    rule,
-                )
-    for a, v in pins.items():
-        if model.probability({a: v}) <= 0:
-            return (
-                f"pins {desc} have probability 0: {a}={v} has probability 0 under the model "
-                "(a zero count with alpha 0); drop that pin",
-                None,
-            )
-    items = list(pins.items())
-    for i, (a, v) in enumerate(items):
-        for b, w in items[i + 1 :]:
-            if model.probability({a: v, b: w}) <= 0:
-                return (
-                    f"pins {desc} have probability 0: {a}={v} together with {b}={w} has probability 0 "
-                    "under the model (a zero count with alpha 0); drop one of them",
-                    None,
-                )
-    return (
-        f"pins {desc} have probability 0 under the model (hard rules and zero counts together); drop a pin",
-        None,
-    )

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from avatargen.render.mapping import load_mapping
-from avatargen.serve.app import create_app
+from avatargen.serve.main import create_app
 from avatargen.serve.service import StyleService, load_model
 from avatargen.styles.model import StyleModel
 

@@ -1,28 +1,17 @@
-"""Service internals: the LRU cache, canonical pins, and naming the rules behind impossible pins."""
+"""StyleService: canonical pins (any query string is pins or a one-line 422), header-safe style JSON,
+and the style a seed draws is the model's sample of that seed."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import given as for_examples  # `given` names pins in the model's API
+from hypothesis import strategies as st
 
-from avatargen.serve.cache import LRUCache
-from avatargen.serve.service import ServeError, StyleService, explain_impossible, header_json
+from avatargen.serve.errors import ServeError
+from avatargen.serve.limits import RESERVED
+from avatargen.serve.service import StyleService, header_json
 from avatargen.styles.model import StyleModel
-
-
-def test_lru_evicts_oldest_by_count_and_bytes() -> None:
-    c: LRUCache[bytes] = LRUCache(3, max_bytes=10, cost=len)
-    c.put("a", b"1234")
-    c.put("b", b"1234")
-    assert c.get("a") == b"1234"  # a is now the most recent
-    c.put("c", b"1234")  # 12 bytes > 10: b (oldest) goes
-    assert c.get("b") is None and c.get("a") is not None and c.get("c") is not None
-    c.put("big", b"x" * 11)  # over the whole budget: not kept
-    assert c.get("big") is None and c.total <= 10
-    value, cached = c.get_or_compute("d", lambda: b"12")
-    assert value == b"12" and not cached
-    assert c.get_or_compute("d", lambda: b"zz") == (b"12", True)
-    assert c.hits >= 4 and c.misses >= 3
 
 
 def test_pins_are_canonical(service: StyleService) -> None:
@@ -40,42 +29,6 @@ def test_header_json_is_ascii_and_round_trips() -> None:
     text = header_json(style)
     assert text.isascii() and "\n" not in text
     assert json.loads(text) == style
-
-
-def chained_model() -> StyleModel:
-    """a=x => b=y and c=z => b=w: pinning a=x and c=z is impossible through b, which is not pinned."""
-    rows = pd.DataFrame(
-        {
-            "a": ["x", "x", "u", "u", "u", "u"],
-            "b": ["y", "y", "w", "w", "y", "w"],
-            "c": ["v", "v", "z", "z", "v", "v"],
-        }
-    )
-    rules = {
-        "format_version": 1,
-        "rules": [{"if": {"a": "x"}, "then": {"b": "y"}}, {"if": {"c": "z"}, "then": {"b": "w"}}],
-    }
-    return StyleModel(alpha=1.0, rules=rules).fit(rows)
-
-
-def test_impossible_pins_name_every_rule_of_the_chain() -> None:
-    m = chained_model()
-    assert m.probability({"a": "x", "c": "z"}) == 0
-    message, rule = explain_impossible(m, {"a": "x", "c": "z"})
-    assert "rule 1 (a=x => b=y)" in message and "rule 2 (c=z => b=w)" in message
-    assert rule is not None and "rule 1" in rule and "rule 2" in rule
-    message, rule = explain_impossible(m, {"a": "x", "b": "w"})
-    assert rule == "a=x => b=y"
-
-
-def test_zero_count_without_rule_is_named() -> None:
-    rows = pd.DataFrame({"a": ["x", "x", "u"], "b": ["y", "y", "w"]})
-    m = StyleModel(
-        alpha=0.0, structure="declared", rules={"format_version": 1, "depends_on": {"b": "a"}}
-    ).fit(rows)
-    assert m.probability({"a": "x", "b": "w"}) == 0
-    message, rule = explain_impossible(m, {"a": "x", "b": "w"})
-    assert rule is None and "a=x together with b=w" in message
 
 
 @pytest.mark.parametrize("which", ["example", "cyrillic"])
@@ -106,15 +59,9 @@ def test_drawn_style_is_model_sample_of_the_seed(
     assert svc.breakdown(st) == m.breakdown(st).to_dict(orient="records")
 
 
-# ---------------------------------------------------------------- property tests (issue 10, query parsing)
-
-from hypothesis import HealthCheck, settings  # noqa: E402
-from hypothesis import given as for_examples  # noqa: E402 - `given` names pins in the tests above
-from hypothesis import strategies as st  # noqa: E402
-
-from avatargen.serve.service import MAX_SIDE, MIN_SIDE, RESERVED, served_size  # noqa: E402
-
 FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
 _text = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
     ["hairstyle", "HairStyle ", "bob", "BOB", "none", "прическа", "каре", "", "\x00", "seed", "size"]
 )
@@ -134,14 +81,3 @@ def test_pins_random_query_items(
     names = [a for a, _ in pins]
     assert names == [a for a in service.attributes if a in names]  # model order, each once
     assert all(v in service.model.values_[a] for a, v in pins)
-
-
-@FAST
-@for_examples(text=st.text(max_size=16) | st.from_regex(r"-?[0-9.e]{0,6}[xX*][0-9.e-]{0,6}", fullmatch=True))
-def test_served_size_random_text(text: str) -> None:
-    try:
-        w, h = served_size(text)
-    except ServeError as exc:
-        assert exc.status == 422 and exc.body["error"] == "bad_size" and "\n" not in exc.body["message"]
-        return
-    assert MIN_SIDE <= w <= MAX_SIDE and MIN_SIDE <= h <= MAX_SIDE

@@ -14,7 +14,7 @@ import pytest
 
 from tests.browser import chromium, page_with_errors
 
-from .conftest import LiveServer
+from ..conftest import LiveServer
 
 
 @pytest.fixture(scope="module")
