@@ -380,7 +380,9 @@ def glob_stats(pattern: str) -> list[tuple[Path, os.stat_result | None]]:
     broken symbolic link), so callers need not stat again.
 
     Unlike ``glob.glob(recursive=True)`` it never follows a link to a folder, so a folder with a
-    symbolic-link loop is listed once and the listing ends. Each real file is listed once.
+    symbolic-link loop is listed once and the listing ends. Every matching name is returned, also one
+    that is a (hard or symbolic) link to a file listed already: the caller decides (predict scores the
+    file once and lists each other name as a skip naming the first), nothing is dropped unsaid.
     """
     parts = Path(pattern).parts
     k = next((i for i, part in enumerate(parts) if any(ch in part for ch in "*?[")), len(parts))
@@ -400,7 +402,6 @@ def glob_stats(pattern: str) -> list[tuple[Path, os.stat_result | None]]:
     # Path order (component by component), so the result is as sorted(Path(...)) would give it
     names = sorted((rel for rel in _walk_names(root, deep) if rx.match(rel)), key=lambda r: r.split("/"))
     out: list[tuple[Path, os.stat_result | None]] = []
-    seen: set[tuple[int, int]] = set()
     for rel in names:
         p = root / rel
         try:
@@ -408,8 +409,7 @@ def glob_stats(pattern: str) -> list[tuple[Path, os.stat_result | None]]:
         except OSError:
             out.append((p, None))  # broken link: the caller's reader names it as a skip
             continue
-        if stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) not in seen:
-            seen.add((st.st_dev, st.st_ino))
+        if stat.S_ISREG(st.st_mode):  # every name, also a link to a file already listed
             out.append((p, st))
     return out
 

@@ -325,7 +325,7 @@ def _expand(items: Sequence[str]) -> tuple[list[Path], list[Skip]]:
         elif p.is_file():
             listed.append((p, None))
         elif any(ch in item for ch in "*?["):
-            matches = glob_stats(item)  # never follows folder links (loops end), each file once
+            matches = glob_stats(item)  # never follows folder links (loops end); links to one file: _once
             if not matches:
                 raise UserError(f"{item}: the pattern matches no file; check it")
             for m, st in matches:  # a broken or looping link is a skip with its reason, not silently dropped

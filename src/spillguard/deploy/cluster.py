@@ -11,6 +11,9 @@ files and the output folder (a shared filesystem).
 - Each task decodes + scores one partition with the same loop as in-process ``predict``
   (``batch_scoring.score_paths``; decoding and scoring take turns, so a worker uses one core) and writes ``part-NNNNN.parquet`` under a temporary name, then renames
   it: a killed job leaves only whole parts. ``resume`` skips the parts already there.
+- ``force`` over a complete dataset writes the new one beside it (``.NAME.partial``) and renames it
+  into place only once every part is written: an interrupted replacement leaves the old dataset
+  whole (and ``resume`` continues the replacement).
 - A file that cannot be read is a row with its reason in ``error`` (score and verdict null), never a
   failed task; a partition whose worker dies is rescheduled by Dask (``distributed.scheduler.allowed-failures``).
 
@@ -207,28 +210,62 @@ def dask_client(spec: str) -> Iterator[Any]:
         client.close()
 
 
+#: The reason of a row whose file name Parquet's UTF-8 path column cannot hold.
+NOT_UTF8 = "file name is not UTF-8 (the dataset's path column is UTF-8, shown here with \\x escapes); rename the file to score it"
+
+
+def _utf8_name(path: str) -> str | None:
+    """None for a name that is UTF-8, else the name with its undecodable bytes as \\xNN escapes."""
+    try:
+        path.encode("utf-8")
+        return None
+    except UnicodeEncodeError:  # Python keeps such bytes as surrogates (os.fsdecode)
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _listing(items: Sequence[str]) -> list[tuple[str, str | None]]:
-    """(path, None) for every listed image file, then (path, reason) for the files listing passed over."""
+    """(path, None) for every listed image file, then (path, reason) for the files listing passed over.
+    A name that is not UTF-8 is a row with its reason (``NOT_UTF8``), not the end of the run."""
     paths, skipped = expand_inputs(items)
     listed: dict[str, str | None] = dict.fromkeys(str(p) for p in paths)
     listed.update({str(p): why for p, why in skipped if str(p) not in listed})
-    return list(listed.items())
+    out: list[tuple[str, str | None]] = []
+    for p, why in listed.items():
+        escaped = _utf8_name(p)
+        out.append((p, why) if escaped is None else (escaped, NOT_UTF8))
+    return out
 
 
-def _check_out(out: Path, manifest: dict[str, Any], resume: bool, force: bool) -> set[int]:
-    """Check the dataset folder (writes nothing); return the indices of whole parts a resume keeps."""
+def staging(out: Path) -> Path:
+    """Where a run that replaces a complete dataset (``--force``) writes until it is complete."""
+    return out.with_name(f".{out.name}.partial")
+
+
+def _read_manifest(mpath: Path) -> dict[str, Any]:
+    try:
+        old = json.loads(mpath.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{mpath}: unreadable ({type(exc).__name__}); start again with --force") from None
+    if not isinstance(old, dict):
+        raise UserError(f"{mpath}: not a JSON mapping; start again with --force")
+    return old
+
+
+def _check_out(out: Path, manifest: dict[str, Any], resume: bool, force: bool) -> tuple[set[int], Path]:
+    """Check the dataset folder (writes nothing). Returns the indices of whole parts a resume keeps and
+    the folder the parts go to: ``out`` itself, or ``staging(out)`` when a complete dataset is being
+    replaced (``--force``), so that the old one stays until the new one is whole."""
     mpath = out / MANIFEST
+    stage = staging(out)
     if out.exists() and not out.is_dir():
         raise UserError(
             f"{out}: exists and is not a folder; the Parquet dataset is a folder, choose another -o"
         )
     if resume:
-        if not mpath.is_file():
+        work = stage if (stage / MANIFEST).is_file() else out  # an interrupted replacement first
+        if not (work / MANIFEST).is_file():
             raise UserError(f"{out}: nothing to resume (no {MANIFEST}); run without --resume")
-        try:
-            old = json.loads(mpath.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise UserError(f"{mpath}: unreadable ({type(exc).__name__}); start again with --force") from None
+        old = _read_manifest(work / MANIFEST)
         changed = [
             k
             for k in ("format", "listing_sha256", "partition_size", "model_sha256", "rule")
@@ -239,7 +276,11 @@ def _check_out(out: Path, manifest: dict[str, Any], resume: bool, force: bool) -
                 f"{out}: the earlier run differs in {', '.join(changed)}; resume with the same paths, model, "
                 "--rule and --partition-size, or pass --force without --resume to start again"
             )
-        return {int(p.name[5:-8]) for p in out.glob("part-*.parquet") if _whole(p)}
+        return {int(p.name[5:-8]) for p in work.glob("part-*.parquet") if _whole(p)}, work
+    if stage.exists() and not (stage / MANIFEST).is_file():
+        raise UserError(
+            f"{stage}: exists and is not a spillguard verdict dataset; refusing to delete it, move it away"
+        )
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise UserError(
@@ -249,19 +290,31 @@ def _check_out(out: Path, manifest: dict[str, Any], resume: bool, force: bool) -
             raise UserError(
                 f"{out}: not a spillguard verdict dataset (no {MANIFEST}); refusing to delete it, choose another -o"
             )
-    return set()
+        return set(), stage
+    return set(), out
 
 
-def _start_out(out: Path, manifest: dict[str, Any], resume: bool) -> None:
+def _start_out(work: Path, manifest: dict[str, Any], resume: bool) -> None:
     """Once the cluster is reachable: a fresh folder with the manifest, or a resumed one tidied."""
     if resume:
-        for tmp in out.glob(".part-*.tmp"):  # left by a worker killed while writing
+        for tmp in work.glob(".part-*.tmp"):  # left by a worker killed while writing
             tmp.unlink(missing_ok=True)
         return
-    if out.is_dir():
-        shutil.rmtree(out)  # checked by _check_out: empty, or a verdict dataset replaced with --force
-    out.mkdir(parents=True)
-    write_text(out / MANIFEST, json.dumps(manifest, indent=1), force=True)
+    if work.is_dir():
+        shutil.rmtree(work)  # checked by _check_out: empty, or an earlier unfinished replacement
+    work.mkdir(parents=True)
+    write_text(work / MANIFEST, json.dumps(manifest, indent=1), force=True)
+
+
+def _finish_out(work: Path, out: Path) -> None:
+    """A complete replacement takes the old dataset's place (two renames, then the old one is deleted)."""
+    if work == out:
+        return
+    old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+    if out.exists():
+        os.rename(out, old)
+    os.rename(work, out)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _whole(part: Path) -> bool:
@@ -313,12 +366,12 @@ def score_archive(
         "columns": list(COLUMNS),
     }
     out_p = Path(out)
-    done = _check_out(out_p, manifest, resume, force)
+    done, work = _check_out(out_p, manifest, resume, force)
     parts = [listing[i : i + partition_size] for i in range(0, len(listing), partition_size)]
     todo = [i for i in range(len(parts)) if i not in done]
     scored = unreadable = 0
     with dask_client(cluster) as client:
-        _start_out(out_p, manifest, resume)
+        _start_out(work, manifest, resume)
         workers = len(client.scheduler_info().get("workers", {}))
         name = PLUGIN_PREFIX + manifest["model_sha256"][:16]
         client.register_plugin(ModelPlugin(kind, payload, name), name=name)
@@ -328,7 +381,7 @@ def score_archive(
                     score_partition,
                     i,
                     parts[i],
-                    str(out_p.resolve()),
+                    str(work.resolve()),
                     rule,
                     name,
                     key=f"spillguard-part-{i:05d}-{manifest['listing_sha256'][:12]}",
@@ -345,7 +398,8 @@ def score_archive(
         finally:
             with contextlib.suppress(Exception):  # best effort: a worker may have died meanwhile
                 client.unregister_worker_plugin(name)
-    n_spill, n_ok_all, n_bad_all = _count(out_p, len(parts))
+    n_spill, n_ok_all, n_bad_all = _count(work, len(parts))  # every part is there: the run is whole
+    _finish_out(work, out_p)
     return ArchiveResult(
         out_p, len(listing), len(parts), len(todo), len(parts) - len(todo),
         n_ok_all, n_bad_all, n_spill, time.perf_counter() - t0, workers,

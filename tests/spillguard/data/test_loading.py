@@ -141,3 +141,24 @@ def test_a_file_named_twice_is_scored_once(tmp_path: Path) -> None:
         ("x.jpg", again),
         ("y.jpg", f"same file as {tmp_path / 'x.jpg'} (a link); listed once"),  # the folder's own listing
     ]
+
+
+@pytest.mark.parametrize("link", ["hard", "symbolic"])
+def test_every_name_a_glob_matches_is_a_row_or_a_counted_skip(tmp_path: Path, link: str) -> None:
+    """Issue 21: 24,000 paths that were hard links of 3,000 files gave 3,000 CSV rows and no word of
+    the rest. Each name a glob (or folder) lists ends as scored or as a skip naming the first."""
+    for i in range(3):
+        (tmp_path / f"f{i}.jpg").write_bytes(b"x")
+        for k in range(4):
+            dst = tmp_path / "links" / f"f{i}-{k}.jpg"
+            dst.parent.mkdir(exist_ok=True)
+            if link == "hard":
+                os.link(tmp_path / f"f{i}.jpg", dst)
+            else:
+                dst.symlink_to(tmp_path / f"f{i}.jpg")
+    for items in ([str(tmp_path / "**" / "*.jpg")], [str(tmp_path / "*.jpg"), str(tmp_path / "links" / "*")]):
+        paths, skipped = expand_inputs(items)
+        assert len(paths) == 3 and len(paths) + len(skipped) == 15
+        first = {p.name[:2]: p for p in paths}
+        for p, why in skipped:
+            assert why == f"same file as {first[p.name[:2]]} (listed again); scored once"

@@ -18,7 +18,16 @@ import pandas as pd
 import pytest
 
 from sharedcore.errors import UserError
-from spillguard.deploy.cluster import MANIFEST, parse_cluster, read_verdicts, score_archive
+from spillguard.deploy.cluster import (
+    MANIFEST,
+    NOT_UTF8,
+    _listing,
+    parse_cluster,
+    read_verdicts,
+    score_archive,
+    staging,
+    write_part,
+)
 from spillguard.pipelines.predict import predict_paths
 
 distributed = pytest.importorskip("distributed")
@@ -80,6 +89,24 @@ def test_a_damaged_model_is_refused_before_the_cluster_and_by_a_worker(
     assert not (tmp_path / "out").exists()
 
 
+def _non_utf8(folder: Path, name: bytes) -> Path:
+    """A file in ``folder`` whose name is the bytes ``name`` (not UTF-8), as Python names it."""
+    p = Path(os.fsdecode(os.fsencode(str(folder)) + b"/" + name))
+    p.write_bytes(b"\xff\xd8 not scored")
+    return p
+
+
+def test_a_non_utf8_file_name_is_a_row_with_its_reason(tmp_path: Path) -> None:
+    """Issue 21: one such name killed a whole cluster run (exit 1) that in-process predict survives;
+    the Parquet path column is UTF-8, so it is a row with its reason and its bytes as \\x escapes."""
+    (tmp_path / "ok.jpg").write_bytes(b"x")
+    _non_utf8(tmp_path, b"caf\xe9.jpg")
+    listing = _listing([str(tmp_path)])
+    assert listing == [(str(tmp_path / "caf\\xe9.jpg"), NOT_UTF8), (str(tmp_path / "ok.jpg"), None)]
+    write_part(tmp_path / "part-00000.parquet", [(p, None, None, why) for p, why in listing])
+    assert read_verdicts(tmp_path)["path"].tolist() == [p for p, _ in listing]
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[distributed.LocalCluster]:
     """Two single-threaded worker processes on 127.0.0.1; closed in teardown even when a test fails."""
@@ -104,7 +131,7 @@ def small_archive(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="module")
 def big_archive(small_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """30 real copies (a glob lists each inode once) of the small archive's images (14,100 files): long enough to interrupt."""
+    """30 real copies (a link to a listed file would be a skip row) of the small archive's images (14,100 files): long enough to interrupt."""
     root = tmp_path_factory.mktemp("archive") / "big"
     images = sorted(small_archive.glob("*.jpg"))
     for k in range(30):
@@ -312,3 +339,43 @@ def test_cli_local_cluster_starts_and_stops_its_own(
         and "3 unreadable" in res.output
     )
     assert len(read_verdicts(out)) == 473
+
+
+@pytest.mark.slow
+def test_force_replaces_a_dataset_only_once_the_new_one_is_whole(
+    cluster: distributed.LocalCluster,
+    small_archive: Path,
+    tiny_onnx: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 21: ``--force`` deleted the previous complete dataset before the new one was written, so
+    an interrupted run left neither. Now the old one stays whole until the new one is; a non-UTF-8
+    name among the files is one row with its reason."""
+    import spillguard.deploy.cluster as cl
+
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    _non_utf8(extra, b"\xff\xfe.jpg")
+    items, out, at = [str(small_archive), str(extra)], tmp_path / "v.parquet", cluster.scheduler_address
+    first = score_archive(tiny_onnx, items, out, at, partition_size=200)
+    assert first.n_parts == 3 and first.n_scored == 470 and first.n_unreadable == 4
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def interrupted(*_: object) -> None:  # every part written, the run not yet over
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cl, "_count", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        score_archive(tiny_onnx, items, out, at, partition_size=100, force=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old dataset, untouched
+    assert len(list(staging(out).glob("part-*.parquet"))) == 5
+    monkeypatch.undo()
+    res = score_archive(tiny_onnx, items, out, at, partition_size=100, resume=True)  # the replacement
+    assert res.parts_resumed == 5 and res.n_parts == 5 and res.n_scored == 470
+    assert sorted(p.name for p in out.glob("part-*")) == [f"part-{i:05d}.parquet" for i in range(5)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["extra", "v.parquet"]  # no staging, no old copy
+    got = read_verdicts(out)
+    assert (got["error"] == NOT_UTF8).sum() == 1 and len(got) == 474
+    again = score_archive(tiny_onnx, items, out, at, partition_size=200, force=True)  # uninterrupted
+    assert again.n_parts == 3 and not staging(out).exists() and len(read_verdicts(out)) == 474
