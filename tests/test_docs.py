@@ -97,3 +97,14 @@ def test_the_limits_reference_has_the_constants_and_the_exit_codes() -> None:
     codes = generated.exit_codes()
     for code in ("| 0 |", "| 1 |", "| 2 |", "| 130 |", "| 143 |"):
         assert code in codes
+
+
+def test_the_committed_pictures_are_small_and_each_is_shown_somewhere() -> None:
+    """docs/images holds what docs/screenshots.py writes; each picture is used by a page or the README."""
+    pictures = sorted((REPO / "docs" / "images").rglob("*.png"))
+    pages = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "docs").rglob("*.md"))
+    pages += (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(pictures) >= 7
+    for picture in pictures:
+        assert picture.stat().st_size < 300_000, picture
+        assert str(picture.relative_to(REPO / "docs" / "images")) in pages, f"{picture.name} is shown nowhere"

@@ -32,6 +32,20 @@ def _cell(text: object) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def _prose(text: str) -> str:
+    """A source comment as a table cell: Markdown's emphasis characters outside code spans shown as
+    written (``__init__``, ``2**25``, ``x * y``); reST's double backticks become code spans."""
+    parts = re.split(r"(``?[^`]+``?)", text)
+    for i, part in enumerate(parts):
+        if part.startswith("`"):
+            parts[i] = "`" + part.strip("`") + "`"
+        else:
+            for ch in ("\\", "*", "_", "<"):
+                part = part.replace(ch, "\\" + ch)
+            parts[i] = part
+    return _cell("".join(parts))
+
+
 # ---------------------------------------------------------------------------------------------- HTTP
 
 
@@ -254,7 +268,9 @@ def config_fields() -> str:
                 accepted += ", or unset"
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         shown = "unset (chosen from the data)" if default is None else f"`{json.dumps(default)}`"
-        out.append(f"| `{f.name}` | {_cell(accepted)} | {_cell(shown)} | {_cell(comments.get(f.name, ''))} |")
+        out.append(
+            f"| `{f.name}` | {_cell(accepted)} | {_cell(shown)} | {_prose(comments.get(f.name, ''))} |"
+        )
     return "\n".join(out)
 
 
@@ -318,7 +334,7 @@ def limits() -> str:
     out = ["| where | constant | value | what it limits |", "|---|---|---|---|"]
     for module, name, expr, value, comment in limit_constants():
         shown = _number(value) + (f" (`{expr}`)" if expr != str(value).replace(",", "") else "")
-        out.append(f"| `{module}` | `{name}` | {shown} | {_cell(comment)} |")
+        out.append(f"| `{module}` | `{name}` | {shown} | {_prose(comment)} |")
     out += ["", "Upload limits of `spillguard serve` (`Limits`; the serve options that set them are in the "
             "[CLI reference](cli.md)):", "", "| field | default |", "|---|---|"]  # fmt: skip
     from spillguard.deploy.service.uploads import Limits
