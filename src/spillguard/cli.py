@@ -357,10 +357,22 @@ def serve(
     ),
     host: str = typer.Option("127.0.0.1", help="Address to listen on; beyond loopback a token is required."),
     port: int = typer.Option(8000, help="TCP port (0: a free port, printed at start)."),
-    db: Path = typer.Option(Path("verdicts.sqlite"), help="SQLite database of verdicts and feedback."),
-    store: Path | None = typer.Option(
-        None, help="Folder of kept images (content-addressed; default '<db stem>-images' beside the db)."
+    db: str = typer.Option(
+        "verdicts.sqlite",
+        envvar="SPILLGUARD_DB",
+        help="SQLite file of verdicts and feedback, or postgresql://user@host/dbname for a plant "
+        "(several instances on one database; or SPILLGUARD_DB).",
     ),
+    store: Path | None = typer.Option(
+        None, help="Folder of kept images (SQLite; default '<db stem>-images' beside the db)."
+    ),
+    line: str | None = typer.Option(
+        None, help="The line this instance serves: stored on each verdict, its live model kept in the db."
+    ),
+    mqtt: str | None = typer.Option(
+        None, help="mqtt://host:port/prefix: publish each verdict to PREFIX/LINE/CAMERA/verdict (QoS 1)."
+    ),
+    model_poll: float = typer.Option(2.0, help="Seconds between checks of the line's live model (--line)."),
     token: str | None = typer.Option(
         None, envvar="SPILLGUARD_TOKEN", help="Bearer token of feedback and reload (or SPILLGUARD_TOKEN)."
     ),
@@ -392,6 +404,9 @@ def serve(
         score_batch=score_batch,
         host=host,
         port=port,
+        line=line,
+        mqtt=mqtt,
+        model_poll=model_poll,
     )
     extra = _model_extra(run, backend)
     if extra == "runtime":
@@ -411,7 +426,9 @@ app.add_typer(feedback_app, name="feedback")
 
 @feedback_app.command("export")
 def feedback_export(
-    db: Path = typer.Argument(..., help="The --db file of 'spillguard serve'."),
+    db: str = typer.Argument(
+        ..., help="The --db of 'spillguard serve': a SQLite file or a postgresql:// URL."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to create (normal/ + anomalous/)."),
     since: str | None = typer.Option(None, help="Only verdicts from this date/time on (ISO, UTC)."),
     store: Path | None = typer.Option(None, help="Folder of kept images (default: the one the db names)."),

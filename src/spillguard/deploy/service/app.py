@@ -41,6 +41,7 @@ from spillguard.deploy.service.drift import image_stats
 from spillguard.deploy.service.explain_png import error_png, explain_strip
 from spillguard.deploy.service.metrics import ServiceMetrics
 from spillguard.deploy.service.model import LoadedModel, ModelHolder, load_model
+from spillguard.deploy.service.plant import LiveModel, StoreFigures, make_publisher, open_store
 from spillguard.deploy.service.schemas import (
     BatchOut,
     ErrorOut,
@@ -53,7 +54,7 @@ from spillguard.deploy.service.schemas import (
     ScoreOut,
     VerdictOut,
 )
-from spillguard.deploy.service.store import ModelRecord, NewVerdict, SQLiteStore, Store, Verdict
+from spillguard.deploy.service.store import ModelRecord, NewVerdict, Store, StoreUnavailable, Verdict
 from spillguard.deploy.service.uploads import Limits, Upload, check_image
 
 log = logging.getLogger("spillguard.serve")
@@ -83,9 +84,14 @@ class Service:
         self.cfg = cfg
         self.token = cfg.token or None
         self.holder = ModelHolder(load_model(cfg.run, cfg.rule, cfg.loader), cfg.keep_models)
-        self.store: Store = SQLiteStore(cfg.db, cfg.image_dir)
+        self.metrics = ServiceMetrics()
+        self.store: Store = open_store(cfg)
+        self.live: LiveModel | None = None  # the line's live model in the database (serve --line)
         try:
             self.record_model(self.holder.current)
+            if cfg.line is not None:
+                self.live = LiveModel(self.store, self.holder, cfg, self.swapped)
+                self.live.adopt_or_promote()
         except STORE_ERRORS as exc:
             self.store.close()
             raise UserError(
@@ -93,13 +99,33 @@ class Service:
             ) from None
         self._load_lock = threading.Lock()  # one lazy load of a verdict's model at a time
         self._unavailable: dict[str, tuple[float, ServiceError]] = {}
-        self.metrics = ServiceMetrics()
         self.batcher = MicroBatcher(
             max_batch=cfg.score_batch, on_batch=self.metrics.batch.observe, work=score_and_stats
         )
         info = self.holder.current.info
         self.metrics.set_model(info.model_id, info.config, info.rule)
         self._keep_below = int(cfg.sample_normals * 2**32)
+        self.publisher = make_publisher(cfg, self.store, lambda: self.holder.current.info.model_id)
+        self.metrics.registry.register(StoreFigures(self.store, self.publisher, cfg.line))
+
+    def swapped(self, old: LoadedModel, new: LoadedModel) -> None:
+        """A promotion from the database was swapped in."""
+        self.metrics.reloads.labels("promoted").inc()
+        self.metrics.set_model(new.info.model_id, new.info.config, new.info.rule)
+
+    def start_plant(self) -> None:
+        """Start following the live model and publishing (the app's lifespan)."""
+        if self.live is not None:
+            self.live.start()
+        if self.publisher is not None:
+            self.publisher.start()
+
+    def stop_plant(self) -> None:
+        """Stop both; the publisher first sends what waits (a few seconds at most)."""
+        if self.live is not None:
+            self.live.stop()
+        if self.publisher is not None:
+            self.publisher.stop()
 
     def record_model(self, model: LoadedModel) -> ModelRecord:
         """Record ``model`` in the store's models table (waits for the commit; raises on failure)."""
@@ -219,13 +245,15 @@ class Service:
                     now, camera, src, u.sha256, u.format,
                     u.data if flag or self.keep_normal(u.sha256) else None,
                     float(s), info.threshold, info.rule, "spill" if flag else "no_spill",
-                    info.model_id, float(b), float(st),
+                    info.model_id, float(b), float(st), self.cfg.line,
                 )
             )  # fmt: skip
         try:
             ids = await asyncio.wrap_future(self.store.add_verdicts(rows))
         except STORE_ERRORS as exc:
             raise db_unavailable(exc) from None
+        if self.publisher is not None:
+            self.publisher.notify()
         ms = (time.perf_counter() - t0) * 1000
         out = model_out(model)
         for r in rows:
@@ -352,10 +380,12 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await svc.batcher.start()
+        svc.start_plant()
         try:
             yield
-        finally:  # uvicorn has drained in-flight requests; finish queued scoring, commit, close
+        finally:  # uvicorn has drained in-flight requests; finish queued scoring, publish, commit, close
             await svc.batcher.stop()
+            await run_in_threadpool(svc.stop_plant)
             svc.store.close()
 
     app = FastAPI(
@@ -392,8 +422,9 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
             headers = {"Retry-After": "5"}
         return error_response(exc.status, exc.code, exc.message, headers, exc.extra)
 
+    @app.exception_handler(StoreUnavailable)
     @app.exception_handler(sqlite3.Error)
-    async def _dberror_response(request: Request, exc: sqlite3.Error) -> JSONResponse:  # a read that failed
+    async def _dberror_response(request: Request, exc: Exception) -> JSONResponse:  # a read that failed
         svc.metrics.errors.labels("db_unavailable").inc()
         log.warning("%s %s: database error %s", request.method, request.url.path, exc)
         return error_response(
@@ -657,6 +688,11 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
             raise db_unavailable(exc) from None
         svc.metrics.reloads.labels("ok").inc()
         svc.metrics.set_model(new.info.model_id, new.info.config, new.info.rule)
+        if svc.live is not None:  # a promotion: every instance of the line follows at its next poll
+            try:
+                await run_in_threadpool(svc.live.promote, new.info.model_id)
+            except STORE_ERRORS as exc:
+                raise db_unavailable(exc) from None
         log.warning("reloaded: %s -> %s", old.info.model_id, new.info.model_id)
         return ReloadOut(model=model_out(new), previous=model_out(old))
 
@@ -713,8 +749,9 @@ def serve(
     info = app.state.service.holder.current.info
     bound = sock.getsockname()[1]
     print(
-        f"spillguard serve: model {info.model_id} ({info.config}, rule {info.rule}), db {cfg.db}, "
-        f"images {cfg.image_dir}; http://{cfg.host}:{bound}/review  (docs: /docs)",
+        f"spillguard serve: model {info.model_id} ({info.config}, rule {info.rule}), db {cfg.db_label}"
+        f"{', line ' + cfg.line if cfg.line else ''}{', mqtt ' + cfg.mqtt if cfg.mqtt else ''}; "
+        f"http://{cfg.host}:{bound}/review  (docs: /docs)",
         flush=True,
     )
     config = uvicorn.Config(

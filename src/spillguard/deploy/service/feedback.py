@@ -15,6 +15,7 @@ import csv
 import io
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,8 @@ from pathlib import Path
 from sharedcore.atomic import atomic_dir
 from sharedcore.errors import UserError
 from spillguard.data import training_sources
-from spillguard.deploy.service.store import ImageFiles, open_readonly
+from spillguard.deploy.service.config import is_server_url
+from spillguard.deploy.service.store import EXT, ImageFiles, open_readonly
 
 MANIFEST = "feedback_export.csv"
 
@@ -70,7 +72,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 
 def export_feedback(
-    db: str | os.PathLike[str],
+    db: str | os.PathLike[str],  # a SQLite file, or a postgresql:// URL (a plant's database)
     out: str | os.PathLike[str],
     since: str | None = None,
     store: str | os.PathLike[str] | None = None,
@@ -78,23 +80,30 @@ def export_feedback(
     force: bool = False,
 ) -> ExportResult:
     """Write the training folder ``out`` from the verdict database ``db`` (atomically)."""
-    conn = open_readonly(db)
-    try:
-        if store is None:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'image_store'").fetchone()
-            if row is None:
-                raise UserError(f"{db}: the database names no image store; pass --store DIR")
-            store = row[0]
-        files = ImageFiles(store)
-        t0 = parse_since(since)
-        rows = conn.execute(
-            "SELECT v.id, v.image_sha256, v.image_format, v.image_kept, v.verdict, v.camera, v.created_at, "
-            "(SELECT f.label FROM feedback f WHERE f.verdict_id = v.id ORDER BY f.id DESC LIMIT 1) "
-            "FROM verdicts v WHERE v.created_ts >= ? ORDER BY v.id",
-            (t0 if t0 is not None else float("-inf"),),
-        ).fetchall()
-    finally:
-        conn.close()
+    t0 = parse_since(since)
+    get_image: Callable[[str, str], bytes | None]
+    close: Callable[[], None] = lambda: None  # noqa: E731
+    if isinstance(db, str) and is_server_url(db):  # a plant's database: images are in it too
+        from spillguard.deploy.service.postgres import read_export
+
+        rows, get_image, close = read_export(db, t0)
+    else:
+        conn = open_readonly(db)
+        try:
+            if store is None:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'image_store'").fetchone()
+                if row is None:
+                    raise UserError(f"{db}: the database names no image store; pass --store DIR")
+                store = row[0]
+            get_image = ImageFiles(store).get
+            rows = conn.execute(
+                "SELECT v.id, v.image_sha256, v.image_format, v.image_kept, v.verdict, v.camera, v.created_at, "
+                "(SELECT f.label FROM feedback f WHERE f.verdict_id = v.id ORDER BY f.id DESC LIMIT 1) "
+                "FROM verdicts v WHERE v.created_ts >= ? ORDER BY v.id",
+                (t0 if t0 is not None else float("-inf"),),
+            ).fetchall()
+        finally:
+            conn.close()
     picked: dict[
         str, tuple[str, str, int, str, str | None, str]
     ] = {}  # sha -> (label, reason, id, fmt, cam, time)
@@ -115,6 +124,23 @@ def export_feedback(
         labels_of.setdefault(sha, set()).add(lab)
         if sha not in picked or label is not None:  # a labelled row wins over a sampled one
             picked[sha] = (lab, reason, vid, fmt, cam, created)
+    try:
+        return _write(picked, labels_of, get_image, db, out, since, base, force)
+    finally:
+        close()
+
+
+def _write(
+    picked: dict[str, tuple[str, str, int, str, str | None, str]],
+    labels_of: dict[str, set[str]],
+    get_image: Callable[[str, str], bytes | None],
+    db: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    since: str | None,
+    base: str | os.PathLike[str] | None,
+    force: bool,
+) -> ExportResult:
+    """Write the picked images (sha -> label, reason, id, format, camera, time) and the manifest."""
     if base is not None:
         base_src = training_sources(base)
     result = ExportResult(Path(out))
@@ -128,11 +154,11 @@ def export_feedback(
             if len(labels_of[sha]) > 1:
                 result.conflicting.append(sha)
                 continue
-            data = files.get(sha, fmt)
+            data = get_image(sha, fmt)
             if data is None:
                 result.missing.append(sha)
                 continue
-            name = f"{lab}/v{vid:08d}_{sha[:12]}.{files.path(sha, fmt).suffix[1:]}"
+            name = f"{lab}/v{vid:08d}_{sha[:12]}.{EXT.get(fmt, 'bin')}"
             (tmp / name).write_bytes(data)
             w.writerow([name, lab, reason, vid, sha, cam or "", created])
             result.counts[reason] = result.counts.get(reason, 0) + 1

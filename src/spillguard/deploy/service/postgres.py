@@ -121,11 +121,6 @@ _LATEST_FB = "(SELECT MAX(f.id) FROM feedback f WHERE f.verdict_id = v.id)"
 _CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
 
-def is_postgres_url(value: str) -> bool:
-    """Whether ``--db`` names a PostgreSQL server (a postgresql:// or postgres:// URL)."""
-    return value.startswith(("postgresql://", "postgres://"))
-
-
 def redact(url: str) -> str:
     """The URL without its password (for messages and logs)."""
     parts = urlsplit(url)
@@ -618,21 +613,6 @@ class PostgresStore:
         """Number of verdict rows."""
         return int(self._rows("SELECT COUNT(*) FROM verdicts")[0][0])
 
-    def export_rows(self, since: float | None) -> list[tuple[Any, ...]]:
-        """(id, sha256, format, kept, verdict, camera, created_at, latest label) of every verdict from
-        ``since`` on, by id (the feedback export's input)."""
-        return self._rows(
-            "SELECT v.id, v.image_sha256, v.image_format, v.image_kept::int, v.verdict, v.camera, "
-            "v.created_at, (SELECT f.label FROM feedback f WHERE f.verdict_id = v.id ORDER BY f.id DESC "
-            "LIMIT 1) FROM verdicts v WHERE v.created_ts >= %s ORDER BY v.id",
-            (since if since is not None else float("-inf"),),
-        )
-
-    def image(self, sha256: str) -> bytes | None:
-        """The kept image of this digest, or None."""
-        rows = self._rows("SELECT data FROM images WHERE sha256 = %s", (sha256,))
-        return bytes(rows[0][0]) if rows else None
-
     def close(self) -> None:
         """Commit everything queued and close the connections. Idempotent."""
         if self._closed:
@@ -641,3 +621,39 @@ class PostgresStore:
         self._queue.put(None)
         self._writer.join()
         self._pool.close()
+
+
+def read_export(
+    url: str, since: float | None
+) -> tuple[list[tuple[Any, ...]], Callable[[str, str], bytes | None], Callable[[], None]]:
+    """The feedback export's input from a plant's database, read only: (id, sha256, format, kept,
+    verdict, camera, created_at, latest label) of every verdict from ``since`` on, by id; a function
+    giving a kept image's bytes (sha256, format) -> bytes or None; and one closing the connection."""
+    conn = connect(url)
+    try:
+        conn.read_only = True
+        row = conn.execute(
+            "SELECT value FROM meta WHERE key = 'schema_version'"
+        ).fetchone() if _has_meta(conn) else None  # fmt: skip
+        if row is None:
+            raise UserError(f"{redact(url)}: not a spillguard verdict database; check the URL")
+        rows = conn.execute(
+            "SELECT v.id, v.image_sha256, v.image_format, v.image_kept::int, v.verdict, v.camera, "
+            "v.created_at, (SELECT f.label FROM feedback f WHERE f.verdict_id = v.id ORDER BY f.id DESC "
+            "LIMIT 1) FROM verdicts v WHERE v.created_ts >= %s ORDER BY v.id",
+            (since if since is not None else float("-inf"),),
+        ).fetchall()
+    except BaseException:
+        conn.close()
+        raise
+
+    def image(sha256: str, fmt: str) -> bytes | None:
+        found = conn.execute("SELECT data FROM images WHERE sha256 = %s", (sha256,)).fetchone()
+        return bytes(found[0]) if found else None
+
+    return rows, image, conn.close
+
+
+def _has_meta(conn: psycopg.Connection[Any]) -> bool:
+    found = conn.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()
+    return bool(found and found[0])

@@ -168,8 +168,10 @@ def test_a_schema_1_database_is_migrated_and_keeps_working(
         n = c.get("/metrics")  # noqa: F841  (the server is fine before the downgrade)
     finally:
         c.__exit__(None, None, None)
-    with sqlite3.connect(db) as conn:  # what a version-1 database is: the same, without the models table
-        conn.execute("DROP TABLE models")
+    with sqlite3.connect(db) as conn:  # what a version-1 database is: without models and the plant tables
+        for table in ("live_models", "outbox", "models"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("ALTER TABLE verdicts DROP COLUMN line")
         conn.execute("PRAGMA user_version = 1")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
         n_rows = conn.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
@@ -194,7 +196,7 @@ def test_a_schema_1_database_is_migrated_and_keeps_working(
     finally:
         c.__exit__(None, None, None)
     with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert conn.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0] == n_rows + 1
         models = dict(conn.execute("SELECT model_id, run_path FROM models").fetchall())
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
@@ -202,7 +204,7 @@ def test_a_schema_1_database_is_migrated_and_keeps_working(
         a["model"]["id"]: None,
         c.app.state.service.holder.current.info.model_id: str(second.resolve()),
     }  # type: ignore[attr-defined]
-    assert meta["schema_version"] == "2" and "migrated_1_to_2" in meta
+    assert meta["schema_version"] == "3" and "migrated_1_to_3" in meta
 
 
 def test_a_recorded_run_that_no_longer_loads_is_410_without_server_paths(

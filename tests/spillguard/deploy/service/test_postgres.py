@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from sharedcore.errors import UserError
+from spillguard.deploy.service.config import is_server_url
 from spillguard.deploy.service.store import NewVerdict, StoreUnavailable
 
 from .servers import TcpProxy, fresh_database, pg_reachable, unavailable
@@ -19,7 +20,6 @@ psycopg = pytest.importorskip("psycopg", reason="the plant extra (psycopg) is no
 from spillguard.deploy.service.postgres import (  # noqa: E402
     PG_SCHEMA_VERSION,
     PostgresStore,
-    is_postgres_url,
     redact,
 )
 
@@ -41,8 +41,8 @@ def _row(i: int) -> NewVerdict:
 
 
 def test_urls() -> None:
-    assert is_postgres_url("postgresql://h/db") and is_postgres_url("postgres://h/db")
-    assert not is_postgres_url("verdicts.sqlite")
+    assert is_server_url("postgresql://h/db") and is_server_url("postgres://h/db")
+    assert not is_server_url("verdicts.sqlite")
     assert redact("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
     assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
 

@@ -81,3 +81,26 @@ def test_schema_version_and_wal(tmp_path: Path) -> None:
         conn.execute("CREATE TABLE invoices (id INTEGER)")
     with pytest.raises(UserError, match="other tables"):
         SQLiteStore(other, tmp_path / "img")
+
+
+def test_a_version_2_database_gets_the_plant_tables(tmp_path: Path) -> None:
+    db = tmp_path / "v.sqlite"
+    st = SQLiteStore(db, tmp_path / "img")
+    st.add_verdicts([_row(1), _row(2)]).result(timeout=10)
+    st.close()
+    with sqlite3.connect(db) as conn:  # what a version-2 database is
+        conn.execute("DROP TABLE live_models")
+        conn.execute("DROP TABLE outbox")
+        conn.execute("ALTER TABLE verdicts DROP COLUMN line")
+        conn.execute("PRAGMA user_version = 2")
+    st = SQLiteStore(db, tmp_path / "img", outbox=True)
+    try:
+        assert st.count() == 2 and st.get(1) is not None and st.get(1).line is None  # type: ignore[union-attr]
+        st.add_verdicts([NewVerdict(**{**_row(3).__dict__, "line": "a"})]).result(timeout=10)
+        assert st.get(3).line == "a" and st.waiting("a") == 1  # type: ignore[union-attr]
+    finally:
+        st.close()
+    with sqlite3.connect(db) as conn:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert "migrated_2_to_3" in meta
