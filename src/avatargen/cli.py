@@ -71,15 +71,16 @@ def serve(
         help="Mapping YAML or built-in name (english, course_ru); default: the built-in one that covers MODEL.",
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
-    port: int = typer.Option(8001, "--port", help="TCP port."),
+    port: int = typer.Option(8001, "--port", help="TCP port (0: a free one, printed)."),
     workers: int = typer.Option(1, "--workers", help="uvicorn worker processes (each loads the model)."),
     access_log: bool = typer.Option(False, "--access-log", help="Log every request."),
 ) -> None:
     """Serve avatars with probabilities over HTTP (FastAPI; the explore page at /, the API at /docs)."""
     require("avatargen serve", "avatargen", "serve")
+    from avatargen.serve.config import ServeConfig
     from avatargen.serve.server import run_server
 
-    run_server(model, mapping, host=host, port=port, workers=workers, access_log=access_log)
+    run_server(ServeConfig(model, mapping, host=host, port=port, workers=workers, access_log=access_log))
 
 
 def main() -> None:

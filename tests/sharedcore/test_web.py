@@ -91,3 +91,13 @@ def test_body_limit_answers_413_on_content_length_and_raises_while_streaming() -
         _call(mw, [], [b"x" * 6, b"x" * 6])
     strict = BodyLimit(_echo, limit_for=lambda path: 10, require_length=True)
     assert _call(strict, [(b"transfer-encoding", b"chunked")], [b"x"])[0]["status"] == 411
+
+
+def test_body_limit_refuses_a_content_length_that_is_not_a_number() -> None:
+    mw = BodyLimit(_echo, limit_for=lambda path: 10)
+    sent = _call(mw, [(b"content-length", b"abc")], [b"{}"])
+    assert sent[0]["status"] == 400
+    assert json.loads(sent[1]["body"]) == {
+        "error": "bad_length",
+        "message": "Content-Length 'abc' is not a number of bytes; send the body's length",
+    }

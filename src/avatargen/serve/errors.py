@@ -1,6 +1,7 @@
 """The 4xx answers of the avatar API: ``ServeError`` (a request the client can fix) and the exception
-handlers that turn it, a ``UserError``, a FastAPI validation error or a Starlette HTTP error into one
-JSON body (``schemas.ErrorBody``)."""
+handlers that turn it, a ``UserError``, a FastAPI validation error or a Starlette HTTP error into the
+one JSON error body both services give (``sharedcore.web.error_body``: ``error`` + ``message``, plus
+the names a client needs, ``schemas.ErrorBody``)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from avatargen.serve import schemas
-from avatargen.serve.responses import json_response
 from sharedcore.errors import UserError
+from sharedcore.web import ServiceError, error_body, error_response
 
 # The OpenAPI ``responses`` of every endpoint that checks its parameters.
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -24,26 +25,29 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class ServeError(Exception):
-    """A request the client can fix: an HTTP status and the JSON body of ``schemas.ErrorBody``."""
+class ServeError(ServiceError):
+    """``sharedcore.web.ServiceError`` with the body's other fields as keywords (``attribute``,
+    ``value``, ``known``, ``rule``)."""
 
     def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
-        message = " ".join(message.split())  # one line, as UserError: a name may hold a newline (%0A)
-        super().__init__(message)
-        self.status = status
-        self.body: dict[str, Any] = {"error": error, "message": message, **extra}
+        super().__init__(status, error, message, extra)  # one line: a name may hold a newline (%0A)
+
+    @property
+    def body(self) -> dict[str, object]:
+        """The JSON body of the answer."""
+        return error_body(self.code, self.message, self.extra)
 
 
 def add_error_handlers(app: FastAPI) -> None:
     """Every error a request can cause answers as JSON with ``error`` and ``message``."""
 
-    @app.exception_handler(ServeError)
-    async def _serve_error(_request: Request, exc: ServeError) -> Response:
-        return json_response(exc.body, exc.status)
+    @app.exception_handler(ServiceError)  # ServeError, and a streamed body over the limit (BodyLimit)
+    async def _service_error(_request: Request, exc: ServiceError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, extra=exc.extra)
 
     @app.exception_handler(UserError)
     async def _user_error(_request: Request, exc: UserError) -> Response:
-        return json_response({"error": "bad_parameter", "message": str(exc)}, 422)
+        return error_response(422, "bad_parameter", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> Response:
@@ -55,9 +59,9 @@ def add_error_handlers(app: FastAPI) -> None:
             parts.append(f"{loc or 'request'}: {e.get('msg', 'invalid')}{got}")
         first = errs[0].get("loc", ()) if errs else ()
         name = str(first[-1]) if first else None
-        return json_response({"error": "bad_parameter", "message": "; ".join(parts), "attribute": name}, 422)
+        return error_response(422, "bad_parameter", "; ".join(parts), extra={"attribute": name})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> Response:
         kind = "not_found" if exc.status_code == 404 else "bad_request"
-        return json_response({"error": kind, "message": str(exc.detail)}, exc.status_code)
+        return error_response(exc.status_code, kind, str(exc.detail))

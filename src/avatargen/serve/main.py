@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from importlib import resources
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -20,50 +19,11 @@ from avatargen.serve.dependencies import ApiState
 from avatargen.serve.errors import add_error_handlers
 from avatargen.serve.limits import MAX_BODY
 from avatargen.serve.openapi import PIN_DOC, document_pins
-from avatargen.serve.responses import json_bytes
 from avatargen.serve.routers import avatars, page, probes, styles
 from avatargen.serve.service import StyleService, load_model
+from sharedcore.web import BodyLimit
 
 MODEL_ENV, MAPPING_ENV = "AVATARGEN_SERVE_MODEL", "AVATARGEN_SERVE_MAPPING"
-
-
-class BodyLimit:
-    """Pure ASGI middleware: request bodies (only POST /v1/probability has one) must state their
-    Content-Length and stay within ``limit`` bytes; else 411/413 with a JSON body. GETs pass untouched."""
-
-    def __init__(self, app: Any, limit: int = MAX_BODY) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        length = headers.get(b"content-length")
-        status, message = 0, ""
-        if length is None and headers.get(b"transfer-encoding"):
-            status, message = 411, "send the request body with a Content-Length header"
-        elif length is not None and (not length.isdigit() or int(length) > self.limit):
-            status, message = (
-                413,
-                f"request body over {self.limit} bytes; send one style of attribute=value pairs",
-            )
-        if not status:
-            await self.app(scope, receive, send)
-            return
-        body = json_bytes({"error": "bad_request", "message": message})
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
 
 def create_app(service: StyleService) -> FastAPI:
@@ -75,7 +35,9 @@ def create_app(service: StyleService) -> FastAPI:
         "P(style), P(style | pins), Bayes' rule, sampling under pins. " + PIN_DOC,
     )
     app.state.api = ApiState.of(service)
-    app.add_middleware(BodyLimit)
+    # request bodies (only POST /v1/probability has one) must state their length and stay within
+    # MAX_BODY; GETs carry none
+    app.add_middleware(BodyLimit, limit_for=lambda _path: MAX_BODY, require_length=True)
     add_error_handlers(app)
     app.mount(
         "/static", StaticFiles(directory=str(resources.files("avatargen.serve") / "static")), name="static"

@@ -10,7 +10,7 @@ class ErrorBody(BaseModel):
 
     error: str = Field(
         description="Kind: unknown_attribute, unknown_value, impossible_pins, too_many, bad_size, "
-        "bad_parameter, not_found, no_avatars"
+        "bad_parameter, not_found, too_large (body over the limit), length_required, no_avatars"
     )
     message: str = Field(description="One line naming the attribute, value or rule and the fix.")
     attribute: str | None = None

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from avatargen.serve.limits import MAX_N
+from avatargen.serve.limits import MAX_BODY, MAX_N
 from avatargen.styles.model import StyleModel
 
 
@@ -111,3 +111,14 @@ def test_names_with_line_breaks_give_one_line_messages(client: TestClient) -> No
     for url in ("/v1/style?a%0Ab=x", "/v1/avatar.svg?hairstyle=a%0D%0Ab"):
         b = _error(client.get(url))
         assert "\n" not in b["message"] and "\r" not in b["message"]
+
+
+def test_bodies_over_the_limit_or_without_a_length_are_refused(client: TestClient) -> None:
+    # the shared BodyLimit (sharedcore.web): 413 too_large from the stated length, 411 without one
+    big = json.dumps({"style": {"hairstyle": "x" * 100_000}}).encode()
+    b = _error(client.post("/v1/probability", content=big, headers={"content-type": "application/json"}), 413)
+    assert b["error"] == "too_large" and f"{MAX_BODY:,} bytes" in b["message"]
+    chunked = client.post(
+        "/v1/probability", content=iter([b'{"style": {}}']), headers={"content-type": "application/json"}
+    )
+    assert _error(chunked, 411)["error"] == "length_required"

@@ -4,9 +4,11 @@ server process on 127.0.0.1 answers the same bytes as the in-process app (slow s
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -105,3 +107,39 @@ def test_real_server_process(model_file: Path, client: TestClient, workers: int)
             proc.kill()
             proc.wait()
     assert "http://127.0.0.1" in (proc.stdout.read() if proc.stdout else "")
+
+
+@pytest.mark.slow
+def test_port_0_serves_on_a_free_port_it_prints(model_file: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "avatargen", "serve", str(model_file), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline() if proc.stdout else ""))
+        reader.start()
+        reader.join(timeout=60)
+        assert lines and lines[0].startswith("avatargen serve:"), (lines, proc.poll())
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/ ", lines[0]).group(1))  # type: ignore[union-attr]
+        assert port > 0
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()["status"] == "ok"
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None, (
+                    "nothing listens on the printed port"
+                )
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
