@@ -5,6 +5,7 @@ every command and option, every route, every configuration field, the limits and
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -108,3 +109,12 @@ def test_the_committed_pictures_are_small_and_each_is_shown_somewhere() -> None:
     for picture in pictures:
         assert picture.stat().st_size < 300_000, picture
         assert str(picture.relative_to(REPO / "docs" / "images")) in pages, f"{picture.name} is shown nowhere"
+
+
+def test_every_link_of_the_readme_leads_to_a_file() -> None:
+    """The README points into docs/; the site build checks the pages' links, this checks the README's."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    targets = [t.split("#", 1)[0] for t in re.findall(r"\]\(([^)\s]+)\)", text) if "://" not in t]
+    assert len(targets) > 10
+    missing = [t for t in targets if t and not (REPO / t).exists()]
+    assert missing == [], f"README links to missing files: {missing}"
