@@ -146,6 +146,14 @@ def connect(url: str) -> psycopg.Connection[Any]:
         ) from None
 
 
+class _JobFailed(Exception):
+    """A lone job's own error, carried out of its transaction (which it rolls back)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @dataclass
 class _Job:
     fn: Callable[[psycopg.Connection[Any]], Any]
@@ -282,11 +290,16 @@ class PostgresStore:
                 with conn.transaction():
                     for job in jobs:
                         try:
-                            with conn.transaction():
+                            if len(jobs) == 1:  # alone: its failure fails the transaction, no savepoint
                                 results.append((True, job.fn(conn)))
+                            else:
+                                with conn.transaction():
+                                    results.append((True, job.fn(conn)))
                         except _CONNECTION_ERRORS:
                             raise
                         except Exception as exc:  # this job's own failure (unknown id, a constraint)
+                            if len(jobs) == 1:
+                                raise _JobFailed(exc) from exc
                             results.append((False, exc))
                     committing = True
             except StoreUnavailable as exc:
@@ -297,6 +310,9 @@ class PostgresStore:
                 if committing or attempt == 1:
                     break
                 continue
+            except _JobFailed as failed:  # a lone job's own failure: rolled back, reported to it
+                jobs[0].future.set_exception(failed.error)
+                return
             except Exception as exc:  # the transaction failed as a whole
                 error = exc
                 break
