@@ -2,6 +2,7 @@
 
 data (loading, validation) -> rules (rules files, rules on the data) / consistency -> estimate
 (counts, MLE + Dirichlet, MI, Chow-Liu) -> structure (the tree) -> network (tree Bayesian network,
-exact inference) -> sample (ancestral, unique) -> model (StyleModel: fit / probability / sample /
-score) with persistence (save / load) -> explain, diversity, experiment.
+exact inference) -> tables (counts and smoothed conditional tables) -> sample (ancestral, unique)
+-> model (StyleModel: fit / probability / sample / score; its learned state declared in state, its
+names <-> codes in codes) with persistence (save / load) -> explain, diversity, experiment.
 """

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 
 from avatargen.styles import persistence
-from avatargen.styles.consistency import Note, counts_consistency, counts_only_table, independence_notes
+from avatargen.styles.codes import StyleCodes
+from avatargen.styles.consistency import Note, counts_consistency, independence_notes
 from avatargen.styles.data import StyleData, as_style_data
-from avatargen.styles.estimate import check_pair_cells, pair_counts, smoothed
 from avatargen.styles.network import TreeNetwork, enumerate_support
 from avatargen.styles.persistence import FORMAT_VERSION, MODEL_KIND
-from avatargen.styles.rules import Rules, apply_rule_values, as_rules, check_rows_against_rules, rule_masks
+from avatargen.styles.rules import Rules, apply_rule_values, as_rules, check_rows_against_rules
 from avatargen.styles.sample import (
     OneStyleSampler,
     SamplerCache,
@@ -24,11 +24,11 @@ from avatargen.styles.sample import (
     chain_probability,
     distinct_codes,
     is_member,
-    keys_to_codes,
     style_keys,
     unique_keys,
 )
 from avatargen.styles.structure import STRUCTURES, check_structure, learn_structure
+from avatargen.styles.tables import fitted_tables
 from sharedcore.errors import UserError
 from sharedcore.validate import check_float, check_int
 
@@ -59,32 +59,20 @@ def check_n(n: object, name: str = "-n", high: int = SAMPLE_MAX, fix: str = "cal
 SAMPLER_CACHE, SAMPLER_CACHE_CELLS = 4096, 1 << 20
 
 
-class StyleModel:
+class StyleModel(StyleCodes):
     """Probabilities of styles (one value per attribute) as a tree-shaped Bayesian network.
 
     alpha: Dirichlet pseudo-count added to every cell of every (conditional) table; 0 = pure MLE.
     structure: "chow-liu" (maximum mutual-information tree, completing declared edges),
     "independent" (only edges that hard rules need) or "declared" (edges of the rules file);
-    learned by ``avatargen.styles.structure``. Saved and loaded by ``avatargen.styles.persistence``.
+    learned by ``avatargen.styles.structure``, its tables by ``avatargen.styles.tables``. The learned
+    state (``values_``, ``network_``, ...) is declared in ``avatargen.styles.state``, saved and loaded by
+    ``avatargen.styles.persistence``; names <-> codes: ``avatargen.styles.codes``.
     rules: a rules file path, a ``Rules`` object or a mapping (see ``avatargen.styles.rules.load_rules``).
     edge_pvalue: with chow-liu, drop learned edges whose G-test of independence has p above this.
     """
 
-    # learned state (set by fit / load)
-    attributes_: list[str]
-    values_: dict[str, list[str]]
-    parents_: dict[str, str | None]
-    network_: TreeNetwork
-    tables_: list[np.ndarray]
-    counts_: dict[str, np.ndarray]
-    mutual_information_: np.ndarray | None
-    n_rows_: int
-    data_kind_: str
-    source_: str
-    rules_: Rules
-    notes_: list[Note]
-    training_keys_: np.ndarray
-    _samplers: SamplerCache
+    _samplers: SamplerCache  # conditioned one-style samplers (sample_one), not saved
 
     def __init__(
         self,
@@ -124,11 +112,7 @@ class StyleModel:
         cards = [len(d.values[a]) for a in d.attributes]
         tree = learn_structure(d, rules, self.structure, self.edge_pvalue)
         parents, mi, notes = tree.parents, tree.mutual_information, tree.notes
-        tables = _count_tables(d, rules, parents, tree.pairs, cards)
-        masks = rule_masks(parents, rules, d)
-        with np.errstate(over="ignore", invalid="ignore"):  # a huge alpha: refused just below
-            cpts = [smoothed(t, alpha, masks[v]) for v, t in enumerate(tables)]
-        _check_computable(cpts, alpha, d.attributes)
+        tables, cpts = fitted_tables(d, rules, parents, tree.pairs, cards, alpha)
         if d.kind == "counts":
             notes = counts_consistency(d, rules) + notes + independence_notes(d, rules, parents)
         else:
@@ -151,64 +135,6 @@ class StyleModel:
             d.codes if d.codes is not None else np.zeros((0, k), dtype=np.int64), cards
         )
         return self
-
-    # --------------------------------------------------------------------------------- encoding
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
-            raise RuntimeError("StyleModel is not fitted; call fit() or StyleModel.load()")
-
-    def encode(self, style: dict[str, str], where: str = "style") -> dict[int, int]:
-        """Map {attribute: value} to {attribute index: value index}; unknown names -> UserError."""
-        self._check_fitted()
-        out: dict[int, int] = {}
-        for a, v in style.items():
-            if a not in self.attributes_:
-                raise UserError(
-                    f"{where}: unknown attribute '{a}'; the model has: {', '.join(self.attributes_)}"
-                )
-            vals = self.values_[a]
-            if v not in vals:
-                raise UserError(
-                    f"{where}: attribute '{a}' has no value '{v}'; known values: {', '.join(vals)}"
-                )
-            out[self.attributes_.index(a)] = vals.index(v)
-        return out
-
-    def encode_frame(self, df: pd.DataFrame) -> np.ndarray:
-        """Codes (n, k) of a table with one column per model attribute; unknown values -> -1."""
-        self._check_fitted()
-        missing = [a for a in self.attributes_ if a not in df.columns]
-        if missing:
-            raise UserError(
-                f"table: column '{missing[0]}' is missing; the model needs {', '.join(self.attributes_)}"
-            )
-        out = np.empty((len(df), len(self.attributes_)), dtype=np.int64, order="F")
-        for i, a in enumerate(self.attributes_):
-            col = df[a]
-            if isinstance(col.dtype, pd.CategoricalDtype):
-                codes = np.asarray(col.cat.codes, dtype=np.int64)
-                uniques = [str(c) for c in col.cat.categories]
-            else:
-                codes, uniq = pd.factorize(col, use_na_sentinel=True)
-                uniques = [str(u) for u in uniq]
-            index = {v: j for j, v in enumerate(self.values_[a])}
-            remap = np.asarray([index.get(u.strip(), -1) for u in uniques] + [-1], dtype=np.int64)
-            out[:, i] = remap[codes]  # code -1 (missing) picks the trailing -1
-        return out
-
-    def decode(self, codes: np.ndarray, probability: np.ndarray | None = None) -> pd.DataFrame:
-        """A table of value names (categorical columns) from valid (n, k) codes, plus an optional
-        ``probability`` column."""
-        cols: dict[str, Any] = {
-            a: pd.Categorical.from_codes(
-                codes[:, i], categories=pd.Index(self.values_[a], dtype=object), validate=False
-            )
-            for i, a in enumerate(self.attributes_)
-        }
-        if probability is not None:
-            cols["probability"] = probability
-        return pd.DataFrame(cols, copy=False)
 
     def _evidence(self, given: dict[str, str] | None, where: str = "--given") -> dict[int, int]:
         ev = self.encode(given or {}, where)
@@ -429,11 +355,6 @@ class StyleModel:
         """Sorted keys (see ``sample.style_keys``) of the distinct training styles."""
         return self.training_keys_
 
-    @property
-    def training_codes_(self) -> np.ndarray:
-        """The distinct training styles as (m, k) int64 codes (none for counts-only data)."""
-        return keys_to_codes(self.training_keys_, self.network_.cards)
-
     # -------------------------------------------------------------------------------- save/load
 
     def to_json(self) -> dict[str, Any]:
@@ -455,44 +376,3 @@ class StyleModel:
     def load(cls, path: str | os.PathLike[str]) -> StyleModel:
         """Read a model saved with ``save``; other versions or damaged files -> UserError."""
         return persistence.load_model(cls, path)
-
-
-# ------------------------------------------------------------------------------------- internals
-
-
-def _check_computable(cpts: list[np.ndarray], alpha: float, attributes: list[str]) -> None:
-    """UserError when a table is not a distribution (e.g. ``alpha`` so large that N + K alpha
-    overflows to inf and every probability becomes 0: a model in which no style is possible)."""
-    for a, c in zip(attributes, cpts, strict=True):
-        if not (np.isfinite(c).all() and np.allclose(c.sum(axis=-1), 1.0)):
-            raise UserError(
-                f"--alpha: {alpha:g} is too large to compute the probabilities of '{a}' (they overflow, "
-                "so no style would be possible); use a smaller pseudo-count (e.g. 1)"
-            )
-
-
-def _count_tables(
-    d: StyleData,
-    rules: Rules,
-    parents: np.ndarray,
-    pairs: dict[tuple[int, int], np.ndarray],
-    cards: list[int],
-) -> list[np.ndarray]:
-    """Count table of every attribute: (1, K) for a root, (K_parent, K) joint counts for a child
-    (per-row data), or pseudo-joint counts built from the marginals (counts-only data)."""
-    edges = [(min(int(p), v), max(int(p), v)) for v, p in enumerate(parents) if p >= 0]
-    check_pair_cells(d.attributes, cards, [e for e in edges if e not in pairs], d.source)
-    tables = []
-    for v, a in enumerate(d.attributes):
-        p = int(parents[v])
-        if d.codes is None:
-            t = counts_only_table(d, rules, d.attributes, p, v, cards)
-        elif p < 0:
-            t = d.counts[a][None, :]
-        else:
-            key = (min(p, v), max(p, v))
-            if key not in pairs:
-                pairs[key] = pair_counts(d.codes[:, key[0]], d.codes[:, key[1]], cards[key[0]], cards[key[1]])
-            t = pairs[key] if p < v else pairs[key].T
-        tables.append(np.asarray(t, dtype=np.int64))
-    return tables

@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from avatargen.styles.data import read_json
 from avatargen.styles.network import TreeNetwork
 from avatargen.styles.rules import Rules, rules_from_mapping
 from avatargen.styles.sample import unique_keys
+from avatargen.styles.state import StyleModelState
 from avatargen.styles.structure import STRUCTURES
 from sharedcore.atomic import write_text
 from sharedcore.errors import UserError
@@ -29,35 +30,10 @@ FORMAT_VERSION = 1
 MODEL_KIND = "avatargen.styles.StyleModel"
 
 
-class SavedModel(Protocol):
-    """What a model file holds: the parameters and the learned state of ``StyleModel``."""
-
-    alpha: float
-    structure: str
-    edge_pvalue: float | None
-    rules: Any
-    attributes_: list[str]
-    values_: dict[str, list[str]]
-    parents_: dict[str, str | None]
-    network_: TreeNetwork
-    tables_: list[np.ndarray]
-    counts_: dict[str, np.ndarray]
-    mutual_information_: np.ndarray | None
-    n_rows_: int
-    data_kind_: str
-    source_: str
-    rules_: Rules
-    notes_: list[Note]
-    training_keys_: np.ndarray
-
-    @property
-    def training_codes_(self) -> np.ndarray: ...
+M = TypeVar("M", bound=StyleModelState)
 
 
-M = TypeVar("M", bound=SavedModel)
-
-
-def model_to_json(model: SavedModel) -> dict[str, Any]:
+def model_to_json(model: StyleModelState) -> dict[str, Any]:
     """A fitted model as a JSON-ready mapping (with ``format_version`` and ``kind``)."""
     keys = model.training_keys_
     if keys.dtype == np.int64:  # compact: one little-endian int64 mixed-radix key per style
@@ -231,7 +207,7 @@ def model_from_json(make: Callable[..., M], obj: Any, source: str = "<model>") -
     return m
 
 
-def save_model(model: SavedModel, path: str | os.PathLike[str], force: bool = False) -> Path:
+def save_model(model: StyleModelState, path: str | os.PathLike[str], force: bool = False) -> Path:
     """Write ``model`` as JSON atomically; an existing file is replaced only with ``force``."""
     return write_text(path, json.dumps(model_to_json(model), ensure_ascii=False) + "\n", force=force)
 
