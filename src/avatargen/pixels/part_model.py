@@ -32,37 +32,26 @@ from pathlib import Path
 
 import numpy as np
 
+from avatargen.pixels.compositing import over_packed
 from avatargen.pixels.joint import pack
 from avatargen.pixels.model_base import check_alpha, check_images
-from avatargen.pixels.modelfile import check_arrays, check_param, damaged, read_model_file, write_model_file
+from avatargen.pixels.near_copy import identical_shares, too_close
+from avatargen.pixels.part_file import TRAINING_ARRAYS, read_parts, write_parts
 from avatargen.pixels.segment import (
     CLOTHES,
+    COLOUR_ROLES,
     FACIAL_HAIR,
     HAIR,
+    N_ROLE_CODES,
     SKIN,
-    Layout,
     decompose,
     face_layers,
     face_silhouette,
     find_layout,
     mark_facial_hair,
 )
+from avatargen.pixels.stratified import neighbour_head, stratified, systematic_heads
 from sharedcore.errors import UserError
-
-_ROLES = (SKIN, HAIR, CLOTHES, FACIAL_HAIR)
-_N_ROLE_CODES = 5
-# The arrays of a saved model: dtype kinds and shapes (N images of H x W; see modelfile.check_arrays).
-_ARRAYS: dict[str, tuple[str, tuple[int | str, ...]]] = {
-    "images": ("u", ("N", "H", "W", 4)),
-    "role": ("u", ("N", "H", "W")),
-    "shade": ("f", ("N", "H", "W")),
-    "bases": ("u", ("N", len(_ROLES), 3)),
-    "has": ("bu", ("N", len(_ROLES))),
-    "body_ok": ("bu", ("N",)),
-    "template": ("bu", ("H", "W")),
-    "face_core": ("bu", ("H", "W")),
-    "face": ("bu", ("H", "W")),
-}
 
 
 def _colour_table(colours: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -73,35 +62,6 @@ def _colour_table(colours: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndar
     arr = np.stack(seen).astype(np.uint8)
     uniq, counts = np.unique(arr, axis=0, return_counts=True)
     return uniq, counts
-
-
-def over(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
-    """Alpha-composite RGBA uint8 ``top`` over ``bottom`` (same shape) -> RGBA uint8."""
-    ta = top[..., 3:4].astype(np.float32) / 255.0
-    ba = bottom[..., 3:4].astype(np.float32) / 255.0
-    out_a = ta + ba * (1.0 - ta)
-    rgb = top[..., :3] * ta + bottom[..., :3] * ba * (1.0 - ta)
-    rgb = np.divide(rgb, out_a, out=np.zeros_like(rgb), where=out_a > 0)
-    out = np.concatenate([rgb, out_a * 255.0], axis=-1)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
-
-
-def _alpha(codes: np.ndarray) -> np.ndarray:
-    """Alpha channel (uint8, same shape) of packed RGBA codes."""
-    return np.ascontiguousarray(codes)[..., None].view(np.uint8)[..., 3]
-
-
-def over_packed(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
-    """:func:`over` on packed uint32 RGBA codes (any shape): exact selection where ``top`` is opaque
-    or clear, float blending only at the (few) partly transparent pixels of ``top``."""
-    ta = _alpha(top)
-    out = np.where(ta == 0, bottom, top)
-    part = np.flatnonzero(((ta > 0) & (ta < 255) & (_alpha(bottom) > 0)).ravel())
-    if part.size:
-        t = top.ravel()[part].view(np.uint8).reshape(-1, 4)
-        b = bottom.ravel()[part].view(np.uint8).reshape(-1, 4)
-        out.ravel()[part] = pack(over(t, b))
-    return out
 
 
 class PartBasedModel:
@@ -142,10 +102,10 @@ class PartBasedModel:
             mark_facial_hair(d, x, self.layout_, self.face_)
         self.role_ = np.stack([d.role for d in decs])
         self.shade_ = np.stack([d.shade for d in decs]).astype(np.float16)
-        self.bases_ = np.zeros((len(arr), len(_ROLES), 3), np.uint8)
-        self.has_ = np.zeros((len(arr), len(_ROLES)), bool)
+        self.bases_ = np.zeros((len(arr), len(COLOUR_ROLES), 3), np.uint8)
+        self.has_ = np.zeros((len(arr), len(COLOUR_ROLES)), bool)
         for i, d in enumerate(decs):
-            for j, r in enumerate(_ROLES):
+            for j, r in enumerate(COLOUR_ROLES):
                 b = d.bases.get(r)
                 if b is not None:
                     self.bases_[i, j], self.has_[i, j] = b, True
@@ -158,7 +118,7 @@ class PartBasedModel:
 
     def _estimate_colours(self) -> None:
         self.colours_: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for j, r in enumerate(_ROLES):
+        for j, r in enumerate(COLOUR_ROLES):
             self.colours_[r] = _colour_table(
                 [self.bases_[i, j] if self.has_[i, j] else None for i in range(len(self.has_))]
             )
@@ -226,22 +186,17 @@ class PartBasedModel:
     def _batch_plan(
         self, n: int, rng: np.random.Generator
     ) -> list[tuple[int, int, int, dict[int, np.ndarray]]]:
-        """First-try parts of a batch of ``n``: the heads by :meth:`_systematic_heads`, the other
+        """First-try parts of a batch of ``n``: the heads by ``stratified.systematic_heads``, the other
         categoricals (face, body, each colour) stratified, as consecutive random permutations of
         their training instances, so each draw has the MLE probability (count / N) and a batch
         shows the collection as evenly as it can; a face or body that would repeat the head is
         redrawn from the other images."""
-        k = len(self.images_)
-
-        def stratified(pool: np.ndarray) -> np.ndarray:
-            if len(pool) == 0:
-                return np.full(n, -1)
-            return np.concatenate([rng.permutation(pool) for _ in range(-(-n // len(pool)))])[:n]
-
-        idx = np.arange(k)
-        heads, faces = self._systematic_heads(n, rng), stratified(idx)
-        bodies = stratified(np.flatnonzero(self.body_ok_))
-        colour_src = {r: stratified(np.flatnonzero(self.has_[:, j])) for j, r in enumerate(_ROLES)}
+        heads = systematic_heads(self.hair_area_, n, rng)
+        faces = stratified(np.arange(len(self.images_)), n, rng)
+        bodies = stratified(np.flatnonzero(self.body_ok_), n, rng)
+        colour_src = {
+            r: stratified(np.flatnonzero(self.has_[:, j]), n, rng) for j, r in enumerate(COLOUR_ROLES)
+        }
         plan = []
         for t in range(n):
             a = int(heads[t])
@@ -254,36 +209,11 @@ class PartBasedModel:
             else:
                 colours = {
                     r: self.bases_[int(src[t]), j].copy() if src[t] >= 0 else np.zeros(3, np.uint8)
-                    for (j, r), src in zip(enumerate(_ROLES), colour_src.values(), strict=True)
+                    for (j, r), src in zip(enumerate(COLOUR_ROLES), colour_src.values(), strict=True)
                 }
                 self._keep_own_hair_colour(rng, a, colours)
             plan.append((a, f, b, colours))
         return plan
-
-    def _systematic_heads(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` heads by systematic sampling over the images ordered by hair area: every image has
-        the same chance n/N to be in a batch of n <= N (the uniform MLE), and a batch spreads over
-        the hair sizes (never the two biggest hairs together); whole rounds of N are permutations."""
-        k = len(self.images_)
-        order = np.argsort(self.hair_area_, kind="stable")
-        full, rem = divmod(n, k)
-        parts = [rng.permutation(k) for _ in range(full)]
-        if rem:
-            pos = np.floor(rng.random() * k / rem + np.arange(rem) * k / rem).astype(int)
-            parts.append(order[np.minimum(pos, k - 1)])
-        heads = np.concatenate(parts) if parts else np.zeros(0, int)
-        return heads[rng.permutation(len(heads))]
-
-    def _neighbour_head(
-        self, planned: int, rank: np.ndarray, used: set[int], rng: np.random.Generator
-    ) -> int:
-        """A head in place of ``planned``: one not yet used in the batch (any, when all are), nearest
-        in hair-area rank, at random among the equally near -- the batch keeps its spread."""
-        k = len(self.images_)
-        free = np.array([i for i in range(k) if i not in used and i != planned] or range(k))
-        gap = np.abs(rank[free] - rank[planned])
-        near = free[gap == gap.min()]
-        return int(near[rng.integers(0, len(near))])
 
     def _keep_own_hair_colour(
         self, rng: np.random.Generator, head: int, colours: dict[int, np.ndarray]
@@ -294,7 +224,7 @@ class PartBasedModel:
 
     def _draw_colours(self, rng: np.random.Generator, head: int) -> dict[int, np.ndarray]:
         out = {}
-        for r in _ROLES:
+        for r in COLOUR_ROLES:
             colours, _ = self.colours_[r]
             p = self.colour_probabilities(r)
             out[r] = colours[rng.choice(len(colours), p=p)] if len(colours) else np.zeros(3, np.uint8)
@@ -305,8 +235,8 @@ class PartBasedModel:
         """Packed uint32 (rows, W) of training image ``i`` recoloured through its palette: a pixel of
         role r and shade k moves by ``k * (new - old base)`` (exact when new == old)."""
         rgba, role, shade = self._palettes[i]
-        delta = np.zeros((_N_ROLE_CODES, 3), np.float32)
-        for j, r in enumerate(_ROLES):
+        delta = np.zeros((N_ROLE_CODES, 3), np.float32)
+        for j, r in enumerate(COLOUR_ROLES):
             if self.has_[i, j]:
                 delta[r] = colours[r].astype(np.float32) - self.bases_[i, j].astype(np.float32)
         pal = rgba.copy()
@@ -366,31 +296,11 @@ class PartBasedModel:
     def identical_shares(self, img: np.ndarray, step: int = 1) -> np.ndarray:
         """Share of pixels of ``img`` (H, W, 4) identical to each training image -> (N,); with
         ``step`` > 1 estimated on every step-th row."""
-        same = self._packed[:, ::step] == pack(img)[None, ::step]
-        return np.count_nonzero(same.reshape(len(same), -1), axis=1) / same[0].size
+        return identical_shares(self._packed, img, step)
 
     def _too_close(self, preview: np.ndarray, full: np.ndarray | None = None) -> bool | None:
-        """A near-copy: more than ``max_identical`` of its pixels identical to a training image, or
-        nearer than ``min_distance`` (estimated on every eighth row and column). ``preview``: packed
-        composite of every fourth row. Returns None when only ``full`` (the packed composite)
-        can decide (the estimate lies near the bound)."""
-        verdict: bool | None = False
-        if self.max_identical is not None:
-            same = self._packed[:, ::4] == preview[None]
-            est = np.count_nonzero(same.reshape(len(same), -1), axis=1).max() / same[0].size
-            if est > self.max_identical + 0.03:
-                return True
-            if est > self.max_identical - 0.03:
-                if full is None:
-                    verdict = None
-                elif self.identical_shares(full[..., None].view(np.uint8)).max() > self.max_identical:
-                    return True
-        if self.min_distance is not None:
-            small = preview[::2, ::8][..., None].view(np.uint8).astype(np.float32)
-            d = self._small - small[None]
-            if np.sqrt((d * d).sum(axis=-1)).mean(axis=(1, 2)).min() < self.min_distance:
-                return True
-        return verdict
+        """``near_copy.too_close`` with this model's training images and bounds."""
+        return too_close(self._packed, self._small, preview, full, self.max_identical, self.min_distance)
 
     def sample_with_parts(
         self, n: int, rng: np.random.Generator
@@ -412,7 +322,7 @@ class PartBasedModel:
                     if tries > 2 * self.max_tries // 3:  # still near-copies: any head
                         a = int(rng.integers(0, len(self.images_)))
                     elif tries > self.max_tries // 3:  # this head gives only near-copies: a head
-                        a = self._neighbour_head(planned, rank, used, rng)  # of a similar hair size
+                        a = neighbour_head(planned, rank, used, rng)  # of a similar hair size
                     f, b = self._draw_sources(rng, a)
                     colours = self._draw_colours(rng, a)
                 preview = self._compose_packed(a, f, b, colours, step=4)
@@ -459,61 +369,23 @@ class PartBasedModel:
 
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
         """Write the model (training parts, layout, colour tables) to an ``.npz`` file."""
-        lay = self.layout_
         params = {
             "alpha": self.alpha,
             "keep_hair_colour": self.keep_hair_colour,
             "max_identical": self.max_identical,
             "min_distance": self.min_distance,
             "max_tries": self.max_tries,
-            "rows": [lay.top, lay.split, lay.face_top, lay.beard_top],
         }
-        arrays = {
-            "images": self.images_,
-            "role": self.role_,
-            "shade": self.shade_,
-            "bases": self.bases_,
-            "has": self.has_,
-            "body_ok": self.body_ok_,
-            "template": lay.template,
-            "face_core": lay.face_core,
-            "face": self.face_,
-        }
-        return write_model_file(path, self.method, params, arrays, force)
+        arrays = {name: getattr(self, f"{name}_") for name in TRAINING_ARRAYS}
+        return write_parts(path, params, self.layout_, arrays, force)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> PartBasedModel:
         """Read a model written by :meth:`save`."""
-        _, params, arr = read_model_file(path, cls.method)
-        size = check_arrays(path, arr, _ARRAYS)
-        if arr["images"].dtype != np.uint8 or arr["role"].dtype != np.uint8:
-            raise damaged(path, "arrays 'images' and 'role' must be uint8")
-        if int(arr["role"].max()) >= _N_ROLE_CODES:
-            raise damaged(path, f"array 'role' holds the role code {int(arr['role'].max())}, not one of 0..4")
-        model = cls(
-            alpha=check_param(path, params, "alpha", 0.0),
-            keep_hair_colour=check_param(path, params, "keep_hair_colour", 0.0, 1.0),
-            max_identical=check_param(path, params, "max_identical", 0.0, 1.0, optional=True),
-            min_distance=check_param(path, params, "min_distance", 0.0, optional=True),
-            max_tries=check_param(path, params, "max_tries", 1, 10_000, integer=True),
-        )
-        rows = params.get("rows")
-        if not isinstance(rows, list) or len(rows) != 4:
-            raise damaged(path, "parameter 'rows' is not [top, split, face_top, beard_top]")
-        top, split, face_top, beard_top = (
-            check_param(path, {"rows": v}, "rows", 0, size["H"] - 1, integer=True) for v in rows
-        )
-        if not face_top <= split:
-            raise damaged(path, f"parameter 'rows': face_top {face_top} is below the split row {split}")
-        model.layout_ = Layout(
-            arr["template"].astype(bool), top, split, face_top, beard_top, arr["face_core"].astype(bool)
-        )
-        model.images_ = arr["images"]
-        model.role_ = arr["role"]
-        model.shade_ = arr["shade"]
-        model.bases_ = arr["bases"]
-        model.has_ = arr["has"].astype(bool)
-        model.body_ok_ = arr["body_ok"].astype(bool)
-        model.face_ = arr["face"].astype(bool)
+        params, layout, arrays = read_parts(path)
+        model = cls(**params)
+        model.layout_ = layout
+        for name in TRAINING_ARRAYS:
+            setattr(model, f"{name}_", arrays[name])
         model._prepare()
         return model

@@ -20,6 +20,9 @@ from scipy import ndimage
 from avatargen.pixels.joint import pack
 
 OTHER, SKIN, HAIR, CLOTHES, FACIAL_HAIR = 0, 1, 2, 3, 4
+N_ROLE_CODES = 5
+#: The roles with a base colour of their own (an image's ``bases`` and ``has`` columns, in this order).
+COLOUR_ROLES = (SKIN, HAIR, CLOTHES, FACIAL_HAIR)
 
 # How dark or light a shade of a role's base colour may be (Avataaars shading: black overlays of
 # 10-20% on skin; hair and clothes carry darker folds and inner parts).
