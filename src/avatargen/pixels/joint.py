@@ -13,14 +13,7 @@ import numpy as np
 
 from avatargen.pixels import valuelists
 from avatargen.pixels.model_base import PerPixelLikelihood, check_images
-from avatargen.pixels.modelfile import (
-    check_arrays,
-    check_param,
-    check_shape_param,
-    damaged,
-    read_model_file,
-    write_model_file,
-)
+from avatargen.pixels.modelfile import read_table_model, write_table_model
 
 _N_RGBA = 2**32
 
@@ -76,23 +69,18 @@ class JointColourModel(PerPixelLikelihood):
 
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
         """Write the model to an ``.npz`` file."""
-        params = {"alpha": self.alpha, "shape": list(self.shape_)}
-        return write_model_file(
-            path, self.method, params, {"table": self.table_, "palette": self.palette_}, force
-        )
+        arrays = {"table": self.table_, "palette": self.palette_}
+        return write_table_model(path, self.method, self.alpha, self.shape_, arrays, force)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> JointColourModel:
         """Read a model written by :meth:`save`."""
-        _, params, arrays = read_model_file(path, cls.method)
-        h, w = check_shape_param(path, params)
-        check_arrays(path, arrays, {"table": ("u", (h * w, "N")), "palette": ("u", ("K",))})
-        for name in ("table", "palette"):
-            if arrays[name].dtype != np.uint32:
-                raise damaged(path, f"array '{name}' has dtype {arrays[name].dtype}, expected uint32")
-        model = cls(alpha=check_param(path, params, "alpha", 0.0))
+        alpha, shape, arrays = read_table_model(
+            path, cls.method, lambda h, w: {"table": ("u", (h * w, "N")), "palette": ("u", ("K",))}, np.uint32
+        )
+        model = cls(alpha=alpha)
         model.table_ = arrays["table"]
         model.palette_ = arrays["palette"]
-        model.shape_ = (int(params["shape"][0]), int(params["shape"][1]))
+        model.shape_ = shape
         model.n_images_ = int(model.table_.shape[1])
         return model

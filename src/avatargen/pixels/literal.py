@@ -13,14 +13,7 @@ import numpy as np
 
 from avatargen.pixels import valuelists
 from avatargen.pixels.model_base import PerPixelLikelihood, check_images
-from avatargen.pixels.modelfile import (
-    check_arrays,
-    check_param,
-    check_shape_param,
-    damaged,
-    read_model_file,
-    write_model_file,
-)
+from avatargen.pixels.modelfile import read_table_model, write_table_model
 
 _ALL_BYTES = np.arange(256, dtype=np.uint8)
 
@@ -65,24 +58,16 @@ class LiteralPixelModel(PerPixelLikelihood):
 
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
         """Write the model to an ``.npz`` file."""
-        return write_model_file(
-            path,
-            self.method,
-            {"alpha": self.alpha, "shape": list(self.shape_)},
-            {"table": self.table_},
-            force,
-        )
+        return write_table_model(path, self.method, self.alpha, self.shape_, {"table": self.table_}, force)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LiteralPixelModel:
         """Read a model written by :meth:`save`."""
-        _, params, arrays = read_model_file(path, cls.method)
-        h, w = check_shape_param(path, params)
-        check_arrays(path, arrays, {"table": ("u", (h * w * 4, "N"))})
-        if arrays["table"].dtype != np.uint8:
-            raise damaged(path, f"array 'table' has dtype {arrays['table'].dtype}, expected uint8")
-        model = cls(alpha=check_param(path, params, "alpha", 0.0))
+        alpha, shape, arrays = read_table_model(
+            path, cls.method, lambda h, w: {"table": ("u", (h * w * 4, "N"))}, np.uint8
+        )
+        model = cls(alpha=alpha)
         model.table_ = arrays["table"]
-        model.shape_ = (h, w)
+        model.shape_ = shape
         model.n_images_ = int(model.table_.shape[1])
         return model

@@ -11,7 +11,7 @@ import math
 import os
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +200,33 @@ def check_shape_param(path: str | os.PathLike[str], params: Mapping[str, Any]) -
     h = check_param(path, {"height": shape[0]}, "height", 1, 65536, integer=True)
     w = check_param(path, {"width": shape[1]}, "width", 1, 65536, integer=True)
     return h, w
+
+
+def write_table_model(
+    path: str | os.PathLike[str],
+    method: str,
+    alpha: float,
+    shape: tuple[int, int],
+    arrays: dict[str, np.ndarray],
+    force: bool = False,
+) -> Path:
+    """Write a per-pixel table model (literal, joint): parameters ``alpha`` and ``shape`` (H, W), its arrays."""
+    return write_model_file(path, method, {"alpha": alpha, "shape": list(shape)}, arrays, force)
+
+
+def read_table_model(
+    path: str | os.PathLike[str],
+    method: str,
+    shapes: Callable[[int, int], dict[str, tuple[str, tuple[int | str, ...]]]],
+    dtype: type[np.generic],
+) -> tuple[float, tuple[int, int], dict[str, np.ndarray]]:
+    """(alpha, (H, W), arrays) of a file written by ``write_table_model``: the arrays' kinds and shapes
+    as ``shapes(H, W)`` declares them (:func:`check_arrays`), each of exactly ``dtype``."""
+    _, params, arrays = read_model_file(path, method)
+    h, w = check_shape_param(path, params)
+    spec = shapes(h, w)
+    check_arrays(path, arrays, spec)
+    for name in spec:
+        if arrays[name].dtype != dtype:
+            raise damaged(path, f"array '{name}' has dtype {arrays[name].dtype}, expected {np.dtype(dtype)}")
+    return check_param(path, params, "alpha", 0.0), (h, w), arrays
