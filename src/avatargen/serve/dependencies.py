@@ -1,67 +1,28 @@
-"""What a route of the avatar API is given (FastAPI dependencies): the app's state (the
-``StyleService``, its metrics, the thread pool for CPU-bound work, the cached JSON bodies) from
+"""What a route of the avatar API is given (FastAPI dependencies): the app's ``ApiState`` from
 ``app.state``, and the pins of a request checked against the model."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-import anyio
-import anyio.to_thread
 from fastapi import Depends, Request
 
-from avatargen.serve.cache import LRUCache
-from avatargen.serve.metrics import AvatarMetrics
-from avatargen.serve.responses import json_bytes
-from avatargen.serve.service import Pins, StyleService
-
-T = TypeVar("T")
+from avatargen.serve.service import Pins
+from avatargen.serve.state import ApiState
 
 
-class CpuWork:
-    """CPU-bound work (sampling, drawing, resvg) run in threads, at most one per core (and 4): more
-    threads only contend for the interpreter and stretch every request's latency."""
-
-    def __init__(self, threads: int | None = None) -> None:
-        self.limiter = anyio.CapacityLimiter(threads or max(1, min(4, os.cpu_count() or 1)))
-
-    async def run(self, fn: Callable[[], T]) -> T:
-        """``fn()`` in a worker thread, off the event loop."""
-        return await anyio.to_thread.run_sync(fn, limiter=self.limiter)
-
-
-@dataclass
-class ApiState:
-    """What every route of one app shares."""
-
-    service: StyleService
-    metrics: AvatarMetrics
-    cpu: CpuWork
-    style_bodies: LRUCache[bytes]  # /v1/style answers by (seed, pins)
-    schema_body: bytes  # /v1/schema, also embedded in the explore page
-
-    @classmethod
-    def of(cls, service: StyleService) -> ApiState:
-        return cls(
-            service,
-            AvatarMetrics(),
-            CpuWork(),
-            LRUCache(65_536, 64 * 2**20, len),
-            json_bytes(service.schema()),
-        )
-
-
-async def get_state(request: Request) -> ApiState:
-    """The app's ``ApiState`` (``app.state.api``, set by ``create_app``)."""
+def state_of(request: Request) -> ApiState:
+    """The app's ``ApiState`` (``app.state.api``, set by ``create_app``); the avatar routes, the hot
+    path, call it without ``Depends``."""
     state: ApiState = request.app.state.api
     return state
 
 
-# async: a plain ``def`` dependency would cost a thread hop per request
-State = Annotated[ApiState, Depends(get_state)]
+async def _state(request: Request) -> ApiState:
+    return state_of(request)  # async: FastAPI runs a plain ``def`` dependency in a worker thread
+
+
+State = Annotated[ApiState, Depends(_state)]
 
 
 def pins_of(request: Request, state: ApiState, allowed: tuple[str, ...]) -> Pins:

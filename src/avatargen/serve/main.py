@@ -15,12 +15,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from avatargen import __version__
-from avatargen.serve.dependencies import ApiState
 from avatargen.serve.errors import add_error_handlers
 from avatargen.serve.limits import MAX_BODY
 from avatargen.serve.openapi import PIN_DOC, document_pins
 from avatargen.serve.routers import avatars, page, probes, styles
 from avatargen.serve.service import StyleService, load_model
+from avatargen.serve.state import ApiState
 from sharedcore.web import BodyLimit
 
 MODEL_ENV, MAPPING_ENV = "AVATARGEN_SERVE_MODEL", "AVATARGEN_SERVE_MAPPING"

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from avatargen.serve.dependencies import State, pins_of
+from avatargen.serve.dependencies import pins_of, state_of
 from avatargen.serve.errors import ERRORS
 from avatargen.serve.limits import served_size
 from avatargen.serve.openapi import PIN_DOC, PINNED
@@ -29,9 +29,10 @@ AVATAR_DOC = (
 KINDS = {"svg": ("image/svg+xml", "An avatar as SVG"), "png": ("image/png", "An avatar as PNG (RGBA, resvg)")}
 
 
-async def avatar(kind: str, request: Request, state: State, seed: int, size: str) -> Response:
+async def avatar(kind: str, request: Request, seed: int, size: str) -> Response:
     """The ``kind`` avatar of (seed, pins) at ``size``: 304 when the client has it, else the cached or
     newly drawn bytes."""
+    state = state_of(request)  # the hot path: no dependency to solve
     pins = pins_of(request, state, ("seed", "size"))
     px = served_size(size)
     service, metrics = state.service, state.metrics
@@ -54,8 +55,8 @@ async def avatar(kind: str, request: Request, state: State, seed: int, size: str
 
 
 def _endpoint(kind: str) -> Callable[..., Awaitable[Response]]:
-    async def endpoint(request: Request, state: State, seed: int = SEED, size: str = SIZE) -> Response:
-        return await avatar(kind, request, state, seed, size)
+    async def endpoint(request: Request, seed: int = SEED, size: str = SIZE) -> Response:
+        return await avatar(kind, request, seed, size)
 
     return endpoint
 
