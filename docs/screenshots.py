@@ -118,8 +118,8 @@ def shoot_review(browser: Any, run: Path, data: Path, n_images: int, out: Path, 
     import httpx
 
     from spillguard.data import labelled_sources
-    from spillguard.deploy.service.app import create_app
     from spillguard.deploy.service.config import ServiceConfig
+    from spillguard.deploy.service.main import create_app
 
     paths = labelled_sources(data / "test").paths[:n_images]
     cfg = ServiceConfig(run=run, db=work / "verdicts.sqlite", token="demo")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,15 +50,20 @@ def test_the_cli_reference_renders_an_options_table_through_mkdocs_click() -> No
     assert "| `--require-auc` | float |" in text and "| `--partition-size` | integer |" in text
 
 
+def _api_routes(routes: list[Any]) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route in the schema, through included routers (FastAPI keeps an
+    included APIRouter as one entry holding its routes, each with its whole path)."""
+    for r in routes:
+        inner = getattr(r, "original_router", None)
+        if inner is not None:
+            yield from _api_routes(inner.routes)
+        elif getattr(r, "include_in_schema", False):
+            yield from ((m, r.path) for m in getattr(r, "methods", ()) if m != "HEAD")
+
+
 def test_the_spillguard_http_reference_lists_every_route_of_the_app() -> None:
     with generated._spillguard_app() as app:
-        routes = {
-            (m, r.path)
-            for r in app.routes
-            if getattr(r, "include_in_schema", False)
-            for m in getattr(r, "methods", ())
-            if m != "HEAD"
-        }
+        routes = set(_api_routes(app.routes))
     text = generated.openapi_spillguard()
     assert len(routes) > 8
     for method, path in routes:

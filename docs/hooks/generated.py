@@ -173,19 +173,8 @@ class _StubScorer:
 
 @contextlib.contextmanager
 def _spillguard_app() -> Iterator[Any]:
-    import importlib
-
     from spillguard.deploy.service.config import ServiceConfig
-
-    # the app factory, where the service package keeps it (app.py today; main.py in a routers layout)
-    for name in ("spillguard.deploy.service.app", "spillguard.deploy.service.main"):
-        try:
-            create_app = importlib.import_module(name).create_app
-            break
-        except (ImportError, AttributeError):
-            continue
-    else:
-        raise ImportError("spillguard.deploy.service: no create_app found for the HTTP reference")
+    from spillguard.deploy.service.main import create_app
 
     with tempfile.TemporaryDirectory(prefix="spillguard-docs.") as tmp:
         run = Path(tmp) / "docs-run"

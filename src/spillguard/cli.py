@@ -413,7 +413,7 @@ def serve(
         require("spillguard serve", "serve", "runtime")
     else:
         _torch("serve RUN", "serve", extra)
-    from spillguard.deploy.service.app import serve as run_server
+    from spillguard.deploy.service.main import serve as run_server
     from spillguard.deploy.service.model import backend_loader
 
     cfg.loader = backend_loader(backend)

@@ -17,14 +17,16 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
+import spillguard.deploy.service.store.queries as queries
 from sharedcore.atomic import atomic_dir
 from sharedcore.errors import UserError
 from spillguard.data import training_sources
 from spillguard.deploy.service.config import is_server_url
-from spillguard.deploy.service.store import EXT, ImageFiles, open_readonly
+from spillguard.deploy.service.store.images import EXT, ImageFiles
+from spillguard.deploy.service.store.records import LabelledVerdict, parse_utc
+from spillguard.deploy.service.store.sqlite import open_readonly, rows_of
 
 MANIFEST = "feedback_export.csv"
 
@@ -58,10 +60,9 @@ def parse_since(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        t = datetime.fromisoformat(value)
+        return parse_utc(value)
     except ValueError:
         raise UserError(f"--since {value}: not a date like 2026-12-01 or 2026-12-01T08:00") from None
-    return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -84,31 +85,38 @@ def export_feedback(
     get_image: Callable[[str, str], bytes | None]
     close: Callable[[], None] = lambda: None  # noqa: E731
     if isinstance(db, str) and is_server_url(db):  # a plant's database: images are in it too
-        from spillguard.deploy.service.postgres import read_export
+        from spillguard.deploy.service.store.postgres import read_export
 
-        rows, get_image, close = read_export(db, t0)
+        found, get_image, close = read_export(db, t0)
+        labelled = [
+            LabelledVerdict(i, sha, fmt, bool(k), v, cam, t, lab) for i, sha, fmt, k, v, cam, t, lab in found
+        ]
     else:
         conn = open_readonly(db)
         try:
+            rows = rows_of(conn)
+            store = store if store is not None else queries.image_store(rows)
             if store is None:
-                row = conn.execute("SELECT value FROM meta WHERE key = 'image_store'").fetchone()
-                if row is None:
-                    raise UserError(f"{db}: the database names no image store; pass --store DIR")
-                store = row[0]
+                raise UserError(f"{db}: the database names no image store; pass --store DIR")
             get_image = ImageFiles(store).get
-            rows = conn.execute(
-                "SELECT v.id, v.image_sha256, v.image_format, v.image_kept, v.verdict, v.camera, v.created_at, "
-                "(SELECT f.label FROM feedback f WHERE f.verdict_id = v.id ORDER BY f.id DESC LIMIT 1) "
-                "FROM verdicts v WHERE v.created_ts >= ? ORDER BY v.id",
-                (t0 if t0 is not None else float("-inf"),),
-            ).fetchall()
+            labelled = queries.labelled(rows, t0)
         finally:
             conn.close()
     picked: dict[
         str, tuple[str, str, int, str, str | None, str]
     ] = {}  # sha -> (label, reason, id, fmt, cam, time)
     labels_of: dict[str, set[str]] = {}
-    for vid, sha, fmt, kept, verdict, cam, created, label in rows:
+    for r in labelled:
+        vid, sha, fmt, kept, verdict, cam, created, label = (
+            r.id,
+            r.image_sha256,
+            r.image_format,
+            r.image_kept,
+            r.verdict,
+            r.camera,
+            r.created_at,
+            r.label,
+        )
         if label is not None:
             reason = {
                 ("spill", "spill"): "confirmed_spills",

@@ -31,7 +31,7 @@ def open_store(cfg: ServiceConfig) -> Store:
     outbox = cfg.mqtt is not None
     if cfg.postgres:
         require("spillguard serve --db postgresql://...", "plant", packages=["psycopg", "psycopg_pool"])
-        from spillguard.deploy.service.postgres import PostgresStore
+        from spillguard.deploy.service.store.postgres import PostgresStore
 
         return PostgresStore(str(cfg.db), outbox=outbox)
     return SQLiteStore(cfg.db, cfg.image_dir, outbox=outbox)

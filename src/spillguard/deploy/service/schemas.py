@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from spillguard.deploy.service.model import LoadedModel
+    from spillguard.deploy.service.store.records import Verdict as StoredVerdict
 
 Verdict = Literal["spill", "no_spill"]
 
@@ -109,3 +113,20 @@ class ErrorOut(BaseModel):
     part: int | None = Field(None, description="batch: 0-based index of the rejected file part")
     filename: str | None = Field(None, description="batch: the rejected part's file name (a label)")
     model_id: str | None = Field(None, description="explain: the model the error is about")
+
+
+def model_out(model: LoadedModel) -> ModelOut:
+    """The response form of a model's description."""
+    i = model.info
+    return ModelOut(
+        id=i.model_id,
+        run=i.run,
+        config=i.config,
+        trained_at=i.trained_at,
+        spillguard_version=i.spillguard_version,
+    )
+
+
+def verdict_out(v: StoredVerdict) -> VerdictOut:
+    """The response form of a stored verdict (its fields read by name, the latest label nested)."""
+    return VerdictOut.model_validate(v, from_attributes=True)

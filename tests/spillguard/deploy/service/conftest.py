@@ -14,7 +14,8 @@ pytest.importorskip("fastapi", reason="the serve extra (fastapi, uvicorn, ...) i
 
 from fastapi.testclient import TestClient
 
-from spillguard.deploy.service.app import ServiceConfig, create_app
+from spillguard.deploy.service.config import ServiceConfig
+from spillguard.deploy.service.main import create_app
 
 TOKEN = "test-token-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from spillguard.deploy.service.app import ServiceConfig, create_app
+from spillguard.deploy.service.config import ServiceConfig
+from spillguard.deploy.service.main import create_app
 
 
 def free_port() -> int:

@@ -85,7 +85,7 @@ def test_a_kept_image_deleted_or_damaged_in_the_store(make_client, tmp_path: Pat
 def _writer_connection(c: TestClient) -> sqlite3.Connection:
     """The store's writer connection (taken from inside a job; the writer is idle between jobs)."""
     store = c.app.state.service.store  # type: ignore[attr-defined]
-    return store._submit(lambda conn: conn).result(10)  # type: ignore[no-any-return]
+    return store._writer.submit(lambda conn: conn).result(10)  # type: ignore[no-any-return]
 
 
 def test_a_database_refusing_writes_is_not_ready_and_answers_503(
@@ -158,7 +158,7 @@ def test_reload_with_a_broken_run_is_422_and_keeps_the_model(
 def test_a_database_file_deleted_or_made_read_only_while_serving(
     make_client, tmp_path: Path, spill_jpegs, monkeypatch
 ) -> None:
-    import spillguard.deploy.service.store as store_mod
+    import spillguard.deploy.service.store.sqlite as store_mod
 
     c = make_client()
     assert c.post("/v1/score", content=spill_jpegs[0]).status_code == 200

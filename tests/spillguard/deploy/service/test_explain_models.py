@@ -11,8 +11,9 @@ from pathlib import Path
 import torch
 from fastapi.testclient import TestClient
 
-from spillguard.deploy.service.app import ServiceConfig, create_app
+from spillguard.deploy.service.config import ServiceConfig
 from spillguard.deploy.service.feedback import export_feedback
+from spillguard.deploy.service.main import create_app
 from spillguard.deploy.service.store import SCHEMA_VERSION
 
 from .conftest import AUTH, TOKEN

@@ -18,8 +18,9 @@ from spillguard.cli import app as cli_app
 from spillguard.config import TrainConfig
 from spillguard.data import decode_image, training_sources
 from spillguard.data.synthetic import SynthSpec, draw_pit, write_synth
-from spillguard.deploy.service.app import ServiceConfig, create_app
+from spillguard.deploy.service.config import ServiceConfig
 from spillguard.deploy.service.feedback import export_feedback
+from spillguard.deploy.service.main import create_app
 from spillguard.detector import SpillDetector
 from spillguard.pipelines.train import train_run
 

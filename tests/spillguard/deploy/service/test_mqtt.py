@@ -91,8 +91,9 @@ def listener() -> Iterator[Listener]:
 def _row(i: int, camera: str | None = "cam/1") -> NewVerdict:
     verdict = "spill" if i % 2 else "no_spill"
     return NewVerdict(
-        time.time(), camera, None, f"{i:064x}", "JPEG", None, 0.1 * i, 0.5, "prior", verdict, "m@1", 0.5, 0.2,
-        "line a",
+        created_ts=time.time(), camera=camera, source=None, image_sha256=f"{i:064x}", image_format="JPEG",
+        image=None, score=0.1 * i, threshold=0.5, rule="prior", verdict=verdict, model_id="m@1",
+        brightness=0.5, saturation=0.2, line="line a",
     )  # fmt: skip
 
 

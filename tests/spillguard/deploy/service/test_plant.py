@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from sharedcore.errors import UserError
 from spillguard.cli import app as cli_app
-from spillguard.deploy.service.app import ServiceConfig, create_app
+from spillguard.deploy.service.config import ServiceConfig
+from spillguard.deploy.service.main import create_app
 
 from .conftest import AUTH, TOKEN
 from .servers import MQTT_URL, TcpProxy, fresh_database, mqtt_reachable, pg_reachable, unavailable

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from spillguard.deploy.service.app import ServiceConfig
+from spillguard.deploy.service.config import ServiceConfig
 from tests.browser import CHROMIUM, chromium, page_with_errors
 
 from .conftest import TOKEN

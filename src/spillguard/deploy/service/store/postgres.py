@@ -26,14 +26,14 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from sharedcore.errors import UserError
-from spillguard.deploy.service.store import (
+from spillguard.deploy.service.store.base import StoreUnavailable
+from spillguard.deploy.service.store.records import (
     LABELS,
     Feedback,
     ModelRecord,
     NewVerdict,
     Recent,
     ReviewCounts,
-    StoreUnavailable,
     Verdict,
     utc_iso,
 )
@@ -162,6 +162,8 @@ class _Job:
 
 class PostgresStore:
     """PostgreSQL verdict store. ``outbox``: verdicts are also queued for the MQTT publisher."""
+
+    errors: tuple[type[Exception], ...] = (psycopg.Error,)
 
     def __init__(self, url: str, outbox: bool = False, pool_size: int = 4) -> None:
         self.url = url

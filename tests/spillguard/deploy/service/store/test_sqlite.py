@@ -15,8 +15,9 @@ from spillguard.deploy.service.store import SCHEMA_VERSION, NewVerdict, SQLiteSt
 def _row(i: int, verdict: str = "spill", image: bytes | None = b"img", camera: str = "c") -> NewVerdict:
     sha = f"{i:064x}"
     return NewVerdict(
-        time.time(), camera, f"s{i}", sha, "JPEG", image, 0.1 * i, 0.5, "prior", verdict, "m@1", 0.5, 0.2
-    )
+        created_ts=time.time(), camera=camera, source=f"s{i}", image_sha256=sha, image_format="JPEG", image=image,
+        score=0.1 * i, threshold=0.5, rule="prior", verdict=verdict, model_id="m@1", brightness=0.5, saturation=0.2,
+    )  # fmt: skip
 
 
 def test_rows_feedback_and_counts(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from spillguard.deploy.service.store import ModelRecord, NewVerdict, SQLiteStore, Store
 
-from .servers import fresh_database, pg_reachable, unavailable
+from ..servers import fresh_database, pg_reachable, unavailable
 
 MakeStore = Callable[..., Store]
 
@@ -34,7 +34,7 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeS
             why = pg_reachable()
             if why:
                 unavailable(why)
-            from spillguard.deploy.service.postgres import PostgresStore
+            from spillguard.deploy.service.store.postgres import PostgresStore
 
             url = stack.enter_context(fresh_database())
 
@@ -54,8 +54,9 @@ def _row(
     i: int, verdict: str = "spill", image: bytes | None = b"img", camera: str = "c", line: str | None = "a"
 ) -> NewVerdict:
     return NewVerdict(
-        time.time(), camera, f"s{i}", f"{i:064x}", "JPEG", image, 0.1 * i, 0.5, "prior", verdict, "m@1",
-        0.5, 0.25, line,
+        created_ts=time.time(), camera=camera, source=f"s{i}", image_sha256=f"{i:064x}", image_format="JPEG",
+        image=image, score=0.1 * i, threshold=0.5, rule="prior", verdict=verdict, model_id="m@1",
+        brightness=0.5, saturation=0.25, line=line,
     )  # fmt: skip
 
 
@@ -99,8 +100,9 @@ def test_rows_feedback_and_counts(make_store: MakeStore) -> None:
 def test_time_filters(make_store: MakeStore) -> None:
     st = make_store()
     now = time.time()
-    rows = [NewVerdict(now - 3600 * k, "c", None, f"{k:064x}", "PNG", None, 1.0, 0.5, "prior", "spill",
-                       "m@1", 0.5, 0.2) for k in range(3)]  # fmt: skip
+    rows = [NewVerdict(created_ts=now - 3600 * k, camera="c", source=None, image_sha256=f"{k:064x}",
+                       image_format="PNG", image=None, score=1.0, threshold=0.5, rule="prior", verdict="spill",
+                       model_id="m@1", brightness=0.5, saturation=0.2) for k in range(3)]  # fmt: skip
     st.add_verdicts(rows).result(timeout=10)
     assert len(st.pending(since=now - 1800)) == 1
     assert len(st.pending(since=now - 5400, until=now - 1800)) == 1

@@ -13,11 +13,11 @@ from sharedcore.errors import UserError
 from spillguard.deploy.service.config import is_server_url
 from spillguard.deploy.service.store import NewVerdict, StoreUnavailable
 
-from .servers import TcpProxy, fresh_database, pg_reachable, unavailable
+from ..servers import TcpProxy, fresh_database, pg_reachable, unavailable
 
 psycopg = pytest.importorskip("psycopg", reason="the plant extra (psycopg) is not installed")
 
-from spillguard.deploy.service.postgres import (  # noqa: E402
+from spillguard.deploy.service.store.postgres import (  # noqa: E402
     PG_SCHEMA_VERSION,
     PostgresStore,
     redact,
@@ -36,8 +36,10 @@ def pg_db() -> Iterator[str]:
 
 def _row(i: int) -> NewVerdict:
     return NewVerdict(
-        time.time(), "c", None, f"{i:064x}", "JPEG", None, 0.1, 0.5, "prior", "no_spill", "m@1", 0.5, 0.2, "a"
-    )
+        created_ts=time.time(), camera="c", source=None, image_sha256=f"{i:064x}", image_format="JPEG",
+        image=None, score=0.1, threshold=0.5, rule="prior", verdict="no_spill", model_id="m@1",
+        brightness=0.5, saturation=0.2, line="a",
+    )  # fmt: skip
 
 
 def test_urls() -> None:

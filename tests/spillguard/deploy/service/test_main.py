@@ -17,7 +17,8 @@ from PIL import Image
 from sharedcore.errors import UserError
 from sharedcore.web import loopback
 from spillguard.data import decode_image
-from spillguard.deploy.service.app import ServiceConfig, create_app, serve
+from spillguard.deploy.service.config import ServiceConfig
+from spillguard.deploy.service.main import create_app, serve
 from spillguard.deploy.service.store import SCHEMA_VERSION
 from spillguard.deploy.service.uploads import Limits
 from spillguard.detector import SpillDetector
