@@ -179,12 +179,18 @@ def evaluate(
         False, help="Stop at the first unusable or missing file instead of skipping it."
     ),
     force: bool = typer.Option(False, help="Replace an existing results folder."),
+    masks: Path | None = typer.Option(
+        None,
+        "--masks",
+        help="Folder of defect masks named as the images (.png, 255 = defect; none = defect-free): adds "
+        "pixel_roc_auc and pixel_pro (per-region overlap to FPR 0.3) of the anomaly maps.",
+    ),
 ) -> None:
     """Measure the detector on labelled images at every threshold rule, with 95% confidence intervals."""
     _torch("evaluate")
     from spillguard.pipelines.evaluate import evaluate_run
 
-    res = evaluate_run(run, test, out, strict=strict, force=force)
+    res = evaluate_run(run, test, out, strict=strict, force=force, masks=masks)
     folder, m = res.folder, res.metrics
     print(
         f"ROC AUC {m['roc_auc']:.4f} [{m['roc_auc_ci'][0]:.4f}, {m['roc_auc_ci'][1]:.4f}]  "
@@ -194,6 +200,19 @@ def evaluate(
         print(
             f"{rule:>9}: TPR {t['tpr']:.3f} [{t['tpr_ci'][0]:.3f}, {t['tpr_ci'][1]:.3f}]  "
             f"TNR {t['tnr']:.3f} [{t['tnr_ci'][0]:.3f}, {t['tnr_ci'][1]:.3f}]  threshold {t['threshold']:.4g}"
+        )
+    if "pixel_roc_auc" in m:
+        print(
+            f"pixel ROC AUC {m['pixel_roc_auc']:.4f}  PRO (to FPR 0.3) {m['pixel_pro']:.4f}  ({m['n_regions']} defect regions)"
+        )
+    if "promise_check" in m:
+        pc = m["promise_check"]
+        lo, hi = pc["promised_fpr_ci"]
+        print(
+            f"false alarms: {pc['measured_fpr']:.1%} of {pc['n_normal']} normals; promised {pc['promised_fpr']:.1%} "
+            f"[{lo:.1%}, {hi:.1%}]: {'inside' if pc['inside'] else 'outside'} the interval, "
+            f"{'kept' if pc['kept'] else 'NOT kept'} (at most {hi:.1%}), "
+            f"{'consistent' if pc['consistent'] else 'NOT consistent'} with it"
         )
     if "recon" in m:
         r = m["recon"]
@@ -228,7 +247,12 @@ def predict(
         False, help="With --cluster: keep the parts of an interrupted run, score the rest."
     ),
     strict: bool = typer.Option(False, help="Stop at the first unusable file instead of skipping it."),
-    force: bool = typer.Option(False, help="Overwrite an existing CSV or verdict dataset."),
+    force: bool = typer.Option(False, help="Overwrite an existing CSV, verdict dataset or maps folder."),
+    maps: Path | None = typer.Option(
+        None,
+        "--maps",
+        help="Also write one heatmap PNG per image (the anomaly map over the image) into this folder.",
+    ),
 ) -> None:
     """Score images and print score and verdict (spill / normal) per image, in-process or on a Dask cluster."""
     extra = _model_extra(run, backend)
@@ -251,6 +275,12 @@ def predict(
         return
     if resume:
         raise UserError("--resume continues a --cluster run; add --cluster and -o")
+    if maps is not None:
+        from spillguard.pipelines.predict import write_prediction_maps
+
+        if is_onnx_file(run):
+            raise UserError(f"{run}: an exported model has no anomaly maps; give the run folder for --maps")
+        check_output(maps, force, kind="dir", inputs=[run])
     if csv_out is not None:
         from spillguard.deploy.backends import run_files
 
@@ -260,6 +290,9 @@ def predict(
     if csv_out is not None:
         write_predictions(csv_out, rows, force=force, skipped=skipped)
         info(f"wrote {len(rows) + len(skipped)} rows to {csv_out}")
+    if maps is not None:
+        write_prediction_maps(run, [p for p, _, _ in rows], maps, force=force)
+        info(f"wrote {len(rows)} heatmap(s) to {maps}")
     else:
         for p, s, v in rows:
             print(f"{p}\t{s:.5g}\t{'spill' if v else 'normal'}")

@@ -120,7 +120,7 @@ _described(_seed, f"integer, 0 to {SEED_MAX:,} (a seed)")
 #: ``TrainConfig.validate``; a new field adds its line here (a test checks every field has one).
 #: Fields with a fixed set of names are also checked against their choices in ``validate``.
 FIELD_CHECKS: dict[str, FieldCheck] = {
-    "model": _text,
+    "model": _optional(_text),  # None: chosen from the data
     "model_params": _mapping,
     "loss": _text,
     "score": _text,
@@ -234,13 +234,20 @@ def field_choices() -> dict[str, Any]:
     }
 
 
+#: the model of a config that leaves ``model`` open and was never resolved on data
+DEFAULT_MODEL = "conv_ae_head"
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run; defaults are the shipped detector."""
 
     # Defaults: the shipped detector, the best variant of the experiments (configs/head_synth_known.yaml):
     # an AE encoder with a spill head trained by outlier exposure; the plain AE is configs/ae_baseline.yaml.
-    model: str = "conv_ae_head"  # a name in spillguard.models.MODELS
+    # a name in spillguard.models.MODELS; None: chosen from the input size (spillguard.training.choices:
+    # conv_ae_head for small crops such as the 32x48 pits, conv_seg_head, whose spill head is an anomaly
+    # map, from 64x64 input pixels on); a config never fitted on data builds conv_ae_head
+    model: str | None = None
     model_params: dict[str, Any] = field(default_factory=dict)  # passed to the model's __init__
     loss: str = "mse"  # a name in spillguard.models.losses.LOSSES
     score: str = (
@@ -306,7 +313,7 @@ class TrainConfig:
 
         for name, allowed in field_choices().items():
             value = getattr(self, name)
-            if value is None and name == "threshold_rule":
+            if value is None and name in ("threshold_rule", "model"):
                 continue
             if value not in allowed:
                 raise UserError(
@@ -329,7 +336,7 @@ class TrainConfig:
             )
         from spillguard.models.registry import check_params
 
-        self.model_params = check_params(self.model, self.model_params, source)
+        self.model_params = check_params(self.model or DEFAULT_MODEL, self.model_params, source)
         m = self.size_multiple
         if self.height is not None and self.width is not None and (self.height % m or self.width % m):
             raise UserError(

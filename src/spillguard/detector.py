@@ -28,14 +28,16 @@ from spillguard.compute import pick_device
 from spillguard.config import TrainConfig
 from spillguard.data.preprocess import Preprocessor, to_unit
 from spillguard.models import build_model
-from spillguard.models.capabilities import SpillClassifier
+from spillguard.models.capabilities import AnomalyMapper, SpillClassifier
 from spillguard.models.fusion import fuse_for_inference
-from spillguard.post_processing.scores import SCORES, error_map, head_score
+from spillguard.post_processing.false_alarms import promise_of
+from spillguard.post_processing.scores import SCORES, error_map, head_score, smooth_map
 from spillguard.post_processing.thresholds import check_rule, choose_rule, choose_thresholds
-from spillguard.training.choices import resolve_config
+from spillguard.training.choices import resolve_config, val_share
 from spillguard.training.decoder import can_fit_decoder, fit_decoder
 from spillguard.training.loop import LoopSettings, Objective, fit
 from spillguard.training.reconstruction import Reconstruction, reconstruct
+from spillguard.training.seg_head import SegHead
 from spillguard.training.spill_head import SpillHead
 
 
@@ -98,6 +100,10 @@ class Holdout:
 class SpillDetector:
     """Flags spills by a spill head or by reconstruction error; ``config`` fixes model, loss, score, size."""
 
+    #: the verdict rule's false-alarm promise (``post_processing.false_alarms``); None before fit
+    #: and in checkpoints made before it was recorded
+    promise_: dict[str, Any] | None = None
+
     def __init__(self, config: TrainConfig | None = None) -> None:
         self.config = config or TrainConfig()
 
@@ -135,7 +141,7 @@ class SpillDetector:
         # what the config leaves open is chosen from the data (spillguard.training.choices)
         cfg, self.choices_ = resolve_config(cfg, normals)
         self.config = cfg
-        val_idx, train_idx = _split(len(normals), cfg.val_fraction, rng)
+        val_idx, train_idx = _split(len(normals), val_share(len(normals), cfg.val_fraction), rng)
         cal_n, chk_n = _split(len(val_idx), cfg.calib_fraction, rng)
         x_train, x_val = to_unit(normals[train_idx]), to_unit(normals[val_idx])
         x_spill = to_unit(spills) if spills is not None and n_spills else None
@@ -147,7 +153,8 @@ class SpillDetector:
                 raise UserError(f"model '{cfg.model}' has no spill head; supervision needs e.g. conv_ae_head")
             # the head trains on the calibration spills; the check spills stay unseen
             cal_s, chk_s = _split(n_spills, cfg.calib_fraction, rng)
-            objective: Objective = SpillHead(
+            head_objective = SegHead if isinstance(self.model_, AnomalyMapper) else SpillHead
+            objective: Objective = head_objective(
                 self.model_, self.prep_, x_train, x_val, cfg, gen, device,
                 x_spill[cal_s] if x_spill is not None else None,
                 x_spill[chk_s] if x_spill is not None else None,
@@ -184,6 +191,11 @@ class SpillDetector:
             bound=rule == "fpr_bound",
         )  # fmt: skip
         self.threshold_rule_ = check_rule(rule, self.thresholds_, " in this run")
+        # what the verdict rule promises on new normals: prior saw no validation normal, fpr and
+        # balanced saw the calibration half, fpr_bound is conformal on it (post_processing.false_alarms)
+        self.promise_ = promise_of(
+            rule, self.thresholds_[rule], s_val[cal_n], s_val if rule == "prior" else s_val[chk_n]
+        )
         self.holdout_ = Holdout(keep[train_idx], keep[val_idx], cal_n, chk_n, cal_s, chk_s, s_val, s_spill)
         return self
 
@@ -221,6 +233,33 @@ class SpillDetector:
     def score_samples(self, images: np.ndarray) -> np.ndarray:
         """Anomaly score per image, (N, H, W, 3) uint8 at the configured size -> (N,) float32."""
         return self._score_unit(to_unit(images))
+
+    @property
+    def maps_are_probabilities(self) -> bool:
+        """True when ``anomaly_maps`` gives p(anomalous) in [0, 1] (a segmentation head), False for
+        error maps (standardised units, unbounded)."""
+        return isinstance(self.model_, AnomalyMapper)
+
+    @torch.inference_mode()
+    def anomaly_maps(self, images: np.ndarray, batch: int = 256) -> np.ndarray:
+        """Where each image is anomalous: (N, H, W, 3) uint8 at the input size -> (N, H, W) float32.
+
+        A segmentation head gives p(anomalous) per map cell, bilinearly upsampled to the input size;
+        other models give their reconstruction error map, box-smoothed by ``smooth`` (standardised units).
+        """
+        x, model = to_unit(images), self.inference_model_
+        h, w = self.input_size
+        out = np.empty((len(x), h, w), np.float32)
+        for i in range(0, len(x), batch):
+            xb = self.prep_(x[i : i + batch]).contiguous(memory_format=torch.channels_last)
+            if isinstance(model, AnomalyMapper):
+                m = torch.nn.functional.interpolate(
+                    model.anomaly_map(xb), size=(h, w), mode="bilinear", align_corners=False
+                )
+                out[i : i + batch] = torch.sigmoid(m)[:, 0].numpy()
+            else:
+                out[i : i + batch] = smooth_map(error_map(xb, model(xb)), self.config.smooth).numpy()
+        return out
 
     def recon_score(self, images: np.ndarray, score: str = "mse") -> np.ndarray:
         """Reconstruction-error score ``score`` (a name in SCORES) per image, (N, H, W, 3) uint8 -> (N,).
@@ -270,6 +309,7 @@ class SpillDetector:
                 "thresholds": dict(self.thresholds_),
                 "threshold_rule": self.threshold_rule_,
                 "decoder_fitted": bool(self.decoder_fitted_),
+                "promise": self.promise_,
             },
             force=force,
         )
@@ -322,6 +362,9 @@ class SpillDetector:
         det.decoder_fitted_ = data.get("decoder_fitted", False)
         if not isinstance(det.decoder_fitted_, bool):
             raise damaged(path, f"entry 'decoder_fitted' is {det.decoder_fitted_!r}, not true or false")
+        promise = data.get("promise")  # checkpoints made before it have none
+        if isinstance(promise, dict) and isinstance(promise.get("fpr_ci"), list | tuple):
+            det.promise_ = promise
         det.prepare_inference()
         # finite weights can still overflow (e.g. 1e38, or a standard deviation of 1e-300): a mid-grey
         # probe image must score a finite number

@@ -148,7 +148,7 @@ def metadata(
         "illumination": cfg.illumination,
         "score": cfg.score,
         "smooth": str(cfg.smooth),
-        "model": cfg.model,
+        "model": str(cfg.model),
         "config": json.dumps(cfg.to_dict()),
         "training_data": json.dumps(training),
         **extra,

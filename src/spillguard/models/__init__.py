@@ -4,6 +4,7 @@ they declare (``capabilities``), inference fusion (``fusion``) and the training 
 from spillguard.models import ae_head as ae_head
 from spillguard.models import autoencoder as autoencoder
 from spillguard.models import memory_ae as memory_ae
+from spillguard.models import seg_head as seg_head
 from spillguard.models import vae as vae
 from spillguard.models.registry import MODELS, build_model, register
 

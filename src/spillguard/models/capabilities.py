@@ -64,3 +64,15 @@ class MemoryModel(Protocol):
     def assign(self, x: torch.Tensor) -> torch.Tensor:
         """Index of the nearest memory item per latent cell, (N, h, w)."""
         ...
+
+
+@runtime_checkable
+class AnomalyMapper(Protocol):
+    """A network with a segmentation head: where in the image the anomaly is."""
+
+    #: input pixels per map cell along each side (the map is (H / stride, W / stride))
+    map_stride: int
+
+    def anomaly_map(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-cell anomaly logits (N, 1, H / map_stride, W / map_stride); > 0 means anomalous."""
+        ...

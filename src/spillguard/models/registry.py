@@ -86,8 +86,10 @@ def depth(params: dict[str, Any]) -> int:
     return len(params.get("widths", DEFAULT_WIDTHS))
 
 
-def build_model(name: str, in_channels: int = 3, params: dict[str, Any] | None = None) -> nn.Module:
-    """Instantiate a registered model; unknown names or parameters raise UserError."""
+def build_model(name: str | None, in_channels: int = 3, params: dict[str, Any] | None = None) -> nn.Module:
+    """Instantiate a registered model; unknown names or parameters raise UserError. ``None`` (a
+    config's model left open and not yet chosen from data) builds ``conv_ae_head``."""
+    name = name or "conv_ae_head"
     params = check_params(name, params or {})
     try:
         return MODELS[name](in_channels=in_channels, **params)

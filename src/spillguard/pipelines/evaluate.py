@@ -15,12 +15,19 @@ import numpy as np
 from sharedcore.atomic import atomic_dir, check_output
 from sharedcore.errors import UserError
 from spillguard.data import ImageSet, input_folders, labelled_sources, load_sources, report_skips
+from spillguard.data.masks import load_masks
 from spillguard.detector import SpillDetector
 from spillguard.metrics.detection import evaluate_scores, recon_metrics
+from spillguard.metrics.localisation import pixel_metrics
 from spillguard.pipelines.train import skips_json
+from spillguard.post_processing.false_alarms import check_promise
 from spillguard.post_processing.thresholds import threshold_stream
+from spillguard.reporting.heatmaps import display_maps, save_overlay, upsampled
 from spillguard.reporting.plots import draw_examples, plot_scores
 from spillguard.reporting.run_report import EVALUATION, read_run_json, render_run_report, write_scores
+
+#: how many of the highest-scored test images get their map drawn for the report
+TOP_MAPS = 8
 
 
 @dataclass
@@ -59,11 +66,15 @@ def evaluate_detector(
     run_shown: str,
     stream_from: np.ndarray | None = None,
     force: bool = False,
+    masks: list[np.ndarray] | None = None,
 ) -> EvaluationResult:
     """Score ``ds`` with ``det`` and write the evaluation folder ``out`` (atomically).
 
     ``stream_from``: validation-normal scores; when given, the ``stream`` rule (fpr quantile
-    re-centred on the unlabelled scores of ``ds``) is measured too. ``test_shown`` / ``run_shown``
+    re-centred on the unlabelled scores of ``ds``) is measured too. ``masks``: a defect mask (H, W)
+    bool per image at its own size; when given, the anomaly maps (upsampled to each mask) are
+    judged by ``pixel_roc_auc`` and ``pixel_pro``. The maps of the TOP_MAPS highest-scored images
+    are drawn into ``maps/`` for the report. ``test_shown`` / ``run_shown``
     name the data and the run in the files.
     """
     check_output(out, force, kind="dir")
@@ -78,6 +89,13 @@ def evaluate_detector(
     metrics = evaluate_scores(ds.labels, scores, thresholds, seed=cfg.seed)
     if det.decoder_fitted_:  # auxiliary figure beside the head's score; verdicts stay the head's
         metrics["recon"] = recon_metrics(ds.labels, det.recon_score(ds.images), cfg.seed)
+    promise = det.promise_
+    rule_rates = metrics["at_threshold"].get(det.threshold_rule_)
+    if promise is not None and rule_rates is not None:  # the run's promise against these test normals
+        metrics["promise_check"] = check_promise(promise, rule_rates["confusion"]["fp"], metrics["n_normal"])
+    maps = det.anomaly_maps(ds.images)
+    if masks is not None:
+        metrics.update(pixel_metrics(upsampled(maps, [m.shape for m in masks]), masks))
     record = {
         "run": run_shown,
         "data": {"root": test_shown, "n": len(ds.labels), "skipped": skips_json(ds.skipped)},
@@ -91,6 +109,10 @@ def evaluate_detector(
         (tmp / "test_metrics.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
         plot_scores(ds.labels, scores, thresholds, tmp, "test", f"test ({test_shown})")
         draw_examples(det, ds.images, ds.labels, scores, tmp / "test_grid.png", "Test examples")
+        top = np.argsort(-scores, kind="stable")[:TOP_MAPS]
+        (tmp / "maps").mkdir()
+        for rank, (i, m) in enumerate(zip(top, display_maps(maps[top], det), strict=True), start=1):
+            save_overlay(ds.paths[i], m, tmp / "maps" / f"{rank:02d}_{Path(ds.paths[i]).stem}.png")
     return EvaluationResult(Path(out), record, ds.labels, scores)
 
 
@@ -100,11 +122,13 @@ def evaluate_run(
     out: str | os.PathLike[str] | None = None,
     strict: bool = False,
     force: bool = False,
+    masks: str | os.PathLike[str] | None = None,
 ) -> EvaluationResult:
     """``spillguard evaluate``: score the labelled images of ``test`` with the run's detector.
 
     Writes ``out`` (default ``RUN/evaluation``); with the default, the run's report is rendered
-    again with the new test section.
+    again with the new test section. ``masks``: folder of defect masks named as the images (.png,
+    255 = defect) for the pixel-level metrics.
     """
     run_dir = Path(run)
     target = Path(out) if out is not None else run_dir / EVALUATION
@@ -118,7 +142,8 @@ def evaluate_run(
     check_both_classes(np.asarray(src.labels, dtype=np.int64), str(test))
     ds = load_sources(src, size, strict, what=str(test))
     report_skips(ds.skipped, listed_in=str(target / "test_metrics.json"))
-    res = evaluate_detector(det, ds, target, str(test), str(run_dir), force=force)
+    mask_arrays = load_masks(masks, ds.paths, ds.labels) if masks is not None else None
+    res = evaluate_detector(det, ds, target, str(test), str(run_dir), force=force, masks=mask_arrays)
     if train_metrics is not None:  # the train command's numbers, with the new test section
         render_run_report(train_metrics, run_dir, [(target, res.record)])
     return res

@@ -9,10 +9,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from sharedcore.atomic import atomic_path, check_output
+from sharedcore.atomic import atomic_dir, atomic_path, check_output
 from sharedcore.errors import UserError
 from spillguard.data import Skip, check_skips, expand_inputs
-from spillguard.deploy.backends import load_scorer
+from spillguard.deploy.backends import is_onnx_file, load_scorer
 from spillguard.deploy.batch_scoring import score_paths
 
 
@@ -67,3 +67,32 @@ def write_predictions(
         # it), so that the path column names the file exactly
         tmp.write_text(buf.getvalue(), encoding="utf-8", errors="surrogateescape")
     return Path(path)
+
+
+def write_prediction_maps(
+    run: str | os.PathLike[str],
+    paths: Sequence[str | os.PathLike[str]],
+    folder: str | os.PathLike[str],
+    force: bool = False,
+    batch: int = 256,
+) -> Path:
+    """``predict --maps``: one heatmap PNG per image of ``paths`` (the run's anomaly map over the
+    image, ``spillguard.reporting.heatmaps``) into ``folder``, built atomically. Needs a run folder
+    (torch); error maps are scaled by the largest value of each batch of ``batch`` images."""
+    from spillguard.data import load_images
+    from spillguard.detector import SpillDetector
+    from spillguard.reporting.heatmaps import display_maps, map_names, save_overlay
+
+    if is_onnx_file(run):
+        raise UserError(f"{run}: an exported model has no anomaly maps; give the run folder for --maps")
+    check_output(folder, force, kind="dir", inputs=[run, *paths])
+    det = SpillDetector.load(run)
+    names = map_names(paths)
+    with atomic_dir(folder, force=force) as tmp:
+        for i in range(0, len(paths), batch):
+            chunk = list(paths[i : i + batch])
+            images, idx, _ = load_images(chunk, det.input_size)
+            maps = display_maps(det.anomaly_maps(images), det)
+            for j, m in zip(idx, maps, strict=True):
+                save_overlay(chunk[j], m, tmp / names[i + j])
+    return Path(folder)

@@ -26,6 +26,7 @@ from spillguard.detector import SpillDetector
 from spillguard.metrics.detection import evaluate_scores, recon_metrics
 from spillguard.metrics.gate import gate_lines, requirement_failure, synthetic_check, validation_gate
 from spillguard.metrics.robustness import robustness_aucs
+from spillguard.post_processing.false_alarms import describe as describe_promise
 from spillguard.reporting.plots import draw_examples, plot_history, plot_scores
 from spillguard.reporting.run_report import VAL_TITLE, render_run_report, write_scores
 from spillguard.reporting.tracking import Tracker
@@ -121,7 +122,7 @@ def train_run(
         choices = dict(det.choices_)
         if size_choice is not None:
             choices["input_size"] = {**size_choice.to_dict(), "how": size_choice.describe()}
-        for key in ("greyscale", "anomalies", "schedule", "threshold_rule"):
+        for key in ("model", "greyscale", "anomalies", "schedule", "threshold_rule"):
             if key in choices:
                 info(choices[key]["how"])
         det.save(tmp / "checkpoint.pt")
@@ -161,6 +162,7 @@ def train_run(
             "decoder_history": det.decoder_history_,
             "thresholds": det.thresholds_,
             "threshold_rule": det.threshold_rule_,
+            "promise": det.promise_,
             "validation": validation,
         }
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
@@ -182,6 +184,8 @@ def train_run(
     info(
         f"trained in {det.train_seconds_:.1f} s ({len(det.history_)} epochs); validation ROC AUC {validation['roc_auc']:.4f}"
     )
+    if det.promise_ is not None:
+        info(describe_promise(det.promise_))
     for line in gate_lines(gate):
         info(line)
     if require_auc is not None:

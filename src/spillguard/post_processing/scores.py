@@ -22,6 +22,13 @@ def error_map(x: torch.Tensor, recon: torch.Tensor) -> torch.Tensor:
     return (recon - x).pow(2).mean(dim=1)
 
 
+def smooth_map(err: torch.Tensor, smooth: int = 16) -> torch.Tensor:
+    """Mean over a ``smooth`` x ``smooth`` window around each pixel (edges replicated), same shape (N, H, W)."""
+    k = max(1, min(smooth, err.shape[1], err.shape[2]))
+    pad = (k // 2, k - 1 - k // 2, k // 2, k - 1 - k // 2)
+    return F.avg_pool2d(F.pad(err[:, None], pad, mode="replicate"), k, stride=1)[:, 0]
+
+
 def score_mse(err: torch.Tensor, smooth: int = 16) -> torch.Tensor:
     """Mean error per image: (N, H, W) -> (N,)."""
     return err.mean(dim=(1, 2))

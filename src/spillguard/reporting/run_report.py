@@ -19,6 +19,7 @@ import numpy as np
 
 from sharedcore.errors import UserError
 from sharedcore.report import HtmlReport
+from spillguard.post_processing.false_alarms import describe as describe_promise
 from spillguard.post_processing.thresholds import RULE_TEXT
 from spillguard.reporting.plots import plot_history, plot_scores
 
@@ -100,7 +101,7 @@ RUN_JSON_SCHEMAS: dict[str, dict[str, Any]] = {
             "model_params": dict,
             "target_fpr": _number,
         },
-        "?choices": {f"?{k}": _HOW for k in ("input_size", "greyscale", "anomalies", "schedule")},
+        "?choices": {f"?{k}": _HOW for k in ("input_size", "model", "greyscale", "anomalies", "schedule")},
         "?gate": _GATE,
         "data": {"root": str, "layout": str, "?skipped": [_skip_pair]},
         "sizes": {"train": int},
@@ -257,6 +258,12 @@ def _section(rep: HtmlReport, name: str, m: dict[str, Any], figs: list[Path], ba
             f"encoder frozen ranks these images at ROC AUC {_ci(m['recon'], 'roc_auc')}, PR AUC "
             f"{_ci(m['recon'], 'pr_auc')}; verdicts and the metrics above use the spill head."
         )
+    if "pixel_roc_auc" in m:
+        rep.paragraph(
+            f"Where: the anomaly maps against the defect masks ({m['n_regions']} regions, "
+            f"{m['defect_pixel_share']:.2%} of the pixels): pixel ROC AUC {m['pixel_roc_auc']:.3f}, PRO "
+            f"(per-region overlap, area to FPR {m['pro_fpr_limit']}, normalised) {m['pixel_pro']:.3f}."
+        )
     extra = {k: v for k, v in m.items() if k.startswith("tnr_at_tpr")}
     if extra:
         rep.paragraph(
@@ -306,7 +313,7 @@ def render_run_report(
     rep = HtmlReport("spillguard: spill detector run")
     if m.get("gate"):  # first thing on the page (spillguard.metrics.gate)
         rep.raw(gate_html(m["gate"]))
-    for key in ("input_size", "greyscale", "anomalies", "schedule", "threshold_rule"):
+    for key in ("input_size", "model", "greyscale", "anomalies", "schedule", "threshold_rule"):
         if key in m.get("choices", {}):
             rep.paragraph("Chosen from the data: " + m["choices"][key]["how"] + ".", css_class="note")
     rep.paragraph(
@@ -321,6 +328,8 @@ def render_run_report(
         + "; ".join(RULE_TEXT[r] for r in m["thresholds"])
         + f". Verdicts use '{m['threshold_rule']}'; target false-alarm rate {cfg['target_fpr']}."
     )
+    if m.get("promise"):
+        rep.paragraph("False-alarm promise: " + describe_promise(m["promise"]) + ".")
     if m["data"].get("skipped"):
         rep.paragraph(
             f"{len(m['data']['skipped'])} input files skipped: "
@@ -354,6 +363,24 @@ def render_run_report(
             [folder / "test_roc.png", folder / "test_hist.png", folder / "test_grid.png"],
             base,
         )
+        top = sorted((folder / "maps").glob("*.png")) if (folder / "maps").is_dir() else []
+        if top:
+            rep.paragraph("Anomaly maps of the highest-scored test images (highest first):")
+            for png in top:
+                rep.image(os.path.relpath(png, base), caption=png.stem[3:])
+        pc = ev["metrics"].get("promise_check")
+        if pc:
+            lo, hi = pc["promised_fpr_ci"]
+            rep.paragraph(
+                f"Promise check: the verdict rule flags {pc['measured_fpr']:.1%} of these {pc['n_normal']} test "
+                f"normals; it promised {pc['promised_fpr']:.1%} [{lo:.1%}, {hi:.1%}]: "
+                + (
+                    "inside the promised interval."
+                    if pc["inside"]
+                    else "OUTSIDE the promised interval "
+                    "(these normals differ from the training ones, or the promise failed)."
+                )
+            )
         fpr_rule = ev["metrics"]["at_threshold"].get("fpr")
         if fpr_rule:
             rep.paragraph(

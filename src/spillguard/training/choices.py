@@ -13,17 +13,34 @@ from spillguard.data.anomaly_looks import GENERIC_MIX, PIT_MIX
 from spillguard.training.input_size import is_greyscale
 from spillguard.training.schedule import choose_schedule
 
+#: A small training set holds out at least this many validation normals (at most a quarter of it),
+#: so that the verdict threshold is calibrated on enough normals to state its false-alarm rate
+#: (263 kolektor normals: 64, not 26; 10,000 pit crops keep their 1,000)
+MIN_VAL_NORMALS = 64
+
+
+def val_share(n: int, val_fraction: float) -> float:
+    """The share of ``n`` normals held out for validation: ``val_fraction``, raised for small sets
+    to MIN_VAL_NORMALS images but never above a quarter of them."""
+    return max(val_fraction, min(MIN_VAL_NORMALS / max(n, 1), 0.25))
+
+
+#: input pixels from which the data-chosen model is the segmentation head (64x64); the pit crops
+#: (32x48) keep conv_ae_head and its recorded results
+SEG_MIN_PIXELS = 64 * 64
+
 
 def n_training(n_normals: int, val_fraction: float) -> int:
     """How many of ``n_normals`` remain for training after the validation split (as SpillDetector splits)."""
-    k = min(max(1, round(val_fraction * n_normals)), n_normals - 1) if n_normals >= 2 else n_normals
+    share = val_share(n_normals, val_fraction)
+    k = min(max(1, round(share * n_normals)), n_normals - 1) if n_normals >= 2 else n_normals
     return n_normals - k
 
 
 def resolve_config(cfg: TrainConfig, normals: np.ndarray) -> tuple[TrainConfig, dict[str, Any]]:
     """A copy of ``cfg`` with every open field chosen from ``normals`` (N, H, W, 3) uint8, and the reasons.
 
-    Open fields: height/width (the size of ``normals``), greyscale (equal channels), anomalies (the
+    Open fields: model (by input size, ``SEG_MIN_PIXELS``), height/width (the size of ``normals``), greyscale (equal channels), anomalies (the
     looks chosen on validation for colour or greyscale data), epochs and batch_size (from the number
     of training images, their size and ``cfg.time_budget``).
     """
@@ -44,6 +61,21 @@ def resolve_config(cfg: TrainConfig, normals: np.ndarray) -> tuple[TrainConfig, 
                 if is_grey
                 else "colour images"
             ),
+        }
+    if cfg.model is None:
+        seg = h * w >= SEG_MIN_PIXELS
+        changes["model"] = "conv_seg_head" if seg else "conv_ae_head"
+        out["model"] = {
+            "value": changes["model"],
+            "how": (
+                f"model conv_seg_head (spill head = an anomaly map trained on synthetic anomalies and their "
+                f"masks; image score from the map's maximum): the {h}x{w} input is at least {SEG_MIN_PIXELS} "
+                "pixels, so a defect is a small part of it"
+                if seg
+                else f"model conv_ae_head (spill head on the pooled encoder): the {h}x{w} input is a small crop "
+                f"(under {SEG_MIN_PIXELS} pixels)"
+            )
+            + "; set model in a config to fix it",
         }
     grey = bool(changes.get("greyscale", cfg.greyscale))
     if cfg.anomalies is None:
