@@ -290,12 +290,12 @@ def predict(
     if csv_out is not None:
         write_predictions(csv_out, rows, force=force, skipped=skipped)
         info(f"wrote {len(rows) + len(skipped)} rows to {csv_out}")
-    if maps is not None:
-        write_prediction_maps(run, [p for p, _, _ in rows], maps, force=force)
-        info(f"wrote {len(rows)} heatmap(s) to {maps}")
     else:
         for p, s, v in rows:
             print(f"{p}\t{s:.5g}\t{'spill' if v else 'normal'}")
+    if maps is not None:
+        write_prediction_maps(run, [p for p, _, _ in rows], maps, force=force)
+        info(f"wrote {len(rows)} heatmap(s) to {maps}")
     n_spill = sum(v for _, _, v in rows)
     info(f"{n_spill} of {len(rows)} image(s) flagged as spill")
     if skipped:  # also with --quiet: a file not scored is never silent

@@ -41,7 +41,9 @@ def overlay(image: np.ndarray, amap: np.ndarray) -> np.ndarray:
     """``image`` (H, W, 3) uint8 with ``amap`` (h, w) in [0, 1] resized to (H, W) and blended over it
     (opacity 0.15 at 0 to 0.65 at 1) -> (H, W, 3) uint8."""
     h, w = image.shape[:2]
-    m = np.asarray(Image.fromarray(np.asarray(amap, np.float32), mode="F").resize((w, h), Image.Resampling.BILINEAR))
+    m = np.asarray(
+        Image.fromarray(np.asarray(amap, np.float32), mode="F").resize((w, h), Image.Resampling.BILINEAR)
+    )
     m = np.clip(m, 0, 1)
     alpha = (0.15 + 0.5 * m)[..., None]
     out = image.astype(np.float32) * (1 - alpha) + heat_colours(m) * alpha
@@ -51,7 +53,11 @@ def overlay(image: np.ndarray, amap: np.ndarray) -> np.ndarray:
 def upsampled(maps: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
     """Each map of (N, h, w) bilinearly resized to its shape (H, W) of ``shapes`` (float32)."""
     return [
-        np.asarray(Image.fromarray(np.asarray(m, np.float32), mode="F").resize((s[1], s[0]), Image.Resampling.BILINEAR))
+        np.asarray(
+            Image.fromarray(np.asarray(m, np.float32), mode="F").resize(
+                (s[1], s[0]), Image.Resampling.BILINEAR
+            )
+        )
         for m, s in zip(maps, shapes, strict=True)
     ]
 
