@@ -156,8 +156,9 @@ class _JobFailed(Exception):
 
 @dataclass
 class _Job:
-    fn: Callable[[psycopg.Connection[Any]], Any]
+    fn: Callable[[psycopg.Connection[Any]], Any] | None  # None: a verdict insert (``rows``)
     future: Future[Any]
+    rows: Sequence[NewVerdict] = ()
 
 
 class PostgresStore:
@@ -290,9 +291,13 @@ class PostgresStore:
             try:
                 conn = self._writer_conn()
                 with conn.transaction():
+                    inserts = [job for job in jobs if job.fn is None]
+                    ids = iter(self._insert_verdicts(conn, [r for j in inserts for r in j.rows]))
                     for job in jobs:
                         try:
-                            if len(jobs) == 1:  # alone: its failure fails the transaction, no savepoint
+                            if job.fn is None:  # the batch's verdicts went in with one statement
+                                results.append((True, [next(ids) for _ in job.rows]))
+                            elif len(jobs) == 1:  # alone: its failure fails the transaction, no savepoint
                                 results.append((True, job.fn(conn)))
                             else:
                                 with conn.transaction():
@@ -328,56 +333,59 @@ class PostgresStore:
         for job in jobs:
             job.future.set_exception(error)
 
-    def _submit(self, fn: Callable[[psycopg.Connection[Any]], Any]) -> Future[Any]:
+    def _submit(
+        self, fn: Callable[[psycopg.Connection[Any]], Any] | None, rows: Sequence[NewVerdict] = ()
+    ) -> Future[Any]:
         fut: Future[Any] = Future()
         if self._closed:
             fut.set_exception(RuntimeError("the verdict store is closed"))
         else:
-            self._queue.put(_Job(fn, fut))
+            self._queue.put(_Job(fn, fut, rows))
         return fut
+
+    def _insert_verdicts(self, conn: psycopg.Connection[Any], rows: Sequence[NewVerdict]) -> list[int]:
+        """Insert the verdict rows of a whole batch (and their images and outbox rows) with one
+        statement each (unnest of column arrays: the round trips do not grow with the batch); their
+        ids in the order of ``rows``."""
+        if not rows:
+            return []
+        kept = {r.image_sha256: (r.image_format, r.image) for r in rows if r.image is not None}
+        if kept:
+            conn.execute(
+                "INSERT INTO images (sha256, format, data) SELECT * FROM unnest(%s::text[], %s::text[], "
+                "%s::bytea[]) ON CONFLICT (sha256) DO NOTHING",
+                (list(kept), [f for f, _ in kept.values()], [d for _, d in kept.values()]),
+            )
+        found = conn.execute(
+            "INSERT INTO verdicts (created_at, created_ts, line, camera, source, image_sha256, image_format, "
+            "image_kept, score, threshold, rule, verdict, model_id, brightness, saturation) "
+            "SELECT * FROM unnest(%s::text[], %s::float8[], %s::text[], %s::text[], %s::text[], %s::text[], "
+            "%s::text[], %s::bool[], %s::float8[], %s::float8[], %s::text[], %s::text[], %s::text[], "
+            "%s::float8[], %s::float8[]) RETURNING id",
+            (
+                [utc_iso(r.created_ts) for r in rows], [r.created_ts for r in rows], [r.line for r in rows],
+                [r.camera for r in rows], [r.source for r in rows], [r.image_sha256 for r in rows],
+                [r.image_format for r in rows], [r.image is not None for r in rows],
+                [r.score for r in rows], [r.threshold for r in rows], [r.rule for r in rows],
+                [r.verdict for r in rows], [r.model_id for r in rows], [r.brightness for r in rows],
+                [r.saturation for r in rows],
+            ),
+        ).fetchall()  # fmt: skip
+        # identity values are drawn in row order within one statement: sorted ids are the rows' ids
+        ids = sorted(int(f[0]) for f in found)
+        if self.outbox_enabled:
+            conn.execute(
+                "INSERT INTO outbox (verdict_id, line) SELECT * FROM unnest(%s::bigint[], %s::text[])",
+                (ids, [r.line or "" for r in rows]),
+            )
+        return ids
 
     # -- writes -----------------------------------------------------------------------------------
     def add_verdicts(self, rows: Sequence[NewVerdict]) -> Future[list[int]]:
         """Insert verdict rows, their kept images (bytea, once per digest) and, with the outbox on,
         their outbox entries; resolves to their ids."""
 
-        def fn(conn: psycopg.Connection[Any]) -> list[int]:
-            with conn.cursor() as cur:
-                kept = [(r.image_sha256, r.image_format, r.image) for r in rows if r.image is not None]
-                if kept:
-                    cur.executemany(
-                        "INSERT INTO images (sha256, format, data) VALUES (%s, %s, %s) "
-                        "ON CONFLICT (sha256) DO NOTHING",
-                        kept,
-                    )
-                cur.executemany(
-                    "INSERT INTO verdicts (created_at, created_ts, line, camera, source, image_sha256, "
-                    "image_format, image_kept, score, threshold, rule, verdict, model_id, brightness, "
-                    "saturation) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                    "RETURNING id",
-                    [
-                        (
-                            utc_iso(r.created_ts), r.created_ts, r.line, r.camera, r.source, r.image_sha256,
-                            r.image_format, r.image is not None, r.score, r.threshold, r.rule, r.verdict,
-                            r.model_id, r.brightness, r.saturation,
-                        )
-                        for r in rows
-                    ],
-                    returning=True,
-                )  # fmt: skip
-                ids = []
-                while True:
-                    ids.append(int(cur.fetchone()[0]))  # type: ignore[index]
-                    if not cur.nextset():
-                        break
-                if self.outbox_enabled:
-                    cur.executemany(
-                        "INSERT INTO outbox (verdict_id, line) VALUES (%s, %s)",
-                        [(i, r.line or "") for i, r in zip(ids, rows, strict=True)],
-                    )
-            return ids
-
-        return self._submit(fn)
+        return self._submit(None, rows)
 
     def add_feedback(self, verdict_id: int, label: str, operator: str, note: str = "") -> Future[Feedback]:
         """Record an operator's label; the future fails with KeyError for an unknown verdict id."""
@@ -459,8 +467,9 @@ class PostgresStore:
 
     # -- reads ------------------------------------------------------------------------------------
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
-        """Run a read on a pooled connection; retried once on a fresh connection when the pooled one
-        was dead (killed by the server); StoreUnavailable when the server cannot be reached."""
+        """Run a read on a pooled connection; retried once when the pooled one was dead (killed by the
+        server), after the pool replaced its other dead idle ones; StoreUnavailable when the server
+        cannot be reached."""
         for attempt in range(2):
             try:
                 with self._pool.connection() as conn:
@@ -470,6 +479,7 @@ class PostgresStore:
                     raise StoreUnavailable(
                         f"PostgreSQL at {redact(self.url)} cannot be read ({_first_line(exc)})"
                     ) from None
+                self._pool.check()  # the others were likely killed too: test and replace them now
         raise AssertionError("unreachable")
 
     def _verdicts(self, where: str, args: Sequence[Any], tail: str = "") -> list[Verdict]:
