@@ -170,3 +170,12 @@ def test_serve_options_are_checked_before_the_model_or_a_port(
     )
     assert isinstance(res.exception, UserError) and message in str(res.exception), (res.output, res.exception)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+@pytest.mark.parametrize("value", ["nan", "-0.5", "-inf", "1.5", "inf"])
+def test_require_auc_out_of_range_is_refused_before_training(tmp_path: Path, value: str) -> None:
+    """Issue 21: nan/-0.5/-inf were accepted and 1.5/inf refused only after the whole training. The
+    data folder does not even exist: the option is refused before anything is read."""
+    msg = _user_error("train", str(tmp_path / "nodata"), "-o", str(tmp_path / "r"), "--require-auc", value)
+    assert msg.startswith("--require-auc: ") and "from 0 to 1" in msg and "e.g. --require-auc 0.9" in msg
+    assert not (tmp_path / "r").exists()

@@ -112,3 +112,39 @@ def test_a_config_file_of_megabytes_is_refused_before_parsing(tmp_path: Path) ->
     p = _yaml(tmp_path, "epochs: 1\n" + ("# " + "c" * 1000 + "\n") * 300)
     with pytest.raises(UserError, match=r"c\.yaml: 300,910 bytes is not a config \(at most 262,144\)"):
         TrainConfig.from_yaml(p)
+
+
+@pytest.mark.parametrize(
+    ("weight", "shown"),
+    [
+        (".nan", "nan"),
+        (".inf", "inf"),
+        ("-.inf", "-inf"),
+        ("true", "true"),
+        ("1e3", "'1e3'"),  # YAML 1.1 reads 1e3 (no dot) as text
+        ("abc", "'abc'"),
+        ("[1]", "[1]"),
+        ("{a: 1}", "{'a': 1}"),
+        ("null", "none"),
+        ("-0.5", "-0.5"),
+    ],
+)
+def test_an_anomaly_weight_that_is_no_finite_number_is_refused(
+    tmp_path: Path, weight: str, shown: str
+) -> None:
+    """Issue 21: NaN/inf/true were accepted (NaN weights then drew nothing sane); '1e3', 'abc' and
+    [1] crashed with exit 1. Each is one line naming the look and the value."""
+    p = _yaml(tmp_path, f"anomalies: {{pit: 0.5, crack: {weight}}}\n")
+    with pytest.raises(UserError) as exc:
+        TrainConfig.from_yaml(p)
+    msg = str(exc.value)
+    assert "\n" not in msg and "field 'anomalies'" in msg
+    assert f"the weight of 'crack' is {shown}, not a finite number >= 0" in msg
+    assert ("write 1000" in msg) == (weight == "1e3")
+
+
+def test_anomaly_weights_that_sum_to_nothing_or_overflow_are_refused() -> None:
+    for mix in ({"pit": 0.0}, {"pit": 1e308, "crack": 1e308}):
+        with pytest.raises(UserError, match="sum to a finite number"):
+            TrainConfig(anomalies=mix).validate()
+    assert TrainConfig(anomalies={"pit": 1000, "crack": 1.0e3}).validate().anomalies

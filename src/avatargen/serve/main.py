@@ -21,9 +21,11 @@ from avatargen.serve.openapi import PIN_DOC, document_pins
 from avatargen.serve.routers import avatars, page, probes, styles
 from avatargen.serve.service import StyleService, load_model
 from avatargen.serve.state import ApiState
+from sharedcore.machine import die_with_parent
 from sharedcore.web import BodyLimit
 
 MODEL_ENV, MAPPING_ENV = "AVATARGEN_SERVE_MODEL", "AVATARGEN_SERVE_MAPPING"
+SUPERVISOR_ENV = "AVATARGEN_SERVE_SUPERVISOR"  # process id of the process that started the workers
 
 
 def create_app(service: StyleService) -> FastAPI:
@@ -49,6 +51,9 @@ def create_app(service: StyleService) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """App factory for uvicorn workers: the model and mapping named by the environment."""
+    """App factory for uvicorn workers: the model and mapping named by the environment; the worker
+    ends with the supervisor that started it (``SUPERVISOR_ENV``), also when that one is killed."""
+    supervisor = os.environ.get(SUPERVISOR_ENV, "")
+    die_with_parent(int(supervisor) if supervisor.isdigit() else None)
     mapping = os.environ.get(MAPPING_ENV) or None
     return create_app(StyleService(load_model(os.environ[MODEL_ENV]), mapping))

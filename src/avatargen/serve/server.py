@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 
 from avatargen.serve.config import ServeConfig
-from avatargen.serve.main import MAPPING_ENV, MODEL_ENV, create_app
+from avatargen.serve.main import MAPPING_ENV, MODEL_ENV, SUPERVISOR_ENV, create_app
 from avatargen.serve.service import StyleService, load_model
 from sharedcore.web import listen
 
@@ -42,6 +42,7 @@ def run_server(cfg: ServeConfig) -> None:
     os.environ[MODEL_ENV] = _resolved(cfg.model)
     if cfg.mapping:
         os.environ[MAPPING_ENV] = _resolved(cfg.mapping)
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())  # each worker ends with this process (no orphans)
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config("avatargen.serve.main:app_from_env", factory=True, workers=cfg.workers, **options)

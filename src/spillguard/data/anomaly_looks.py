@@ -19,6 +19,8 @@ external texture set: the fill comes from other normal images of the batch):
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -226,13 +228,32 @@ def pit(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 LOOKS: dict[str, Look] = {"draem": draem, "cutpaste": cutpaste, "crack": crack, "hole": hole, "pit": pit}
 
 
+def _numeric_text(value: object) -> bool:
+    """True for text that reads as a number (YAML 1.1 takes ``1e3`` without a dot as a string)."""
+    try:
+        return isinstance(value, str) and math.isfinite(float(value))
+    except ValueError:
+        return False
+
+
 def check_mix(mix: Mapping[str, float]) -> str | None:
     """None when ``mix`` is a valid look -> weight mapping, else what is wrong (one line)."""
     unknown = sorted(set(mix) - set(LOOKS))
     if unknown:
         return f"unknown anomaly look '{unknown[0]}'; choose from {', '.join(LOOKS)}"
-    if any(float(v) < 0 for v in mix.values()) or sum(float(v) for v in mix.values()) <= 0:
-        return "anomaly weights must be >= 0 and not all 0"
+    for name, value in mix.items():  # NaN, inf, true, "1e3" (YAML text), [1]: refused by name
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            shown = repr(value) if isinstance(value, str) else str(value).lower()
+            hint = " (YAML reads 1e3 as text: write 1000 or 1.0e+3)" if _numeric_text(value) else ""
+            return f"the weight of '{name}' is {shown}, not a finite number >= 0{hint}"
+    total = sum(float(v) for v in mix.values())
+    if not 0 < total < math.inf:
+        return "anomaly weights must be >= 0, not all 0, and sum to a finite number"
     return None
 
 

@@ -25,8 +25,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -38,6 +41,7 @@ from typing import Any
 from sharedcore.atomic import write_text
 from sharedcore.console import info, progress
 from sharedcore.errors import UserError
+from sharedcore.machine import MIB, check_process_count, process_bound
 from sharedcore.validate import check_int
 from spillguard.data import expand_inputs
 from spillguard.deploy.backends import onnx_model_bytes, resolve_backend
@@ -58,14 +62,21 @@ except ImportError:  # pragma: no cover - exercised where dask is not installed
 class ModelPlugin(WorkerPlugin):
     """Loads the scorer once when a worker starts (or joins, or is restarted after dying)."""
 
-    def __init__(self, backend: str, model: bytes | str, name: str) -> None:
-        self.backend, self.model, self.name = backend, model, name
+    def __init__(self, backend: str, model: bytes | str, name: str, quiet: bool = False) -> None:
+        self.backend, self.model, self.name, self.quiet = backend, model, name, quiet
         self.scorer: Any = None
 
     def setup(self, worker: Any = None) -> None:
-        """Build the scorer in this worker process."""
+        """Build the scorer in this worker process. ``quiet`` (a local cluster's own workers): the
+        worker ignores Ctrl-C and Dask's log lines of this worker (multi-line tracebacks when the run
+        is interrupted) are not shown; the client reports what went wrong."""
         from spillguard.deploy.backends import load_scorer
         from spillguard.deploy.runtime import OnnxDetector
+
+        if self.quiet:  # a local worker: the client closes it; Ctrl-C in the terminal is the client's
+            logging.getLogger("distributed").setLevel(logging.CRITICAL)
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
 
         if isinstance(self.model, bytes):
             self.scorer = OnnxDetector.load(self.model)
@@ -153,20 +164,38 @@ LOCAL_WORKERS_MAX = 256
 SCHEMES = ("tcp", "tls", "ws", "wss")
 
 
+#: Memory one local worker process takes with the model loaded (measured: a worker's imports with
+#: onnxruntime 117 MB resident, with torch 397 MB; plus the model, a partition's paths and a decoded batch).
+WORKER_BYTES = {"onnx": 256 * MIB, "torch": 512 * MIB}
+
+
+def local_workers(n: int | None, backend: str) -> int:
+    """The worker count of ``local[:N]``: N if this machine holds it (UserError naming the bound
+    otherwise), else as many as it holds (one per usable core, within available memory)."""
+    if n is None:
+        return process_bound(WORKER_BYTES[backend])[0]
+    return check_process_count(n, f"--cluster local:{n}", WORKER_BYTES[backend])
+
+
 def parse_cluster(spec: str) -> tuple[str, int | None]:
     """ "local" -> ("local", None); "local:4" -> ("local", 4); "tcp://HOST:PORT" (or tls/ws/wss) -> the
     address. UserError, before anything starts, for a worker count out of 1..LOCAL_WORKERS_MAX, an
     unknown scheme, or an address without HOST:PORT."""
     if spec == "local" or spec.startswith("local:"):
         n = spec.partition(":")[2]
-        if n and not (n.isdigit() and 0 < int(n) <= LOCAL_WORKERS_MAX):
+        if n and not (n.isascii() and n.isdigit() and 0 < int(n) <= LOCAL_WORKERS_MAX):  # not '²
             raise UserError(
                 f"--cluster {spec}: the worker count must be an integer from 1 to {LOCAL_WORKERS_MAX}, e.g. local:4"
             )
         return "local", int(n) if n else None
     scheme, sep, rest = spec.partition("://")
     host, _, port = rest.rpartition(":")
-    if not sep or scheme not in SCHEMES or not host or not (port.isdigit() and 0 < int(port) < 65536):
+    if (
+        not sep
+        or scheme not in SCHEMES
+        or not host
+        or not (port.isascii() and port.isdigit() and 0 < int(port) < 65536)
+    ):
         raise UserError(
             f"--cluster {spec}: expected local, local:N or a scheduler address {'|'.join(SCHEMES)}://HOST:PORT "
             "such as tcp://127.0.0.1:8786"
@@ -175,28 +204,74 @@ def parse_cluster(spec: str) -> tuple[str, int | None]:
 
 
 @contextmanager
-def dask_client(spec: str) -> Iterator[Any]:
+def _quiet_dask() -> Iterator[None]:
+    """Dask's loggers in this process hold their lines (warnings of workers killed at close) meanwhile."""
+    log = logging.getLogger("distributed")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _start_local(n_workers: int) -> Any:
+    """A LocalCluster of ``n_workers`` single-threaded worker processes on 127.0.0.1.
+
+    Built in another thread, so that a Ctrl-C during start-up interrupts the caller at once and the
+    cluster is closed as soon as it is up (not left half-built). The workers ignore Ctrl-C once their
+    model plugin is set up (``ModelPlugin.setup``): the terminal's SIGINT reaches the whole process
+    group, and this process closes them.
+    """
+    from distributed import LocalCluster
+
+    def build() -> None:
+        try:
+            box["cluster"] = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+            )
+        except BaseException as exc:  # raised in the caller's thread below
+            box["error"] = exc
+
+    box: dict[str, Any] = {}
+    thread = threading.Thread(target=build, name="spillguard local cluster start", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.1)
+    except BaseException:  # interrupted while it starts: close it once it is up
+        thread.join()
+        if "cluster" in box:
+            with _quiet_dask():
+                box["cluster"].close()
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box["cluster"]
+
+
+@contextmanager
+def dask_client(spec: str, backend: str = "torch") -> Iterator[Any]:
     """A distributed Client for ``spec``; a LocalCluster it starts is closed on exit (also on error)."""
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError:
         raise UserError(
             "dask distributed is not installed; pip install 'avatargen-spillguard[cluster]'"
         ) from None
     address, n = parse_cluster(spec)
     if address == "local":
-        cluster = LocalCluster(
-            n_workers=n or os.cpu_count() or 1,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        )
+        cluster = _start_local(local_workers(n, backend))
         try:
             with Client(cluster) as client:
                 yield client
         finally:
-            cluster.close()
+            with _quiet_dask():  # an interrupted run: one line from run_cli, not Dask's shutdown warnings
+                cluster.close()
         return
     try:
         client = Client(address, timeout="15s")
@@ -340,9 +415,11 @@ def score_archive(
 ) -> ArchiveResult:
     """List ``items`` (files, folders, globs), split into partitions, score them on ``cluster``."""
     check_int(partition_size, "--partition-size", 1, 10**9)
-    parse_cluster(cluster)  # a bad address or worker count before the model is loaded
+    address, n_local = parse_cluster(cluster)  # a bad address or worker count before the model is loaded
     t0 = time.perf_counter()
     kind = resolve_backend(model, backend)
+    if address == "local":  # more workers than this machine holds: refused before anything starts
+        local_workers(n_local, kind)
     payload: bytes | str = onnx_model_bytes(model) if kind == "onnx" else str(Path(model).resolve())
     check = ModelPlugin(kind, payload, "local check")
     check.setup()  # fails here, once, for a broken model or an unknown rule
@@ -370,11 +447,11 @@ def score_archive(
     parts = [listing[i : i + partition_size] for i in range(0, len(listing), partition_size)]
     todo = [i for i in range(len(parts)) if i not in done]
     scored = unreadable = 0
-    with dask_client(cluster) as client:
+    with dask_client(cluster, kind) as client:
         _start_out(work, manifest, resume)
         workers = len(client.scheduler_info().get("workers", {}))
         name = PLUGIN_PREFIX + manifest["model_sha256"][:16]
-        client.register_plugin(ModelPlugin(kind, payload, name), name=name)
+        client.register_plugin(ModelPlugin(kind, payload, name, quiet=address == "local"), name=name)
         try:
             futures = [
                 client.submit(

@@ -18,6 +18,7 @@ import numpy as np
 from sharedcore.atomic import atomic_dir, check_output
 from sharedcore.console import info
 from sharedcore.errors import UserError
+from sharedcore.validate import check_float
 from spillguard import __version__
 from spillguard.config import TrainConfig
 from spillguard.data import Skip, input_folders, load_sources, report_skips, training_sources
@@ -94,6 +95,8 @@ def train_run(
     ``data`` itself lies in a folder still being built.
     """
     cfg = config.validate()
+    if require_auc is not None:  # an AUC: refused before any work, not after the whole training
+        check_float(require_auc, "--require-auc", 0.0, 1.0, fix="an ROC AUC, e.g. --require-auc 0.9")
     check_output(out, force, kind="dir", inputs=[data])  # before loading and training
     t0 = time.perf_counter()
     sources = training_sources(data)

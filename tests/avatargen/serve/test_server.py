@@ -143,3 +143,72 @@ def test_port_0_serves_on_a_free_port_it_prints(model_file: Path) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_a_worker_count_beyond_the_machine_is_refused_before_loading(model_file: Path) -> None:
+    """Issue 21: --workers 1000 started a model-loading process per worker until memory ran out."""
+    from avatargen.serve.config import WORKER_BYTES
+    from sharedcore.machine import process_bound
+
+    bound, _ = process_bound(WORKER_BYTES)
+    for bad in ("1000", str(bound + 1), "0", "-3"):
+        res = run_cli(str(model_file), "--workers", bad)
+        assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+        assert f"--workers {bad}: this machine holds 1 to {bound} worker process(es)" in res.stderr
+        assert "usable CPU core(s)" in res.stderr and "give a count in that range" in res.stderr
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")  # a zombie of a reaper that has not waited yet is no running worker
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_start_up_ends_on_sigterm_and_a_killed_server_leaves_no_worker(model_file: Path) -> None:
+    """Issue 21: a server starting its workers survived SIGTERM and left an orphan worker."""
+    import signal
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "avatargen", "serve", str(model_file), "--workers", "2",
+             "--port", str(free_port())],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        proc = start()
+        try:
+            assert proc.stdout is not None and "avatargen serve:" in proc.stdout.readline()
+            deadline = time.monotonic() + 30
+            while len(kids := _children(proc.pid)) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)  # the workers are starting (loading the model) now
+            assert kids, "no worker started"
+            proc.send_signal(sig)
+            proc.wait(timeout=20)
+            deadline = time.monotonic() + 20
+            while not all(map(_gone, kids)) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert all(map(_gone, kids)), (sig, [k for k in kids if not _gone(k)])
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

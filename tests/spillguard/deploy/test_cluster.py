@@ -50,6 +50,24 @@ def test_cluster_spec_parsing() -> None:
         assert "\n" not in str(err.value)
     assert parse_cluster("tls://sched.example:8786")[0] == "tls://sched.example:8786"
     assert parse_cluster("local:256") == ("local", 256)
+    for bad in ("local:²", "local:٣", "tcp://127.0.0.1:８７８６"):  # digits to str.isdigit, not to int
+        with pytest.raises(UserError, match="--cluster") as err:
+            parse_cluster(bad)
+        assert bad in str(err.value)
+
+
+def test_a_local_cluster_beyond_the_machine_is_refused_before_the_model_loads(tmp_path: Path) -> None:
+    """Issue 21: every count a user gives is bounded by what the machine holds (cores, memory)."""
+    from sharedcore.machine import process_bound
+    from spillguard.deploy.cluster import WORKER_BYTES
+
+    for backend, model in (("onnx", tmp_path / "absent.onnx"), ("torch", tmp_path / "absent-run")):
+        bound, _ = process_bound(WORKER_BYTES[backend])
+        with pytest.raises(
+            UserError, match=rf"--cluster local:{bound + 1}: this machine holds 1 to {bound} "
+        ):
+            score_archive(model, [str(tmp_path)], tmp_path / "out", f"local:{bound + 1}")
+    assert not (tmp_path / "out").exists()
 
 
 def test_output_folder_checks_come_before_any_cluster(
@@ -379,3 +397,28 @@ def test_force_replaces_a_dataset_only_once_the_new_one_is_whole(
     assert (got["error"] == NOT_UTF8).sum() == 1 and len(got) == 474
     again = score_archive(tiny_onnx, items, out, at, partition_size=200, force=True)  # uninterrupted
     assert again.n_parts == 3 and not staging(out).exists() and len(read_verdicts(out)) == 474
+
+
+@pytest.mark.slow
+def test_ctrl_c_of_a_local_cluster_run_is_one_line(
+    big_archive: Path, tiny_onnx: Path, tmp_path: Path
+) -> None:
+    """Issue 21: Dask's multi-line warnings and each worker's KeyboardInterrupt traceback came before
+    the one-line interrupt message. Ctrl-C reaches the whole process group, as in a terminal."""
+    out = tmp_path / "v.parquet"
+    cmd = [sys.executable, "-m", "spillguard", "-q", "predict", str(tiny_onnx), str(big_archive / "*" / "*.jpg"),
+           "--cluster", "local:2", "-o", str(out), "--partition-size", "300"]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not list(out.glob("part-*.parquet")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130 and err.strip().splitlines() == ["spillguard: interrupted"], err[-3000:]
