@@ -124,3 +124,13 @@ def test_every_link_of_the_readme_leads_to_a_file() -> None:
     assert len(targets) > 10
     missing = [t for t in targets if t and not (REPO / t).exists()]
     assert missing == [], f"README links to missing files: {missing}"
+
+
+def test_the_contributing_page_lists_every_registered_marker() -> None:
+    import tomllib
+
+    markers = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["markers"]
+    text = generated.test_markers()
+    assert len(markers) >= 2
+    for marker in markers:
+        assert f"- `{marker.split(':')[0].strip()}`:" in text

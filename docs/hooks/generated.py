@@ -348,10 +348,26 @@ def exit_codes() -> str:
     return "\n".join(out)
 
 
+def test_markers() -> str:
+    """The pytest markers pyproject.toml registers (``--strict-markers``), each with its reason."""
+    import tomllib
+
+    options = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"][
+        "ini_options"
+    ]
+    rows = []
+    for marker in options.get("markers", []):
+        name, _, reason = marker.partition(":")
+        rows.append(f"- `{name.strip()}`: {_cell(reason.strip())}")
+    rows.append(f"\nDefault options (`addopts`): `{options.get('addopts', '')}`.")
+    return "\n".join(rows)
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "openapi-avatargen": openapi_avatargen,
     "openapi-spillguard": openapi_spillguard,
     "config-fields": config_fields,
     "limits": limits,
     "exit-codes": exit_codes,
+    "test-markers": test_markers,
 }
