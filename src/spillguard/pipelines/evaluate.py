@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from sharedcore.atomic import atomic_dir, check_output
 from sharedcore.errors import UserError
@@ -22,7 +23,7 @@ from spillguard.metrics.localisation import pixel_metrics
 from spillguard.pipelines.train import skips_json
 from spillguard.post_processing.false_alarms import check_promise
 from spillguard.post_processing.thresholds import threshold_stream
-from spillguard.reporting.heatmaps import display_maps, save_overlay, upsampled
+from spillguard.reporting.heatmaps import display_maps, overlay, upsampled
 from spillguard.reporting.plots import draw_examples, plot_scores
 from spillguard.reporting.run_report import EVALUATION, read_run_json, render_run_report, write_scores
 
@@ -112,7 +113,9 @@ def evaluate_detector(
         top = np.argsort(-scores, kind="stable")[:TOP_MAPS]
         (tmp / "maps").mkdir()
         for rank, (i, m) in enumerate(zip(top, display_maps(maps[top], det), strict=True), start=1):
-            save_overlay(ds.paths[i], m, tmp / "maps" / f"{rank:02d}_{Path(ds.paths[i]).stem}.png")
+            # from the decoded image (input size): ds.paths may name where the files will be (demo)
+            dest = tmp / "maps" / f"{rank:02d}_{Path(ds.paths[i]).stem}.png"
+            Image.fromarray(overlay(ds.images[i], m)).save(dest, format="PNG")
     return EvaluationResult(Path(out), record, ds.labels, scores)
 
 
