@@ -22,6 +22,7 @@ from sharedcore.atomic import (
     write_text,
 )
 from sharedcore.errors import UserError
+from tests.signals import default_signals, own_default_signals
 
 
 def test_write_text_refuses_overwrite_without_force(tmp_path: Path) -> None:
@@ -276,7 +277,14 @@ run_cli(app, "writer")
 
 
 def _start_and_signal(cmd: list[str], cwd: Path, sig: int, ready: Callable[[], bool]) -> tuple[int, str]:
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,  # SIGINT may be ignored by the suite (nohup, a background job)
+    )
     try:
         deadline = time.monotonic() + 120
         while not ready():
@@ -452,7 +460,7 @@ def test_a_signal_right_after_the_temporary_is_created_leaves_nothing(
         return made
 
     monkeypatch.setattr(tempfile, name, create_then_signal)
-    with pytest.raises(KeyboardInterrupt):
+    with own_default_signals(), pytest.raises(KeyboardInterrupt):
         with atomic_dir(tmp_path / "out") if kind == "dir" else atomic_path(tmp_path / "out") as tmp:
             Path(tmp).exists()
             raise AssertionError("the signal was not delivered")  # pragma: no cover

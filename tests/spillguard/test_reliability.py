@@ -24,6 +24,7 @@ from spillguard.config import FIELD_CHECKS, TrainConfig
 from spillguard.data.loading import read_annotation, read_manifest
 from spillguard.detector import SpillDetector
 from spillguard.pipelines.evaluate import evaluate_run
+from tests.signals import default_signals
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -379,6 +380,7 @@ def _signal_cli(args: list[str], cwd: Path, sig: int, ready: Any, timeout: float
             stdout=subprocess.DEVNULL,
             stderr=err,
             env=env,
+            preexec_fn=default_signals,  # SIGINT may be ignored by the suite (nohup, a background job)
         )
         try:
             deadline = time.monotonic() + timeout
@@ -484,6 +486,7 @@ def test_signal_mid_export_leaves_a_whole_file_or_nothing(
     proc = subprocess.Popen(
         [sys.executable, "-m", "spillguard", "-q", "export", str(tiny_run), "-o", str(work / "m.onnx")],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=default_signals,
     )  # fmt: skip
     try:
         time.sleep(after)

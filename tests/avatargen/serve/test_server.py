@@ -16,6 +16,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.signals import default_signals
+
 from .conftest import free_port
 
 
@@ -69,6 +71,7 @@ def test_real_server_process(model_file: Path, client: TestClient, workers: int)
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
+        preexec_fn=default_signals,  # stopped by SIGTERM, which the suite may have ignored
     )
     try:
         base = f"http://127.0.0.1:{port}"

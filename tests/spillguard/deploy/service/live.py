@@ -19,6 +19,7 @@ import uvicorn
 
 from spillguard.deploy.service.config import ServiceConfig
 from spillguard.deploy.service.main import create_app
+from tests.signals import default_signals
 
 
 def free_port() -> int:
@@ -83,6 +84,7 @@ def serve_process(
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        preexec_fn=default_signals,  # it is stopped by SIGTERM, which the suite may have ignored
     )
     url = f"http://127.0.0.1:{port}"
     try:
