@@ -23,11 +23,17 @@ demo: $(STAMP)
 	$(BIN)/spillguard demo -o $(OUT)/spillguard --seed 0 --force
 	@echo "HTML reports: $(OUT)/avatargen/report.html and $(OUT)/spillguard/report.html"
 
+# The whole suite on every core (pytest-xdist; `make test PYTEST_WORKERS=0` runs it in one process),
+# printing the 15 slowest tests so their cost stays visible. test-fast leaves out what the markers
+# (pyproject.toml) call slow: minutes of end-to-end work, a real browser, or ../shared.
+PYTEST_WORKERS ?= auto
+PYTEST_RUN := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(PYTEST_RUN)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(PYTEST_RUN) -m "not slow and not browser and not realdata"
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,33 @@ os.environ.setdefault("SHAREDCORE_CRASH_DIR", tempfile.mkdtemp(prefix="pytest-cr
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SHARED_DIR", REPO.parent / "shared"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for ``shared_dir`` needs the real data: it is marked ``realdata`` by that alone."""
+    for item in items:
+        if "shared_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.realdata)
+
+
+def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """``build(path)`` once per test run, however many pytest-xdist workers ask: the first builds ``name``
+    in a folder the run's workers share, under a lock; the others wait and get the same path.
+    For session fixtures that train or write costly inputs the tests only read."""
+    base = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # .../pytest-N/popen-gwK: pytest-N is this run's
+        base = base.parent
+    folder = base / "built-once"
+    folder.mkdir(exist_ok=True)
+    target, done = folder / name, folder / f"{name}.done"
+    with open(folder / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if build fails
+        if not done.exists():
+            if target.exists():  # a half-built one from a worker whose build failed
+                shutil.rmtree(target)
+            build(target)
+            done.touch()
+    return target
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,8 @@ Commands run in a forked child of one process that has imported avatargen once (
 milliseconds of start-up, not seconds), with stdout/stderr to files, an address-space limit and a
 wall-clock limit; cases about permissions run the child as the unprivileged uid 65534 when this
 runs as root. Interruption cases start real subprocesses and send SIGINT/SIGTERM while an output
-is being written. Run as a slow test (asserts no defect), or print the table of counts::
+is being written. Under pytest each case is its own test, named ``test_case[class: name]`` (a defect
+fails that case by name; the interruptions are marked slow); or print the table of counts::
 
     SPILLGUARD_THREADS=1 .venv/bin/python -m tests.avatargen.test_hostile_sweep [-v] [-k SUBSTRING]
 """
@@ -36,13 +37,15 @@ import traceback
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+
+from tests.signals import default_signals
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "src" / "avatargen" / "data" / "example_styles.csv"
@@ -2128,6 +2131,7 @@ def run_signal_case(case: Case, d: Path, fx: Path) -> Outcome:
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=default_signals,  # SIGINT may be ignored by the suite (nohup, a background job)
     )
     sent = False
     while proc.poll() is None and time.perf_counter() - t0 < case.timeout:
@@ -2216,8 +2220,8 @@ def run_http_case(case: Case, client: Any) -> Outcome:
     return Outcome(case, "ok", f"HTTP {r.status_code}", secs)
 
 
-def run_sweep(root: Path, select: str | None = None, verbose: bool = False) -> Sweep:
-    """Run every case (those whose name holds ``select``) under ``root``; return the outcomes."""
+def _warm_imports() -> None:
+    """Import what the commands import, once, before any child is forked (a case costs milliseconds)."""
     import importlib.readers
     import importlib.resources.readers  # noqa: F401
 
@@ -2226,81 +2230,96 @@ def run_sweep(root: Path, select: str | None = None, verbose: bool = False) -> S
     import avatargen.styles.experiment  # noqa: F401
     from avatargen.cli import app  # noqa: F401
 
-    root.mkdir(parents=True, exist_ok=True)
-    os.chmod(root, 0o755)
-    fx, cases_dir, logs = root / "fx", root / "cases", root / "logs"
-    build_fixtures(fx)
-    cases_dir.mkdir()
-    logs.mkdir()
-    os.chmod(cases_dir, 0o755)
-    crash_env = os.environ.get("SHAREDCORE_CRASH_DIR")
-    os.environ["SHAREDCORE_CRASH_DIR"] = str(root / "crash")  # the cases' bug reports; restored below
-    try:
-        return _run_cases(root, fx, cases_dir, logs, select, verbose)
-    finally:
-        if crash_env is None:
-            os.environ.pop("SHAREDCORE_CRASH_DIR", None)
-        else:
-            os.environ["SHAREDCORE_CRASH_DIR"] = crash_env
 
+@dataclass
+class Bench:
+    """Where cases run: the shared fixtures, one folder per case, the children's logs, their memory cap."""
 
-def _run_cases(root: Path, fx: Path, cases_dir: Path, logs: Path, select: str | None, verbose: bool) -> Sweep:
-    mem = _vm_size() + MEM_EXTRA
-    cases = [c for c in all_cases() if select is None or select.lower() in f"{c.cls}: {c.name}".lower()]
-    sweep = Sweep()
-    order = (
-        [c for c in cases if c.argv and not c.signal_after]
-        + [c for c in cases if c.signal_after]
-        + [c for c in cases if c.http]
-    )
-    client = None
-    for i, case in enumerate(order):
-        d = cases_dir / f"{i:04d}"
+    root: Path
+    mem: int
+    client: Any = None  # the HTTP cases' TestClient, made at the first one
+
+    @property
+    def fx(self) -> Path:
+        return self.root / "fx"
+
+    @property
+    def crash(self) -> Path:
+        return self.root / "crash"  # the cases' bug reports (a crash is seen on stderr as well)
+
+    @classmethod
+    def build(cls, root: Path) -> Bench:
+        _warm_imports()
+        root.mkdir(parents=True, exist_ok=True)
+        os.chmod(root, 0o755)
+        build_fixtures(root / "fx")
+        for sub in ("cases", "logs"):
+            (root / sub).mkdir()
+        os.chmod(root / "cases", 0o755)
+        return cls(root, _vm_size() + MEM_EXTRA)
+
+    def run(self, i: int, case: Case) -> Outcome:
+        """Run one case in its own folder ``cases/NNNN``; the caller points SHAREDCORE_CRASH_DIR at ``crash``."""
+        d = self.root / "cases" / f"{i:04d}"
         d.mkdir()
         os.chmod(d, 0o755)
         try:
             if case.setup is not None:
-                case.setup(d, fx)
+                case.setup(d, self.fx)
         except Exception as exc:
-            sweep.outcomes.append(Outcome(case, "SETUP", f"{type(exc).__name__}: {exc}"))
-            continue
+            return Outcome(case, "SETUP", f"{type(exc).__name__}: {exc}")
         if case.http is not None:
-            if client is None:
+            if self.client is None:
                 from fastapi.testclient import TestClient
 
                 from avatargen.serve.main import create_app
                 from avatargen.serve.service import StyleService
                 from avatargen.styles.model import StyleModel
 
-                client = TestClient(
-                    create_app(StyleService(StyleModel.load(fx / "m.json"))), raise_server_exceptions=False
+                self.client = TestClient(
+                    create_app(StyleService(StyleModel.load(self.fx / "m.json"))),
+                    raise_server_exceptions=False,
                 )
-            o = run_http_case(case, client)
-        elif case.signal_after is not None:
-            o = run_signal_case(case, d, fx)
+            return run_http_case(case, self.client)
+        if case.signal_after is not None:
+            return run_signal_case(case, d, self.fx)
+        return run_cli_case(case, d, self.fx, self.root / "logs", self.mem)
+
+
+def ordered_cases(select: str | None = None) -> list[Case]:
+    """Every case (those whose 'class: name' holds ``select``): commands, then interruptions, then HTTP."""
+    cases = [c for c in all_cases() if select is None or select.lower() in f"{c.cls}: {c.name}".lower()]
+    return (
+        [c for c in cases if c.argv and not c.signal_after]
+        + [c for c in cases if c.signal_after]
+        + [c for c in cases if c.http]
+    )
+
+
+def run_sweep(root: Path, select: str | None = None, verbose: bool = False) -> Sweep:
+    """Run every case (those whose name holds ``select``) under ``root``; return the outcomes."""
+    bench = Bench.build(root)
+    crash_env = os.environ.get("SHAREDCORE_CRASH_DIR")
+    os.environ["SHAREDCORE_CRASH_DIR"] = str(bench.crash)  # the cases' bug reports; restored below
+    try:
+        sweep = Sweep()
+        for i, case in enumerate(ordered_cases(select)):
+            o = bench.run(i, case)
+            sweep.outcomes.append(o)
+            with (root / "results.jsonl").open("a", encoding="utf-8") as fh:
+                row = {"i": i, "kind": o.kind, "cls": case.cls, "name": case.name, "detail": o.detail}
+                fh.write(json.dumps({**row, "s": round(o.seconds, 2)}, ensure_ascii=False) + "\n")
+            if verbose or o.kind in ("DEFECT", "SETUP"):
+                print(
+                    f"[{i:4d}] {o.kind:6s} {o.seconds:6.1f}s {case.cls}: {case.name!r} -> {o.detail}",
+                    flush=True,
+                )
+        return sweep
+    finally:
+        if crash_env is None:
+            os.environ.pop("SHAREDCORE_CRASH_DIR", None)
         else:
-            o = run_cli_case(case, d, fx, logs, mem)
-        sweep.outcomes.append(o)
-        with (root / "results.jsonl").open("a", encoding="utf-8") as fh:
-            fh.write(
-                json.dumps(
-                    {
-                        "i": i,
-                        "kind": o.kind,
-                        "cls": case.cls,
-                        "name": case.name,
-                        "detail": o.detail,
-                        "s": round(o.seconds, 2),
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )
-        if verbose or o.kind == "DEFECT":
-            print(
-                f"[{i:4d}] {o.kind:6s} {o.seconds:6.1f}s {case.cls}: {case.name!r} -> {o.detail}", flush=True
-            )
-    return sweep
+            os.environ["SHAREDCORE_CRASH_DIR"] = crash_env
 
 
 def table(sweep: Sweep) -> str:
@@ -2319,18 +2338,46 @@ def table(sweep: Sweep) -> str:
     return "\n".join(rows)
 
 
-@pytest.mark.slow
-def test_hostile_sweep_finds_no_defect() -> None:
+# ========================================================================================= tests
+# One test per case, named "class: name", so that each failing case is reported by its own name; the
+# fixtures are built once per test process (each xdist worker has its own folder).
+
+CASES = list(enumerate(ordered_cases()))
+
+
+@pytest.fixture(scope="module")
+def bench() -> Iterator[Bench]:
     tmp = Path(tempfile.mkdtemp(prefix="avatargen-sweep-"))  # not tmp_path: uid 65534 must reach it
     os.chmod(tmp, 0o755)
     try:
-        sweep = run_sweep(tmp / "sweep")
+        yield Bench.build(tmp / "sweep")
     finally:
         subprocess.run(["chmod", "-R", "u+rwx", str(tmp)], check=False)
         shutil.rmtree(tmp, ignore_errors=True)
-    bad = [o for o in sweep.outcomes if o.kind in ("DEFECT", "SETUP")]
-    assert len(sweep.outcomes) >= 400
-    assert not bad, table(sweep) + "\n" + "\n".join(f"{o.case.cls}: {o.case.name}: {o.detail}" for o in bad)
+
+
+def test_the_sweep_holds_several_hundred_cases() -> None:
+    assert len(CASES) >= 400
+    assert {c.cls for _, c in CASES} >= {
+        "numbers out of range",
+        "damaged model files",
+        "interruption",
+        "service",
+    }
+
+
+def _marks(case: Case) -> list[pytest.MarkDecorator]:
+    # the interruptions start a real interpreter and wait for it to be mid-write: seconds each
+    return [pytest.mark.slow, pytest.mark.subprocess] if case.signal_after else []
+
+
+@pytest.mark.parametrize(
+    ("i", "case"), [pytest.param(i, c, id=f"{c.cls}: {c.name}", marks=_marks(c)) for i, c in CASES]
+)
+def test_case(bench: Bench, i: int, case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHAREDCORE_CRASH_DIR", str(bench.crash))  # the cases' own bug reports
+    o = bench.run(i, case)
+    assert o.kind in ("ok", "error"), f"{o.kind} ({o.seconds:.1f} s): {o.detail}"
 
 
 if __name__ == "__main__":

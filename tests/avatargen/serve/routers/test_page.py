@@ -16,6 +16,8 @@ from tests.browser import chromium, page_with_errors
 
 from ..conftest import LiveServer
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:

@@ -16,9 +16,13 @@ from tests.browser import CHROMIUM, chromium, page_with_errors
 from .conftest import TOKEN
 from .live import app_in_thread
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does it)"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does it)",
+    ),
+]
 
 
 def _count(page: object, ident: str) -> int:
