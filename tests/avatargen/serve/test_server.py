@@ -120,6 +120,7 @@ def test_port_0_serves_on_a_free_port_it_prints(model_file: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=default_signals,  # stopped by SIGTERM, which the suite may have ignored
     )
     try:
         lines: list[str] = []
