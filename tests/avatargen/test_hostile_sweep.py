@@ -15,7 +15,7 @@ milliseconds of start-up, not seconds), with stdout/stderr to files, an address-
 wall-clock limit; cases about permissions run the child as the unprivileged uid 65534 when this
 runs as root. Interruption cases start real subprocesses and send SIGINT/SIGTERM while an output
 is being written. Under pytest each case is its own test, named ``test_case[class: name]`` (a defect
-fails that case by name; the interruptions are marked slow); or print the table of counts::
+fails that case by name; all are marked slow, as the one sweep test was); or print the table of counts::
 
     SPILLGUARD_THREADS=1 .venv/bin/python -m tests.avatargen.test_hostile_sweep [-v] [-k SUBSTRING]
 """
@@ -2367,8 +2367,9 @@ def test_the_sweep_holds_several_hundred_cases() -> None:
 
 
 def _marks(case: Case) -> list[pytest.MarkDecorator]:
-    # the interruptions start a real interpreter and wait for it to be mid-write: seconds each
-    return [pytest.mark.slow, pytest.mark.subprocess] if case.signal_after else []
+    # minutes in all (a forked command each, several hundred); the interruptions start a real
+    # interpreter and wait for it to be mid-write: seconds each
+    return [pytest.mark.slow, pytest.mark.subprocess] if case.signal_after else [pytest.mark.slow]
 
 
 @pytest.mark.parametrize(
