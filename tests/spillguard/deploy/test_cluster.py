@@ -29,6 +29,7 @@ from spillguard.deploy.cluster import (
     write_part,
 )
 from spillguard.pipelines.predict import predict_paths
+from tests.signals import default_signals
 
 distributed = pytest.importorskip("distributed")
 
@@ -409,7 +410,12 @@ def test_ctrl_c_of_a_local_cluster_run_is_one_line(
     cmd = [sys.executable, "-m", "spillguard", "-q", "predict", str(tiny_onnx), str(big_archive / "*" / "*.jpg"),
            "--cluster", "local:2", "-o", str(out), "--partition-size", "300"]  # fmt: skip
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=default_signals,  # SIGINT may be ignored by the suite (nohup, a background job)
     )
     try:
         deadline = time.monotonic() + 90
