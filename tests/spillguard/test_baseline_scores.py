@@ -49,6 +49,12 @@ ATOL = 1e-6
 # retrain must keep: every verdict, the thresholds to RETRAIN_RTOL_THRESHOLDS, the scores to RETRAIN_RTOL.
 RETRAIN_RTOL_THRESHOLDS = 3e-2
 RETRAIN_RTOL = 0.5
+# The real baseline's auxiliary ``recon`` (never a verdict) comes from a decoder trained 5 more epochs
+# on the head's frozen encoder over 9,000 pits: the longest float path of the baseline, where last-bit
+# kernel differences grow most. Measured on a CPU other than the recording one (2026-12-07, the code
+# of the last green CI, c7a42d3): head scores and thresholds within RTOL, verdicts all equal, recon up to
+# 0.072 apart (272 x RTOL). Its tolerance is the retrain's; scores, thresholds and verdicts keep theirs.
+RECON_RTOL_REAL = RETRAIN_RTOL
 
 
 # the schedule of the default before issue 13; the default now chooses it from the data: the same for
@@ -105,15 +111,21 @@ def _close(name: str, got: np.ndarray, want: np.ndarray, rtol: float) -> None:
     )
 
 
-def _check(got: dict[str, Any], want: Any, rtol: float = RTOL, rtol_thresholds: float | None = None) -> None:
+def _check(
+    got: dict[str, Any],
+    want: Any,
+    rtol: float = RTOL,
+    rtol_thresholds: float | None = None,
+    rtol_recon: float | None = None,
+) -> None:
     """``got`` matches ``want`` (a recorded file's arrays): verdicts, labels, names and rule exactly;
-    scores, reconstruction scores and thresholds within ``rtol`` (``rtol_thresholds``)."""
+    scores, reconstruction scores and thresholds within ``rtol`` (``rtol_recon``, ``rtol_thresholds``)."""
     assert np.array_equal(got["labels"], want["labels"])
     assert list(got["threshold_names"]) == list(want["threshold_names"])
     assert str(got["threshold_rule"]) == str(want["threshold_rule"])
     _close("thresholds", got["threshold_values"], want["threshold_values"], rtol_thresholds or rtol)
     _close("scores", got["scores"], want["scores"], rtol)
-    _close("recon", got["recon"], want["recon"], rtol)
+    _close("recon", got["recon"], want["recon"], rtol_recon or rtol)
     flips = int((got["verdicts"] != want["verdicts"]).sum())
     assert flips == 0, f"{flips} verdicts differ"
 
@@ -154,7 +166,7 @@ def test_shipped_default_on_synth_data_gives_the_recorded_scores(synth_here: tup
 @pytest.mark.realdata
 def test_shipped_default_on_the_real_test_half_gives_the_recorded_scores(shared_dir: Path) -> None:
     data = shared_dir / "data" / "spills"
-    _check(baseline(data, data / "test"), np.load(HERE / "baseline_real.npz"))
+    _check(baseline(data, data / "test"), np.load(HERE / "baseline_real.npz"), rtol_recon=RECON_RTOL_REAL)
 
 
 @pytest.mark.slow

@@ -90,8 +90,16 @@ def test_kill_9_of_one_instance_loses_no_answered_verdict(
             # line a back: what its killed instance had not published yet goes out now
             with serve_process(tiny_run, db, "--line", "a", *mq):
                 assert lst.wait_for(lambda: {int(v["id"]) for v in lst.verdicts()} >= set(rows), timeout=30)  # type: ignore[call-overload]
-                with psycopg.connect(db) as conn:
-                    left = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()
+                # an outbox row goes once the broker's PUBACK is back, which may come after the
+                # subscriber has the message: wait (bounded) for the outbox to drain
+                left: tuple[int, ...] | None = None
+                t_drain = time.monotonic() + 30
+                while time.monotonic() < t_drain:
+                    with psycopg.connect(db) as conn:
+                        left = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()
+                    if left is not None and left[0] == 0:
+                        break
+                    time.sleep(0.05)
                 assert left is not None and left[0] == 0
     finally:
         lst.close()
