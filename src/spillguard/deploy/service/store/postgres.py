@@ -37,6 +37,7 @@ from spillguard.deploy.service.store.records import (
     Verdict,
     utc_iso,
 )
+from spillguard.deploy.service.store.writer import next_group
 
 PG_SCHEMA_VERSION = 1
 CONNECT_TIMEOUT = 3  # seconds to open a connection (an unreachable server fails within this)
@@ -243,17 +244,7 @@ class PostgresStore:
     def _write_loop(self) -> None:
         stop = False
         while not stop:
-            job = self._queue.get()
-            jobs: list[_Job] = []
-            while job is not None:
-                jobs.append(job)
-                if len(jobs) >= 512:
-                    break
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            stop = job is None
+            jobs, stop = next_group(self._queue)
             if jobs:
                 self._commit(jobs)
         if self._conn is not None:

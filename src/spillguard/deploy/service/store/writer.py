@@ -10,9 +10,26 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 GROUP_MAX = 512  # most writes in one transaction
+J = TypeVar("J")
+
+
+def next_group(jobs: queue.SimpleQueue[J | None]) -> tuple[list[J], bool]:
+    """One group commit's jobs: wait for the first, then take what is queued, up to GROUP_MAX;
+    True once the closing ``None`` was taken (the writer's last group)."""
+    job = jobs.get()
+    group: list[J] = []
+    while job is not None:
+        group.append(job)
+        if len(group) >= GROUP_MAX:
+            break
+        try:
+            job = jobs.get_nowait()
+        except queue.Empty:
+            break
+    return group, job is None
 
 
 @dataclass
@@ -60,17 +77,7 @@ class Writer:
     def _loop(self) -> None:
         stop = False
         while not stop:
-            job = self._queue.get()
-            jobs: list[_Job] = []
-            while job is not None:
-                jobs.append(job)
-                if len(jobs) >= GROUP_MAX:
-                    break
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            stop = job is None
+            jobs, stop = next_group(self._queue)
             if jobs:
                 self._commit(jobs)
         if self._on_close is not None:
